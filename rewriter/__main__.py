@@ -1,0 +1,4 @@
+"""`python -m rewriter` is the `rewriter` command."""
+from .cli import main
+
+raise SystemExit(main())

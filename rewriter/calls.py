@@ -1,0 +1,305 @@
+"""Lowering of calls: NumPy functions and array methods through the pattern registry,
+TensorFlow calls kept as they are, Python builtins where their meaning on arrays is clear.
+
+A NumPy call is bound to NumPy's own signature, so `np.sum(a, 1)`, `np.sum(a, axis=1)` and
+`a.sum(axis=1)` reach the pattern in one form. Arguments the pattern does not handle must be
+absent or equal to NumPy's default; anything else (`out=`, `where=`, `order='F'`) refuses the
+call rather than being dropped.
+"""
+from __future__ import annotations
+
+import builtins
+import importlib
+import inspect
+from dataclasses import dataclass
+
+import gast
+import numpy as np
+
+from . import facts as F
+from .facts import Fact, Kind
+from .lower import Inconsistent, Lowered, Refusal, signature_of
+from .pattern import OMIT, Cast, Pattern, render
+
+
+@dataclass
+class Call:
+    """A NumPy call bound to its pattern, as lowering functions see it."""
+
+    node: object
+    pattern: Pattern
+    args: dict  # NumPy parameter name -> Lowered, or OMIT
+    result: Fact
+    lowering: object
+
+    def given(self, name) -> bool:
+        return self.args.get(name, OMIT) is not OMIT
+
+    def text(self, name) -> str:
+        return self.args[name].text
+
+    def fact(self, name) -> Fact:
+        return self.args[name].fact
+
+    def const(self, name, default=None):
+        """The compile-time value of an argument; refuses when it is not a constant."""
+        if not self.given(name):
+            return default
+        fact = self.fact(name)
+        if fact.kind is Kind.TUPLE:
+            if all(i.known for i in fact.items):
+                return tuple(i.value for i in fact.items)
+        elif fact.known:
+            return fact.value
+        raise Refusal(self.node, f"`{name}` must be a constant for {self.pattern.numpy}")
+
+    def cast(self, name, dtype) -> str:
+        return self.lowering.cast(self.args[name], dtype).text
+
+    def refuse(self, reason: str):
+        raise Refusal(self.node, f"{self.pattern.numpy}: {reason}")
+
+
+def numpy_object(pattern: Pattern):
+    """The live NumPy callable a pattern stands for (a method through its `via` function)."""
+    qualname = pattern.via or pattern.numpy
+    if qualname.startswith("ndarray."):
+        attr = qualname.split(".", 1)[1]
+        value = getattr(np.ndarray, attr)
+        return value if callable(value) else (lambda self, _attr=attr: getattr(self, _attr))
+    module_name, _, attr = qualname.rpartition(".")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def lower_call(lw, node) -> Lowered:
+    if any(isinstance(a, gast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+        raise Refusal(node, "calls with *args or **kwargs are not rewritten")
+    qualname = lw.resolver.qualname(node.func)
+    if qualname and qualname.startswith("numpy."):
+        pattern = lw.registry.get(qualname)
+        if pattern is None:
+            raise Refusal(node, f"`{qualname}` has no TensorFlow lowering yet", "RW201")
+        return bind_and_apply(lw, node, pattern, receiver=None)
+    if qualname and (qualname == "tensorflow" or qualname.startswith("tensorflow.")):
+        return _tensorflow_call(lw, node)
+    if isinstance(node.func, gast.Attribute) and not qualname:
+        receiver = lw.expr(node.func.value)
+        if receiver.fact.kind is Kind.ARRAY:
+            return _method_call(lw, node, receiver)
+        return _opaque_call(lw, node, receiver)
+    if isinstance(node.func, gast.Name) and node.func.id in vars(builtins) and not lw.resolver.definitions(node.func):
+        return _builtin_call(lw, node)
+    if isinstance(node.func, gast.Name) and lw.resolver.function_def(node.func) is not None:
+        raise Refusal(node, f"calls `{node.func.id}`, a function of this file that is not converted", "RW202")
+    return _opaque_call(lw, node, None)
+
+
+def _lower_args(lw, node):
+    return [lw.expr(a) for a in node.args], {k.arg: lw.expr(k.value) for k in node.keywords}
+
+
+def _spliced_call(lw, node, receiver, fact) -> Lowered:
+    parts = [(a, lw.expr(a)) for a in node.args] + [(k.value, lw.expr(k.value)) for k in node.keywords]
+    if receiver is not None:
+        parts.insert(0, (node.func.value, receiver))
+    return lw._splice(node, parts, fact)
+
+
+def _opaque_call(lw, node, receiver) -> Lowered:
+    """A call we know nothing about: fine as long as no array flows into it."""
+    args, kwargs = _lower_args(lw, node)
+    if any(v.fact.kind is Kind.ARRAY for v in [*args, *kwargs.values()]) or (
+        receiver is not None and receiver.fact.kind is Kind.ARRAY
+    ):
+        raise Refusal(node, f"`{lw.source.segment(node.func)}` is not NumPy: an array passed to it "
+                            "would leave the graph", "RW203")
+    if receiver is not None and receiver.fact.kind is Kind.OTHER and isinstance(receiver.fact.value, str) \
+            and receiver.fact.value.startswith("numpy."):
+        raise Refusal(node, f"`{receiver.fact.value}.{node.func.attr}` has no TensorFlow lowering yet", "RW201")
+    return _spliced_call(lw, node, receiver, F.OTHER)
+
+
+def _tensorflow_call(lw, node) -> Lowered:
+    """Already TensorFlow: keep it; its result is a tensor of a dtype we do not track."""
+    return _spliced_call(lw, node, None, Fact(Kind.ARRAY, fresh=True))
+
+
+def _builtin_call(lw, node) -> Lowered:
+    name = node.func.id
+    args, kwargs = _lower_args(lw, node)
+    arrays = [a for a in args if a.fact.kind is Kind.ARRAY]
+    if name == "len" and len(args) == 1 and arrays:
+        return Lowered(f"tf.shape({args[0].text})[0]", Fact(Kind.SCALAR, pytype=int, tensor=True), True)
+    if name == "abs" and len(args) == 1 and arrays:
+        return bind_and_apply(lw, node, lw.registry.get("numpy.absolute") or _missing(node, "numpy.absolute"),
+                              receiver=None)
+    if name == "range" and not arrays:
+        fact = Fact(Kind.OTHER, value="range")
+        return _spliced_call(lw, node, None, fact)
+    if arrays or any(a.fact.tensor for a in args):
+        raise Refusal(node, f"builtin `{name}` on an array is not rewritten", "RW204")
+    if name in ("int", "float", "bool", "complex") and len(args) == 1:
+        fact = Fact(Kind.SCALAR, pytype=getattr(builtins, name))
+        if args[0].fact.known:
+            try:
+                fact = F.constant(getattr(builtins, name)(args[0].fact.value))
+            except (TypeError, ValueError):
+                pass
+        return _spliced_call(lw, node, None, fact)
+    return _spliced_call(lw, node, None, F.OTHER)
+
+
+def _missing(node, name):
+    raise Refusal(node, f"`{name}` has no TensorFlow lowering yet", "RW201")
+
+
+def _method_call(lw, node, receiver) -> Lowered:
+    attr = node.func.attr
+    if attr == "numpy" and not node.args and not node.keywords:
+        # `.numpy()` on a tensor (py_function bodies): the tensor itself is the value.
+        return Lowered(receiver.text, receiver.fact, True)
+    pattern = lw.registry.get(f"ndarray.{attr}")
+    if pattern is None:
+        raise Refusal(node, f"array method `.{attr}()` has no TensorFlow lowering yet", "RW201")
+    return bind_and_apply(lw, node, pattern, receiver=receiver)
+
+
+def bind_and_apply(lw, node, pattern: Pattern, receiver) -> Lowered:
+    """Bind a call's arguments to NumPy's signature and lower it through `pattern`."""
+    signature = signature_of(pattern, numpy_object(pattern))
+    if signature is None:
+        raise Refusal(node, f"no signature known for {pattern.numpy}")
+    positional = list(node.args)
+    if receiver is not None:
+        positional.insert(0, receiver)
+    try:
+        bound = signature.bind(*positional, **{k.arg: k.value for k in node.keywords})
+    except TypeError as exc:
+        raise Inconsistent(f"{pattern.numpy}: {exc}") from None
+    lowered = {}
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if isinstance(value, Lowered):
+            lowered[name] = value
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            items = [lw.expr(v) for v in value]
+            lowered[name] = Lowered(", ".join(i.text for i in items),
+                                    F.constant(tuple(i.fact for i in items)), any(i.changed for i in items), items)
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            raise Refusal(node, f"{pattern.numpy}: extra keyword arguments are not rewritten")
+        else:
+            lowered[name] = lw.expr(value)
+    for name in signature.parameters:
+        lowered.setdefault(name, OMIT)
+    return apply_pattern(lw, node, pattern, lowered, signature)
+
+
+def apply_pattern(lw, node, pattern: Pattern, args: dict, signature=None) -> Lowered:
+    numpy_fn = numpy_object(pattern)
+    signature = signature or signature_of(pattern, numpy_fn)
+    result = _evaluate(lw, node, numpy_fn, signature, args)
+    try:
+        return _lower_known(lw, node, pattern, numpy_fn, signature, args, result)
+    except Refusal as refusal:
+        # The result's dtype is known, so lowering can go on and find out whether these
+        # input dtypes are even consistent with the site; the refusal is kept for the caller.
+        lw.out.refusals.append(refusal)
+        return Lowered(lw.source.segment(node), result)
+
+
+def _lower_known(lw, node, pattern, numpy_fn, signature, args, result) -> Lowered:
+    _check_supported(node, pattern, signature, args)
+    arrays = pattern.arrays or _default_arrays(numpy_fn, signature)
+    args = dict(args)
+    if pattern.cast is Cast.RESULT and result.kind is Kind.ARRAY:
+        for name in arrays:
+            if args.get(name, OMIT) is not OMIT:
+                args[name] = lw.cast(args[name], result.dtype)
+        args = _literal_inputs_as_tensors(args, arrays, result.dtype)
+    elif pattern.cast is Cast.COMMON:
+        given = [args[n].fact for n in arrays if args.get(n, OMIT) is not OMIT]
+        common = _common_dtype(lw, node, given)
+        for name in arrays:
+            if args.get(name, OMIT) is not OMIT:
+                args[name] = lw.cast(args[name], common)
+        args = _literal_inputs_as_tensors(args, arrays, common)
+    lw.out.patterns.add(pattern.numpy)
+    if pattern.lower is not None:
+        out = pattern.lower(Call(node, pattern, args, result, lw))
+        return out if isinstance(out, Lowered) else Lowered(out, result, True)
+    bindings = {name: (value if value is OMIT else value.text) for name, value in args.items()}
+    try:
+        text = render(pattern.tf, bindings)
+    except ValueError as exc:
+        raise Refusal(node, f"{pattern.numpy}: {exc}") from None
+    return Lowered(text, result, True)
+
+
+def _evaluate(lw, node, numpy_fn, signature, args) -> Fact:
+    """NumPy's result for the argument facts (dtype, rank), by running NumPy on stand-ins."""
+    bound = signature.bind_partial()
+    for name, value in args.items():
+        if value is OMIT:
+            continue
+        if signature.parameters[name].kind is inspect.Parameter.VAR_POSITIONAL:
+            bound.arguments[name] = value.fact.items
+        else:
+            bound.arguments[name] = value.fact
+    return lw._numpy_result(node, numpy_fn, tuple(bound.args), dict(bound.kwargs))
+
+
+def _check_supported(node, pattern, signature, args):
+    handled = pattern.holes() | set(pattern.arrays) | {"self"}
+    if pattern.cast is Cast.RESULT:
+        handled.add("dtype")  # NumPy's result dtype already reflects it; inputs are cast to it
+    for name, value in args.items():
+        if value is OMIT or name in handled:
+            continue
+        param = signature.parameters[name]
+        default = param.default
+        if value.fact.known and default is not inspect.Parameter.empty and default is not np._NoValue:
+            try:
+                if value.fact.value == default and type(value.fact.value) is type(default):
+                    continue
+            except Exception:
+                pass
+        raise Refusal(node, f"{pattern.numpy}: argument `{name}=` is not supported", "RW205")
+
+
+def _default_arrays(numpy_fn, signature) -> tuple:
+    names = list(signature.parameters)
+    if isinstance(numpy_fn, np.ufunc):
+        return tuple(names[: numpy_fn.nin])
+    return tuple(names[:1])
+
+
+def _common_dtype(lw, node, given):
+    fact = lw._numpy_result(node, np.result_type, tuple(_flatten(given)), {})
+    return fact.value
+
+
+def _flatten(given):
+    for fact in given:
+        if fact.kind is Kind.TUPLE:
+            yield from _flatten(fact.items)
+        else:
+            yield fact
+
+
+def _literal_inputs_as_tensors(args, arrays, dtype):
+    """When no array input is a tensor (`np.maximum(0, 1)`), TF would pick its own dtype for
+    the literals: make the first one a tensor of NumPy's dtype."""
+    present = [n for n in arrays if args.get(n, OMIT) is not OMIT]
+    if not present or any(_holds_tensor(args[n].fact) for n in present):
+        return args
+    first = present[0]
+    if args[first].fact.kind is Kind.SCALAR:
+        args[first] = Lowered(f"tf.constant({args[first].text}, {F.tf_name(dtype)})",
+                              F.array(dtype, 0), True)
+    return args
+
+
+def _holds_tensor(fact: Fact) -> bool:
+    if fact.kind is Kind.TUPLE:
+        return any(_holds_tensor(i) for i in fact.items)
+    return fact.kind is Kind.ARRAY or fact.tensor

@@ -1,0 +1,219 @@
+"""Stage 4, per site — convert: lower a site's function under every input dtype it could have
+been given, and keep the rewrite only when all of them agree.
+
+Input dtypes come from a declaration (`# rewriter: args=...`, the enclosing tf.function's
+`input_signature`) or, failing that, from the site itself: `tf.numpy_function` fails at run
+time unless NumPy's result dtypes equal `Tout`, so only input dtypes under which the NumPy
+code returns exactly `Tout` are possible. If every possible assignment yields the same TF
+text, that text is right for all of them; otherwise the site is left and the report says
+which declaration would settle it.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import gast
+import numpy as np
+
+from . import facts as F
+from .facts import Fact, Kind
+from .lower import FunctionLowering, Inconsistent, Refusal
+from .parse import ParsedModule, Span
+from .resolve import Resolver
+from .sites import Site, declared_inputs
+
+CANDIDATES = tuple(np.dtype(d) for d in (
+    "float32", "float64", "int32", "int64", "uint8", "bool", "float16", "int8", "int16", "uint16",
+    "complex64", "complex128"))
+COMMON_CANDIDATES = tuple(np.dtype(d) for d in ("float32", "float64", "int32", "int64", "uint8", "bool"))
+MAX_ASSIGNMENTS = 256
+
+
+@dataclass
+class Conversion:
+    """The outcome for one site: converted with edits, or left with a reason."""
+
+    site: Site
+    status: str                   # "converted" | "left"
+    reason: str = ""
+    code: str = ""
+    line: int = 0
+    col: int = 0
+    edits: list = field(default_factory=list)  # (Span, text) on the file
+    patterns: tuple = ()
+    assumed: str = ""             # how the input dtypes were settled
+    function_text: str = ""       # the TF function as emitted (for reports and the decorator)
+
+
+def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry) -> Conversion:
+    def left(reason, code, node=None):
+        node = node if node is not None else site.call
+        return Conversion(site, "left", reason, code, getattr(node, "lineno", site.line),
+                          getattr(node, "col_offset", site.col - 1) + 1)
+
+    if site.reason:
+        return left(site.reason, site.code)
+    target = site.target
+    params = _parameters(target, site)
+    if params is None:
+        return left("the wrapped function's parameters do not match the site's inputs", "RW106", target)
+    try:
+        declared = declared_inputs(site, module, resolver)
+    except ValueError as exc:
+        return left(f"`# rewriter: args=` comment: {exc}", "RW107")
+    if len(declared) != len(site.inputs):
+        return left("`# rewriter: args=` declares a different number of inputs than the site has", "RW107")
+    fixed = _bound_facts(site, params, resolver)
+    open_inputs = [i for i, fact in enumerate(declared) if fact is None]
+    pool = CANDIDATES if len(open_inputs) <= 2 else COMMON_CANDIDATES
+    if len(pool) ** len(open_inputs) > MAX_ASSIGNMENTS:
+        return left(f"{len(open_inputs)} inputs of unknown dtype: declare them with "
+                    "`# rewriter: args=...` or an input_signature", "RW110")
+
+    groups: dict = {}  # emitted edits -> [(assignment, lowered)]
+    refusals = []
+    for combo in itertools.product(pool, repeat=len(open_inputs)):
+        facts = list(declared)
+        for index, dtype in zip(open_inputs, combo):
+            facts[index] = Fact(Kind.ARRAY, dtype=dtype, fresh=False)
+        env = dict(fixed)
+        env.update({name: fact for name, fact in zip(params["inputs"], facts)})
+        try:
+            lowered = FunctionLowering(target, module.source, resolver, registry, env,
+                                       tensor_params=site.kind == "py_function").run()
+            edits = _output_edits(site, lowered, module)
+        except Inconsistent:
+            continue
+        except Refusal as refusal:
+            refusals.append((combo, refusal))
+            continue
+        if lowered.refusals:
+            refusals.append((combo, lowered.refusals[0]))
+            continue
+        key = tuple(sorted(edits.items(), key=lambda e: e[0].start))
+        groups.setdefault(key, []).append((combo, lowered))
+
+    if not groups:
+        if refusals:
+            refusal = refusals[0][1]
+            return left(refusal.reason, refusal.code, refusal.node)
+        return left("no input dtype makes the function return the declared `Tout` "
+                    "(declare the inputs with `# rewriter: args=...`)", "RW108")
+    key, members = min(groups.items(), key=lambda item: min(_plausibility(c) for c, _ in item[1]))
+    guard = None
+    if len(groups) > 1 or refusals:
+        allowed = [sorted({combo[k] for combo, _ in members}, key=_PLAUSIBLE.index) for k in range(len(open_inputs))]
+        covered = {combo for combo, _ in members}
+        if any(combo not in covered for combo in itertools.product(*allowed)):
+            described = " | ".join(_describe(c, params["inputs"], open_inputs) for c in
+                                   (sorted(m)[0][0] for m in groups.values()))
+            return left(f"the rewrite depends on the input dtypes ({described}): declare them with "
+                        "`# rewriter: args=...` or an input_signature", "RW109")
+        guard = {params["inputs"][i]: allowed[k] for k, i in enumerate(open_inputs)}
+    combo, lowered = members[0]
+    facts = list(declared)
+    for index, dtype in zip(open_inputs, combo):
+        facts[index] = Fact(Kind.ARRAY, dtype=dtype)
+    return _emit(site, module, resolver, dict(key), lowered, facts, params, open_inputs, guard)
+
+
+_PLAUSIBLE = [np.dtype(d) for d in (
+    "float32", "float64", "int64", "int32", "uint8", "bool", "float16", "int16", "int8", "uint16",
+    "complex64", "complex128")]
+
+
+def _plausibility(combo) -> tuple:
+    """Order of preference among input dtypes that give different rewrites: what TF
+    pipelines usually carry first."""
+    return tuple(_PLAUSIBLE.index(d) for d in combo)
+
+
+def _parameters(target, site):
+    """Parameter names split into the ones partial binds, the inputs, and the rest."""
+    args = target.args
+    if args.vararg or args.kwarg or args.kwonlyargs:
+        return None
+    names = [a.id for a in args.args]
+    if site.method_of is not None:
+        names = names[1:]
+    bound = names[: len(site.bound_args)]
+    rest = names[len(site.bound_args):]
+    rest = [n for n in rest if n not in site.bound_kwargs]
+    inputs = rest[: len(site.inputs)]
+    if len(inputs) != len(site.inputs):
+        return None
+    defaults = dict(zip(names[len(names) - len(args.defaults):], args.defaults))
+    if any(n not in defaults for n in rest[len(site.inputs):]):
+        return None
+    return {"bound": bound, "inputs": inputs, "defaults": {n: defaults[n] for n in rest[len(site.inputs):]}}
+
+
+def _bound_facts(site, params, resolver) -> dict:
+    """Facts of parameters given by functools.partial or left at their defaults (constants)."""
+    env = {}
+    values = list(zip(params["bound"], site.bound_args)) + list(site.bound_kwargs.items()) + list(
+        params["defaults"].items())
+    for name, node in values:
+        env[name] = F.constant(node.value) if isinstance(node, gast.Constant) else F.OTHER
+    if site.method_of is not None:
+        env[site.target.args.args[0].id] = F.OTHER
+    return env
+
+
+def _output_edits(site, lowered, module) -> dict:
+    """Check the results against `Tout`; py_function converts them to Tout, so casts are
+    added there, while numpy_function fails on any mismatch (so that assignment is impossible)."""
+    edits = dict(lowered.edits)
+    expected = len(site.tout)
+    for node, value in lowered.returns:
+        outputs = value.items if site.tout_is_list and value.items is not None else [value]
+        facts = [o.fact for o in outputs]
+        if site.tout_is_list and value.fact.kind is Kind.TUPLE and value.items is None:
+            facts = list(value.fact.items)
+        if len(facts) != expected:
+            raise Inconsistent("the number of outputs differs from Tout")
+        for output, fact, dtype in zip(outputs, facts, site.tout):
+            produced = _produced_dtype(fact)
+            if produced is None or produced == dtype:
+                continue
+            if site.kind != "py_function" or len(outputs) != len(facts):
+                raise Inconsistent("output dtype differs from Tout")
+            span = module.source.span(node) if len(outputs) == 1 else None
+            if span is None:
+                raise Refusal(node, "cannot cast this output to Tout")
+            edits = {s: t for s, t in edits.items() if not (span.start <= s.start and s.end <= span.end)}
+            edits[span] = f"tf.cast({output.text}, {F.tf_name(dtype)})"
+    return edits
+
+
+def _produced_dtype(fact: Fact):
+    if fact.kind is Kind.ARRAY:
+        return fact.dtype
+    if fact.kind is Kind.SCALAR and fact.pytype is not None:
+        return F.as_dtype(fact.pytype)
+    return None
+
+
+def _describe(combo, names, open_inputs) -> str:
+    return ", ".join(f"{names[i]}: {dtype}" for i, dtype in zip(open_inputs, combo))
+
+
+def _emit(site, module, resolver, edits, lowered, facts, params, open_inputs, guard) -> Conversion:
+    from .emit import function_edits
+
+    def describe(i, name, fact):
+        if i not in open_inputs:
+            return f"{name}: {fact.dtype} (declared)"
+        if guard:
+            return f"{name}: {'/'.join(d.name for d in guard[name])} (checked when traced)"
+        return f"{name}: any dtype"
+
+    assumed = ", ".join(describe(i, n, f) for i, (n, f) in enumerate(zip(params["inputs"], facts)))
+    if guard and isinstance(site.target, gast.Lambda):
+        return Conversion(site, "left", "the rewrite depends on the input dtypes and a lambda has no room "
+                          "for the dtype check: declare them with `# rewriter: args=...`", "RW109",
+                          site.line, site.col)
+    file_edits, function_text = function_edits(site, module, resolver, edits, guard)
+    return Conversion(site, "converted", line=site.line, col=site.col, edits=file_edits,
+                      patterns=tuple(sorted(lowered.patterns)), assumed=assumed, function_text=function_text)

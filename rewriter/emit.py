@@ -1,0 +1,173 @@
+"""Stage 5 — emit: turn a converted site into text edits on the file, and apply them.
+
+Only changed spans are replaced; everything else stays byte-identical. The wrapped function is
+rewritten in place when the site is its only user; otherwise a TF copy named `<name>_tf` is
+added right after it and the original stays for its other users. `import tensorflow as tf` is
+added once when the file has no TensorFlow import; an existing alias is used instead.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+import gast
+
+from .parse import ParsedModule, Span
+from .pattern import parenthesize
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    start: int
+    end: int
+    text: str
+
+
+def apply_edits(text: str, edits) -> str:
+    """Apply non-overlapping edits (overlaps are a bug upstream and raise)."""
+    out = text
+    last_start = len(text) + 1
+    for edit in sorted(set(edits), key=lambda e: (e.start, e.end), reverse=True):
+        if edit.end > last_start:
+            raise ValueError("overlapping edits")
+        out = out[: edit.start] + edit.text + out[edit.end:]
+        last_start = edit.start
+    return out
+
+
+def function_edits(site, module: ParsedModule, resolver, body_edits: dict, guard=None):
+    """File edits for one converted site, and the TF function's text."""
+    source = module.source
+    target = site.target
+    if guard:
+        body_edits = dict(body_edits)
+        body_edits.update(_guard_edit(source, target, guard))
+    edits = []
+    if isinstance(target, gast.Lambda):
+        body = _apply_relative(source, target.body, body_edits)
+        call = _inline_lambda(target, body, [source.segment(e) for e in site.inputs])
+        edits.append(Edit(*_span(source.span(site.call)), _wrap_outputs(site, call, None)))
+        return edits, call
+    references = resolver.uses(target)
+    in_place = references <= 1
+    callee_name = target.name if in_place else _fresh_name(module, f"{target.name}_tf")
+    if in_place:
+        edits.extend(Edit(s.start, s.end, t) for s, t in body_edits.items())
+        function_text = _apply_relative(source, target, body_edits, whole_lines=True)
+    else:
+        function_text = _apply_relative(source, target, body_edits, whole_lines=True)
+        function_text = re.sub(rf"(\bdef\s+){re.escape(target.name)}\b", rf"\g<1>{callee_name}", function_text, count=1)
+        end = source.line_starts[target.end_lineno]
+        separator = "\n\n" if not site.method_of and resolver.enclosing(target, (gast.FunctionDef,)) is None else "\n"
+        edits.append(Edit(end, end, separator + function_text))
+    callee = f"self.{callee_name}" if site.method_of is not None else callee_name
+    arguments = [source.segment(a) for a in site.bound_args]
+    arguments += [source.segment(e) for e in site.inputs]
+    arguments += [f"{k}={source.segment(v)}" for k, v in site.bound_kwargs.items()]
+    call = f"{callee}({', '.join(arguments)})"
+    edits.append(Edit(*_span(source.span(site.call)), _wrap_outputs(site, call, target)))
+    return edits, function_text
+
+
+def _guard_edit(source, target, guard: dict) -> dict:
+    """A trace-time dtype check at the top of the function: the rewrite was derived for
+    these input dtypes only, and other dtypes would need a different rewrite."""
+    first = target.body[0]
+    if isinstance(first, gast.Expr) and isinstance(first.value, gast.Constant) and isinstance(first.value.value, str):
+        if len(target.body) == 1:
+            raise ValueError("function without body")
+        first = target.body[1]
+    indent = source.indent_of_line(first.lineno)
+    start = source.line_starts[first.lineno - 1]
+    lines = []
+    for name, dtypes in guard.items():
+        names = ", ".join(f"tf.{d.name}" for d in dtypes)
+        allowed = f"({names},)" if len(dtypes) == 1 else f"({names})"
+        message = f"rewritten for {name} of dtype {' or '.join(d.name for d in dtypes)}; got "
+        lines.append(f"{indent}if {name}.dtype not in {allowed}:\n"
+                     f"{indent}    raise TypeError(f\"{message}{{{name}.dtype.name}}\")\n")
+    return {Span(start, start): "".join(lines)}
+
+
+def _wrap_outputs(site, call: str, target) -> str:
+    """numpy_function with a list Tout returns a list even for one output."""
+    if site.tout_is_list and len(site.tout) == 1:
+        return f"[{call}]"
+    return call
+
+
+def _span(span: Span):
+    return span.start, span.end
+
+
+def _apply_relative(source, node, edits: dict, whole_lines=False) -> str:
+    """The node's text (from the start of its first line when `whole_lines`) with edits applied."""
+    span = source.span(node)
+    start = source.line_starts[node.lineno - 1] if whole_lines else span.start
+    if whole_lines and getattr(node, "decorator_list", None):
+        start = source.line_starts[node.decorator_list[0].lineno - 1]
+    end = span.end
+    local = [Edit(s.start - start, s.end - start, t) for s, t in edits.items() if start <= s.start and s.end <= end]
+    text = apply_edits(source.text[start:end], local)
+    return text + "\n" if whole_lines else text
+
+
+def _inline_lambda(target, body: str, inputs: list) -> str:
+    """`lambda x: tf.exp(x)` applied to `t` gives `tf.exp(t)`."""
+    names = [a.id for a in target.args.args]
+    if len(names) != len(inputs):
+        raise ValueError("lambda arity differs from the inputs")
+    mapping = dict(zip(names, inputs))
+    tree = ast.parse(body.strip(), mode="eval")
+
+    class Substitute(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in mapping:
+                return ast.parse(parenthesize(mapping[node.id]), mode="eval").body
+            return node
+
+    return ast.unparse(Substitute().visit(tree))
+
+
+def _fresh_name(module: ParsedModule, wanted: str) -> str:
+    taken = {n.id for n in gast.walk(module.tree) if isinstance(n, gast.Name)}
+    taken |= {n.name for n in gast.walk(module.tree) if isinstance(n, (gast.FunctionDef, gast.ClassDef))}
+    name, index = wanted, 2
+    while name in taken:
+        name, index = f"{wanted}{index}", index + 1
+    return name
+
+
+# -- the TensorFlow import -------------------------------------------------------------------
+
+def tensorflow_alias(module: ParsedModule) -> str | None:
+    """The module-level name TensorFlow is imported as, if any (`tf` preferred)."""
+    aliases = []
+    for node in module.tree.body:
+        if isinstance(node, gast.Import):
+            for alias in node.names:
+                if alias.name == "tensorflow":
+                    aliases.append(alias.asname or "tensorflow")
+    if "tf" in aliases:
+        return "tf"
+    return aliases[0] if aliases else None
+
+
+def import_edit(module: ParsedModule) -> Edit:
+    """An edit adding `import tensorflow as tf` after the module's leading imports."""
+    body = module.tree.body
+    position = 0
+    for node in body:
+        is_docstring = node is body[0] and isinstance(node, gast.Expr) and isinstance(node.value, gast.Constant) \
+            and isinstance(node.value.value, str)
+        if is_docstring or isinstance(node, (gast.Import, gast.ImportFrom)):
+            position = module.source.line_starts[node.end_lineno]
+        else:
+            break
+    return Edit(position, position, "import tensorflow as tf\n")
+
+
+def use_alias(text: str, alias: str) -> str:
+    """Generated code says `tf.`; a file that imports TensorFlow under another name keeps it."""
+    return text if alias == "tf" else re.sub(r"(?<![\w.])tf\.", f"{alias}.", text)

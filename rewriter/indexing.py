@@ -1,0 +1,123 @@
+"""Lowering of subscripts: basic indexing keeps its syntax (TF tensors accept integers,
+slices, `tf.newaxis` and `...`); a boolean mask becomes `tf.boolean_mask`; one integer index
+array along one axis becomes `tf.gather`, with NumPy's wrap-around of negative indices made
+explicit (TF rejects them on CPU and returns zeros on GPU).
+"""
+from __future__ import annotations
+
+import gast
+
+from . import facts as F
+from .facts import Fact, Kind
+from .lower import Inconsistent, Lowered, Refusal
+
+
+def lower_subscript(lw, node) -> Lowered:
+    value = lw.expr(node.value)
+    kind = value.fact.kind
+    if kind is Kind.SHAPE:
+        return _shape_subscript(lw, node, value)
+    if kind is not Kind.ARRAY:
+        index = lw.expr(node.slice)
+        if _mentions_array(index):
+            raise Refusal(node, "indexing a Python value with an array is not rewritten")
+        fact = F.OTHER
+        if kind is Kind.TUPLE and index.fact.known and isinstance(index.fact.value, int):
+            try:
+                fact = value.fact.items[index.fact.value]
+            except IndexError:
+                raise Inconsistent("tuple index out of range") from None
+        return lw._splice(node, [(node.value, value), (node.slice, index)], fact)
+    components = list(node.slice.elts) if isinstance(node.slice, gast.Tuple) else [node.slice]
+    lowered = [_component(lw, c) for c in components]
+    arrays = [i for i, (_, low) in enumerate(lowered) if low is not None and low.fact.kind is Kind.ARRAY]
+    if not arrays:
+        return _basic(lw, node, value, lowered)
+    if len(arrays) > 1:
+        raise Refusal(node, "indexing with several index arrays is not rewritten yet")
+    position = arrays[0]
+    index = lowered[position][1]
+    others = [c for i, c in enumerate(components) if i != position]
+    if not all(_is_full_slice(c) for c in others):
+        raise Refusal(node, "an index array mixed with other indices is not rewritten yet")
+    if index.fact.dtype is None:
+        raise Refusal(node, "the dtype of the index array is unknown")
+    if index.fact.dtype.kind == "b":
+        if position != 0 or others:
+            raise Refusal(node, "a boolean mask after other indices is not rewritten yet")
+        rank = _rank(value.fact.rank, index.fact.rank, lambda r, m: r - m + 1)
+        return Lowered(f"tf.boolean_mask({value.text}, {index.text})",
+                       value.fact.with_(rank=rank, fresh=True), True)
+    if index.fact.dtype.kind not in "iu":
+        raise Inconsistent("arrays used as indices must be integers or booleans")
+    rank = _rank(value.fact.rank, index.fact.rank, lambda r, i: r - 1 + i)
+    indices = index.text
+    if index.fact.dtype.kind == "i":
+        size = f"tf.shape({value.text}, out_type={index.text}.dtype)[{position}]"
+        indices = f"tf.where({index.text} < 0, {index.text} + {size}, {index.text})"
+    axis = f", axis={position}" if position else ""
+    return Lowered(f"tf.gather({value.text}, {indices}{axis})", value.fact.with_(rank=rank, fresh=True), True)
+
+
+def _component(lw, node):
+    """(kind, lowered) for one index component."""
+    if isinstance(node, gast.Slice):
+        for part in (node.lower, node.upper, node.step):
+            if part is not None and lw.expr(part).fact.kind is Kind.ARRAY:
+                raise Refusal(node, "slice bounds must be scalars")
+        return ("slice", None)
+    if isinstance(node, gast.Constant) and node.value is Ellipsis:
+        return ("ellipsis", None)
+    low = lw.expr(node)
+    if low.fact.kind is Kind.OTHER and low.fact.known and low.fact.value is None:
+        return ("newaxis", low)
+    if low.fact.kind is Kind.SCALAR or (low.fact.kind is Kind.ARRAY and low.fact.rank == 0
+                                         and low.fact.dtype is not None and low.fact.dtype.kind in "iu"):
+        return ("int", low)
+    if low.fact.kind is Kind.ARRAY:
+        return ("array", low)
+    raise Refusal(node, f"index `{lw.source.segment(node)}` is not rewritten")
+
+
+def _basic(lw, node, value, lowered) -> Lowered:
+    drops = sum(1 for kind, _ in lowered if kind == "int")
+    adds = sum(1 for kind, _ in lowered if kind == "newaxis")
+    rank = None if value.fact.rank is None else value.fact.rank - drops + adds
+    if rank is not None and rank < 0:
+        raise Inconsistent("too many indices for the array")
+    parts = [(node.value, value)]
+    components = list(node.slice.elts) if isinstance(node.slice, gast.Tuple) else [node.slice]
+    for component, (_, low) in zip(components, lowered):
+        if low is not None:
+            parts.append((component, low))
+    for component in components:
+        if isinstance(component, gast.Slice):
+            for part in (component.lower, component.upper, component.step):
+                if part is not None:
+                    parts.append((part, lw.expr(part)))
+    # Basic indexing gives a view: in-place updates through it would reach the original.
+    return lw._splice(node, parts, value.fact.with_(rank=rank, fresh=False))
+
+
+def _shape_subscript(lw, node, value) -> Lowered:
+    index = lw.expr(node.slice)
+    if index.fact.kind is Kind.SCALAR:
+        return lw._splice(node, [(node.value, value), (node.slice, index)],
+                          Fact(Kind.SCALAR, pytype=int, tensor=True))
+    if isinstance(node.slice, gast.Slice):
+        return lw._splice(node, [(node.value, value)], Fact(Kind.SHAPE, tensor=True))
+    raise Refusal(node, "this index into a shape is not rewritten")
+
+
+def _is_full_slice(node) -> bool:
+    return isinstance(node, gast.Slice) and node.lower is None and node.upper is None and node.step is None
+
+
+def _rank(rank, index_rank, combine):
+    return None if rank is None or index_rank is None else combine(rank, index_rank)
+
+
+def _mentions_array(lowered: Lowered) -> bool:
+    if lowered.fact.kind is Kind.ARRAY:
+        return True
+    return lowered.fact.kind is Kind.TUPLE and any(i.kind is Kind.ARRAY for i in lowered.fact.items)

@@ -1,0 +1,111 @@
+"""The rewrite pipeline for one source text, as one readable list of stages:
+
+    parse -> resolve -> find sites -> convert (lower) -> emit -> check
+
+`rewrite_source` never raises for problems in the user's code: a syntax error becomes the
+file's `error`, a site that can't be converted is `left` with its reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import registry as registry_module
+from .convert import Conversion, convert_site
+from .emit import apply_edits, import_edit, tensorflow_alias, use_alias, Edit
+from .parse import ParseError, parse
+from .resolve import Resolver
+from .sites import find_sites
+
+SITE_CODES = {"numpy_function": "RW001", "py_function": "RW002", "py_func": "RW003"}
+
+
+@dataclass(frozen=True)
+class RewriteOptions:
+    select: frozenset = frozenset()   # rule-code prefixes to apply (empty: all)
+    ignore: frozenset = frozenset()   # rule-code prefixes never to apply
+    registry: object = None           # a pattern Registry (default: the shipped one)
+
+    def allows(self, codes) -> bool:
+        codes = list(codes)
+        if any(c.startswith(p) for c in codes for p in self.ignore):
+            return False
+        return not self.select or all(any(c.startswith(p) for p in self.select) for c in codes[:1])
+
+
+@dataclass
+class FileResult:
+    filename: str
+    original: str
+    new: str
+    conversions: list = field(default_factory=list)
+    error: str = ""
+    error_line: int = 0
+    error_col: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.new != self.original
+
+
+def rewrite_source(text: str, filename: str = "<string>", options: RewriteOptions | None = None) -> FileResult:
+    options = options or RewriteOptions()
+    registry = options.registry or registry_module.default()
+    try:
+        module = parse(text, filename)
+    except ParseError as exc:
+        return FileResult(filename, text, text, error=f"syntax error: {exc.message}",
+                          error_line=exc.line, error_col=exc.col)
+    resolver = Resolver(module)
+    conversions = [_filtered(convert_site(site, module, resolver, registry), options, registry)
+                   for site in find_sites(module, resolver)]
+    edits = _collect_edits(conversions)
+    if not edits:
+        return FileResult(filename, text, text, conversions)
+    alias = tensorflow_alias(module)
+    edits = [Edit(e.start, e.end, use_alias(e.text, alias or "tf")) for e in edits]
+    if alias is None:
+        edits.append(import_edit(module))
+    new = apply_edits(text, edits)
+    try:
+        parse(new, filename)
+    except ParseError as exc:  # a bug of ours: never write it
+        for conversion in conversions:
+            if conversion.status == "converted":
+                conversion.status, conversion.code = "error", "RW900"
+                conversion.reason = f"internal error: the rewrite does not parse ({exc.message}); file left as is"
+        return FileResult(filename, text, text, conversions)
+    return FileResult(filename, text, new, conversions)
+
+
+def _filtered(conversion: Conversion, options: RewriteOptions, registry) -> Conversion:
+    if conversion.status != "converted":
+        return conversion
+    codes = [SITE_CODES[conversion.site.kind]] + [registry.get(p).code for p in conversion.patterns
+                                                   if registry.get(p) is not None]
+    if options.allows(codes):
+        return conversion
+    conversion.status, conversion.code = "left", "RW120"
+    conversion.reason = "not selected (--select/--ignore)"
+    conversion.edits = []
+    return conversion
+
+
+def _collect_edits(conversions) -> list:
+    """All converted sites' edits; a site whose edits collide with an earlier one is left."""
+    taken: list = []
+    for conversion in conversions:
+        if conversion.status != "converted":
+            continue
+        new = [e for e in conversion.edits if e not in taken]
+        if any(_overlaps(e, t) for e in new for t in taken):
+            conversion.status, conversion.code = "left", "RW121"
+            conversion.reason = "another site in this file rewrites the same code differently"
+            continue
+        taken.extend(new)
+    return taken
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    if a.start == a.end or b.start == b.end:
+        return a.start == b.start and a.text != b.text and a.end == b.end and False
+    return a.start < b.end and b.start < a.end

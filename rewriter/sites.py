@@ -1,0 +1,222 @@
+"""Stage 3 — find sites: `tf.numpy_function` / `tf.py_function` / `tf.compat.v1.py_func` calls,
+the function each one wraps, its inputs and declared output dtypes.
+
+A site is only as good as what can be proven about it: when the wrapped function can't be
+found (an import from another module, a value computed at run time), the site records why
+and is left alone.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import gast
+import numpy as np
+
+from . import facts as F
+from .facts import Fact, Kind
+from .parse import ParsedModule
+from .resolve import Resolver
+
+WRAPPERS = {
+    "tensorflow.numpy_function": "numpy_function",
+    "tensorflow.compat.v1.numpy_function": "numpy_function",
+    "tensorflow.compat.v2.numpy_function": "numpy_function",
+    "tensorflow.py_function": "py_function",
+    "tensorflow.compat.v1.py_function": "py_function",
+    "tensorflow.compat.v2.py_function": "py_function",
+    "tensorflow.compat.v1.py_func": "py_func",
+    "tensorflow.py_func": "py_func",
+}
+_PARAMS = {
+    "numpy_function": ("func", "inp", "Tout", "stateful", "name"),
+    "py_function": ("func", "inp", "Tout", "name"),
+    "py_func": ("func", "inp", "Tout", "stateful", "name"),
+}
+ARGS_COMMENT = re.compile(r"#\s*rewriter:\s*args\s*=\s*(?P<spec>.+?)\s*$")
+
+
+@dataclass
+class Site:
+    call: gast.Call
+    kind: str
+    func: object = None           # the `func` argument expression
+    target: object = None         # FunctionDef or Lambda it resolves to
+    bound_args: list = field(default_factory=list)   # functools.partial positional args
+    bound_kwargs: dict = field(default_factory=dict)
+    method_of: object = None      # ClassDef when the target is a method reached through `self`
+    inputs: list | None = None    # expressions of `inp`
+    tout: list | None = None      # NumPy dtypes of Tout
+    tout_is_list: bool = False
+    reason: str = ""              # why the site cannot be rewritten, when it cannot
+    code: str = ""
+
+    @property
+    def line(self) -> int:
+        return self.call.lineno
+
+    @property
+    def col(self) -> int:
+        return self.call.col_offset + 1
+
+
+def find_sites(module: ParsedModule, resolver: Resolver) -> list:
+    sites = []
+    for node in gast.walk(module.tree):
+        if isinstance(node, gast.Call):
+            kind = WRAPPERS.get(resolver.qualname(node.func) or "")
+            if kind:
+                sites.append(_describe(node, kind, resolver))
+    return sorted(sites, key=lambda s: (s.call.lineno, s.call.col_offset))
+
+
+def _bind(call, names):
+    args = dict(zip(names, call.args))
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            return None
+        args[keyword.arg] = keyword.value
+    return args
+
+
+def _describe(call, kind, resolver) -> Site:
+    site = Site(call, kind)
+    args = _bind(call, _PARAMS[kind])
+    if args is None or not {"func", "inp", "Tout"} <= args.keys():
+        return _left(site, "the call's arguments are not written out (func, inp, Tout)", "RW101")
+    site.func = args["func"]
+    if not isinstance(args["inp"], (gast.List, gast.Tuple)):
+        return _left(site, "`inp` is not a list literal, so the number of inputs is unknown", "RW102")
+    if any(isinstance(e, gast.Starred) for e in args["inp"].elts):
+        return _left(site, "`inp` unpacks a sequence, so the number of inputs is unknown", "RW102")
+    site.inputs = list(args["inp"].elts)
+    tout = args["Tout"]
+    site.tout_is_list = isinstance(tout, (gast.List, gast.Tuple))
+    dtypes = [_dtype_of(e, resolver) for e in (tout.elts if site.tout_is_list else [tout])]
+    if None in dtypes:
+        return _left(site, "`Tout` is not a list of dtypes this tool can read", "RW103")
+    site.tout = dtypes
+    _find_target(site, resolver)
+    return site
+
+
+def _left(site, reason, code) -> Site:
+    site.reason, site.code = reason, code
+    return site
+
+
+def _dtype_of(node, resolver):
+    name = resolver.qualname(node)
+    if name and (name.startswith("tensorflow.") or name.startswith("numpy.")):
+        return F.from_tf_name(name)
+    if isinstance(node, gast.Constant) and isinstance(node.value, str):
+        return F.from_tf_name(node.value)
+    return None
+
+
+def _find_target(site, resolver):
+    func = site.func
+    if isinstance(func, gast.Call) and resolver.qualname(func.func) == "functools.partial" and func.args:
+        site.bound_args = list(func.args[1:])
+        site.bound_kwargs = {k.arg: k.value for k in func.keywords if k.arg}
+        if len(site.bound_kwargs) != len(func.keywords):
+            return _left(site, "functools.partial with **kwargs is not rewritten", "RW104")
+        func = func.args[0]
+    if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id == "self":
+        method = _method(site, func.attr, resolver)
+        if method is None:
+            return _left(site, f"method `self.{func.attr}` is not defined in the enclosing class", "RW105")
+        site.target = method
+        return site
+    target = resolver.function_def(func)
+    if target is None:
+        what = "the wrapped function" if not isinstance(func, gast.Name) else f"`{func.id}`"
+        return _left(site, f"{what} is not a function defined in this file", "RW105")
+    site.target = target
+    return site
+
+
+def _method(site, name, resolver):
+    cls = resolver.enclosing(site.call, (gast.ClassDef,))
+    if cls is None:
+        return None
+    for statement in cls.body:
+        if isinstance(statement, gast.FunctionDef) and statement.name == name and not statement.decorator_list:
+            site.method_of = cls
+            return statement
+    return None
+
+
+# -- what is known about the inputs --------------------------------------------------------
+
+def declared_inputs(site, module: ParsedModule, resolver: Resolver) -> list | None:
+    """Facts for the site's inputs from a `# rewriter: args=` comment or the enclosing
+    `tf.function`'s `input_signature`; None for an input nothing declares."""
+    comment = _args_comment(site, module)
+    if comment is not None:
+        return comment
+    return [_signature_fact(e, resolver) for e in site.inputs]
+
+
+def _args_comment(site, module):
+    lines = module.source.lines
+    first = site.call.lineno
+    candidates = [first - 1, *range(first, site.call.end_lineno + 1)]
+    if site.target is not None and not isinstance(site.target, gast.Lambda):
+        candidates.append(site.target.lineno)
+    for lineno in candidates:
+        if 1 <= lineno <= len(lines):
+            match = ARGS_COMMENT.search(lines[lineno - 1])
+            if match:
+                return parse_args_spec(match.group("spec"))
+    return None
+
+
+def parse_args_spec(spec: str) -> list:
+    """`x:float32[None,128], y:int64[]` (names optional) -> facts; raises ValueError."""
+    out = []
+    for item in re.split(r",\s*(?![^\[]*\])", spec.strip()):
+        item = item.split(":", 1)[-1].strip()
+        match = re.fullmatch(r"(?P<dtype>\w+)\s*(\[(?P<shape>[^\]]*)\])?", item)
+        dtype = F.from_tf_name(match.group("dtype")) if match else None
+        if dtype is None:
+            raise ValueError(f"cannot read `{item}` (expected e.g. float32[None,128])")
+        shape = match.group("shape")
+        rank = None if shape is None else len([d for d in shape.split(",") if d.strip()])
+        out.append(Fact(Kind.ARRAY, dtype=dtype, rank=rank, fresh=False))
+    return out
+
+
+def _signature_fact(node, resolver) -> Fact | None:
+    """The TensorSpec of a `tf.function(input_signature=...)` parameter passed straight in."""
+    if not isinstance(node, gast.Name):
+        return None
+    defs = resolver.definitions(node)
+    if len(defs) != 1 or not isinstance(defs[0], gast.Name):
+        return None
+    fn = resolver.enclosing(defs[0], (gast.FunctionDef,))
+    if fn is None or defs[0] not in fn.args.args:
+        return None
+    index = fn.args.args.index(defs[0])
+    for decorator in fn.decorator_list:
+        if not isinstance(decorator, gast.Call) or resolver.qualname(decorator.func) != "tensorflow.function":
+            continue
+        for keyword in decorator.keywords:
+            if keyword.arg == "input_signature" and isinstance(keyword.value, (gast.List, gast.Tuple)):
+                specs = keyword.value.elts
+                offset = 1 if fn.args.args and fn.args.args[0].id == "self" else 0
+                if 0 <= index - offset < len(specs):
+                    return _spec_fact(specs[index - offset], resolver)
+    return None
+
+
+def _spec_fact(spec, resolver) -> Fact | None:
+    if not isinstance(spec, gast.Call) or resolver.qualname(spec.func) != "tensorflow.TensorSpec":
+        return None
+    args = _bind(spec, ("shape", "dtype", "name")) or {}
+    dtype = _dtype_of(args["dtype"], resolver) if "dtype" in args else np.dtype("float32")
+    if dtype is None:
+        return None
+    shape = args.get("shape")
+    rank = len(shape.elts) if isinstance(shape, (gast.List, gast.Tuple)) else None
+    return Fact(Kind.ARRAY, dtype=dtype, rank=rank, fresh=False)
