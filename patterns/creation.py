@@ -30,8 +30,9 @@ def _filled(tf_fn):
 
 def _like(tf_fn):
     def lower(call):
-        a = call.text("a")
-        if call.fact("a").dtype == call.result.dtype:
+        name = "a" if "a" in call.args else "prototype"
+        a = call.text(name)
+        if call.fact(name).dtype == call.result.dtype:
             return f"{tf_fn}({a})"
         return f"{tf_fn}({a}, dtype={_dtype(call)})"
 
@@ -107,7 +108,7 @@ PATTERNS = (
             lower=_filled("tf.zeros"), handles=("shape", "dtype"), cast=Cast.NONE, domain=_CREATE),
     Pattern("numpy.ones", examples=("np.ones(3)", "np.ones((2, 3), np.float32)"),
             lower=_filled("tf.ones"), handles=("shape", "dtype"), cast=Cast.NONE, domain=_CREATE),
-    Pattern("numpy.empty", examples=("np.empty(3) * 0",), lower=_filled("tf.zeros"), handles=("shape", "dtype"),
+    Pattern("numpy.empty", examples=("np.zeros_like(np.empty(3))", "np.empty((2, 3)).shape[0] + a"), lower=_filled("tf.zeros"), handles=("shape", "dtype"),
             cast=Cast.NONE, domain=_CREATE, note="uninitialised in NumPy; zeros in TF"),
     Pattern("numpy.full", examples=("np.full((2, 3), 7)", "np.full(3, 0.5, dtype=np.float32)"),
             lower=_full, handles=("shape", "fill_value", "dtype"), cast=Cast.NONE, domain=_CREATE),
@@ -115,8 +116,8 @@ PATTERNS = (
             lower=_like("tf.zeros_like"), handles=("a", "dtype"), cast=Cast.NONE, domain=Domain(dtypes=ALL, grad=False)),
     Pattern("numpy.ones_like", examples=("np.ones_like(a)", "np.ones_like(a, dtype=np.float64)"),
             lower=_like("tf.ones_like"), handles=("a", "dtype"), cast=Cast.NONE, domain=Domain(dtypes=ALL, grad=False)),
-    Pattern("numpy.empty_like", examples=("np.empty_like(a) * 0",), lower=_like("tf.zeros_like"),
-            handles=("a", "dtype"), cast=Cast.NONE, domain=Domain(dtypes=NUMERIC, grad=False)),
+    Pattern("numpy.empty_like", examples=("np.zeros_like(np.empty_like(a))",), lower=_like("tf.zeros_like"),
+            handles=("prototype", "dtype"), cast=Cast.NONE, domain=Domain(dtypes=NUMERIC, grad=False)),
     Pattern("numpy.full_like", examples=("np.full_like(a, 3)",), lower=_full_like,
             handles=("a", "fill_value", "dtype"), cast=Cast.NONE, domain=Domain(dtypes=NUMERIC, grad=False)),
     Pattern("numpy.eye", examples=("np.eye(3)", "np.eye(3, dtype=np.int64)", "np.eye(2, 4)"),

@@ -76,7 +76,7 @@ PATTERNS = (
         "[tf.shape({a})[0] * tf.shape({b})[0], tf.shape({a})[1] * tf.shape({b})[1]])".format(
             a=call.text("a"), b=call.text("b")) if call.fact("a").rank == call.fact("b").rank == 2
         else call.refuse("only 2-D operands are rewritten")), handles=("a", "b"), arrays=("a", "b"),
-            batch=Batch.NONE, domain=Domain(dtypes=FLOATS + INTS, ranks=(2,))),
+            batch=Batch.NONE, domain=Domain(dtypes=FLOATS + INTS, ranks=(2,), broadcast=False)),
     Pattern("numpy.outer", examples=("np.outer(a, b)",), lower=lambda call: (
         f"tf.tensordot(tf.reshape({call.text('a')}, [-1]), tf.reshape({call.text('b')}, [-1]), 0)"),
             handles=("a", "b"), arrays=("a", "b"), batch=Batch.NONE, domain=Domain(dtypes=FLOATS + INTS, ranks=(1, 2))),

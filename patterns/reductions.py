@@ -26,7 +26,9 @@ def _moment(kind):
         var = f"tf.math.reduce_variance({a}, axis={axis}, keepdims={keep})"
         if ddof:
             # NumPy divides by (n - ddof); TF's reduce_variance always divides by n.
-            n = f"tf.cast(tf.size({a}) // tf.size(tf.reduce_sum({a}, axis={axis})), {_tf(call.result.dtype)})"
+            dtype = _tf(call.result.dtype)
+            n = (f"(tf.cast(tf.size({a}), {dtype}) / "
+                 f"tf.cast(tf.maximum(tf.size(tf.reduce_sum({a}, axis={axis})), 1), {dtype}))")
             var = f"{var} * {n} / ({n} - {ddof})"
         return f"tf.sqrt({var})" if kind == "std" else var
 

@@ -69,6 +69,24 @@ def _size(call):
     return Lowered(f"tf.size({call.text('self')})", Fact(Kind.SCALAR, pytype=int, tensor=True), True)
 
 
+def _squeeze_result(args):
+    """Rank after squeezing: known only when the axes are given."""
+    a = args.get("a", args.get("self"))
+    axis = args.get("axis")
+    if axis is None or a.rank is None or not (axis.known or axis.kind is Kind.TUPLE):
+        return a.with_(rank=None, fresh=False)
+    count = len(axis.items) if axis.kind is Kind.TUPLE else 1
+    return a.with_(rank=a.rank - count, fresh=False)
+
+
+def _concat(call):
+    """tf.concat needs its axis spelled out (NumPy's default is 0)."""
+    if call.given("axis") and call.fact("axis").known and call.fact("axis").value is None:
+        call.refuse("axis=None (flatten first) is not rewritten")
+    axis = call.text("axis") if call.given("axis") else "0"
+    return f"tf.concat({call.text('a')}, axis={axis})"
+
+
 def _squeeze(call):
     """tf.squeeze; NumPy's axis may be a tuple, TF takes a list."""
     if call.given("axis"):
@@ -85,11 +103,12 @@ PATTERNS = (
     Pattern("numpy.expand_dims", examples=("np.expand_dims(a, 0)", "np.expand_dims(a, -1)"),
             tf="tf.expand_dims(a, axis)", cast=Cast.NONE, batch=Batch.AXIS, domain=_ANY),
     Pattern("numpy.squeeze", examples=("np.squeeze(np.expand_dims(a, 1))", "np.squeeze(np.expand_dims(a, 0), axis=0)"),
-            lower=_squeeze, handles=("a", "axis"), cast=Cast.NONE, batch=Batch.AXIS, domain=_ANY),
+            lower=_squeeze, handles=("a", "axis"), result=_squeeze_result, cast=Cast.NONE, batch=Batch.AXIS,
+            domain=_ANY),
     Pattern("numpy.ravel", examples=("np.ravel(a)",), tf="tf.reshape(a, [-1])", cast=Cast.NONE,
             batch=Batch.NONE, domain=_ANY),
     Pattern("numpy.concatenate", examples=("np.concatenate([a, b])", "np.concatenate((a, b), axis=-1)"),
-            tf="tf.concat(a, axis=axis)", cast=Cast.COMMON, batch=Batch.AXIS, domain=_ANY,
+            lower=_concat, handles=("a", "axis"), cast=Cast.COMMON, batch=Batch.AXIS, domain=_ANY,
             note="axis defaults to 0 in both; axis=None (flatten first) is refused",
             signature="(a, axis=0, out=None, *, dtype=None, casting='same_kind')"),
     Pattern("numpy.stack", examples=("np.stack([a, b])", "np.stack((a, b), axis=-1)"),
@@ -98,9 +117,9 @@ PATTERNS = (
     Pattern("ndarray.T", examples=("a.T",), tf="tf.transpose(self)", signature="attribute",
             cast=Cast.NONE, batch=Batch.NONE, domain=Domain(dtypes=ALL, ranks=(0, 1, 2, 3))),
     Pattern("ndarray.shape", examples=("np.zeros(a.shape)",), lower=_shape_attr, signature="attribute",
-            cast=Cast.NONE, domain=_ANY, batch=Batch.NONE),
+            cast=Cast.NONE, domain=Domain(dtypes=ALL, ranks=(1, 2, 3), grad=False), batch=Batch.NONE),
     Pattern("ndarray.ndim", examples=("a.ndim + 0",), lower=_ndim, signature="attribute",
-            cast=Cast.NONE, domain=_ANY, batch=Batch.NONE),
+            cast=Cast.NONE, domain=Domain(dtypes=ALL, ranks=(1, 2, 3), grad=False), batch=Batch.NONE),
     Pattern("ndarray.size", examples=("a.sum() / a.size",), lower=_size, signature="attribute",
             cast=Cast.NONE, domain=Domain(ranks=(1, 2)), batch=Batch.NONE),
     Pattern("ndarray.reshape", examples=("a.reshape(-1)", "a.reshape((2, -1))", "a.reshape(2, -1)"),

@@ -5,6 +5,8 @@ Importing this package is cheap: TensorFlow is imported only by `verify` and
 """
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
 
@@ -12,20 +14,18 @@ class RewriterWarning(UserWarning):
     """A conversion fell back to the original code; the message says what and why."""
 
 
+_LAZY = {
+    "rewrite_source": ".pipeline", "RewriteOptions": ".pipeline",
+    "verify": ".verification", "verify_distribution": ".verification", "VerifyResult": ".verification",
+    "autograph_numpy": ".decorator",
+}
+
+
 def __getattr__(name):
-    if name in ("rewrite_source", "RewriteOptions"):
-        from . import pipeline
-
-        return getattr(pipeline, name)
-    if name in ("verify", "VerifyResult"):
-        from . import verify as module
-
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name], __name__)
         return getattr(module, name)
-    if name == "autograph_numpy":
-        from .decorator import autograph_numpy
-
-        return autograph_numpy
     raise AttributeError(f"module 'rewriter' has no attribute {name!r}")
 
 
-__all__ = ["RewriterWarning", "rewrite_source", "RewriteOptions", "verify", "VerifyResult", "autograph_numpy"]
+__all__ = ["RewriterWarning", *_LAZY]

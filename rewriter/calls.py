@@ -56,6 +56,14 @@ class Call:
     def cast(self, name, dtype) -> str:
         return self.lowering.cast(self.args[name], dtype).text
 
+    def tensor(self, name) -> str:
+        """The argument as a tensor of NumPy's result dtype, also when it is a Python literal
+        (a literal on its own inside a TF op would get TF's default dtype)."""
+        value = self.args[name]
+        if value.fact.kind is Kind.SCALAR and not value.fact.tensor and self.result.kind is Kind.ARRAY:
+            return literal_tensor(value.text, self.result.dtype)
+        return self.cast(name, self.result.dtype)
+
     def refuse(self, reason: str):
         raise Refusal(self.node, f"{self.pattern.numpy}: {reason}")
 
@@ -87,7 +95,7 @@ def lower_call(lw, node) -> Lowered:
         if receiver.fact.kind is Kind.ARRAY:
             return _method_call(lw, node, receiver)
         return _opaque_call(lw, node, receiver)
-    if isinstance(node.func, gast.Name) and node.func.id in vars(builtins) and not lw.resolver.definitions(node.func):
+    if lw.resolver.builtin(node.func) is not None:
         return _builtin_call(lw, node)
     if isinstance(node.func, gast.Name) and lw.resolver.function_def(node.func) is not None:
         raise Refusal(node, f"calls `{node.func.id}`, a function of this file that is not converted", "RW202")
@@ -197,7 +205,10 @@ def bind_and_apply(lw, node, pattern: Pattern, receiver) -> Lowered:
 def apply_pattern(lw, node, pattern: Pattern, args: dict, signature=None) -> Lowered:
     numpy_fn = numpy_object(pattern)
     signature = signature or signature_of(pattern, numpy_fn)
-    result = _evaluate(lw, node, numpy_fn, signature, args)
+    if pattern.result is not None:
+        result = pattern.result({n: v.fact for n, v in args.items() if v is not OMIT})
+    else:
+        result = _evaluate(lw, node, numpy_fn, signature, args)
     try:
         return _lower_known(lw, node, pattern, numpy_fn, signature, args, result)
     except Refusal as refusal:
@@ -210,6 +221,7 @@ def apply_pattern(lw, node, pattern: Pattern, args: dict, signature=None) -> Low
 def _lower_known(lw, node, pattern, numpy_fn, signature, args, result) -> Lowered:
     _check_supported(node, pattern, signature, args)
     arrays = pattern.arrays or _default_arrays(numpy_fn, signature)
+    check_domain(node, pattern, [args[n].fact for n in (*arrays, "self") if args.get(n, OMIT) is not OMIT])
     args = dict(args)
     if pattern.cast is Cast.RESULT and result.kind is Kind.ARRAY:
         for name in arrays:
@@ -246,6 +258,13 @@ def _evaluate(lw, node, numpy_fn, signature, args) -> Fact:
         else:
             bound.arguments[name] = value.fact
     return lw._numpy_result(node, numpy_fn, tuple(bound.args), dict(bound.kwargs))
+
+
+def check_domain(node, pattern, facts):
+    """Array inputs must have a dtype the pattern is tested on: elsewhere TF may differ."""
+    for fact in _flatten(facts):
+        if fact.kind is Kind.ARRAY and fact.dtype is not None and fact.dtype.name not in pattern.domain.dtypes:
+            raise Refusal(node, f"{pattern.numpy} is not rewritten for {fact.dtype.name} input", "RW206")
 
 
 def _check_supported(node, pattern, signature, args):
@@ -287,16 +306,35 @@ def _flatten(given):
 
 
 def _literal_inputs_as_tensors(args, arrays, dtype):
-    """When no array input is a tensor (`np.maximum(0, 1)`), TF would pick its own dtype for
-    the literals: make the first one a tensor of NumPy's dtype."""
+    """Python literals among the array inputs: TF converts them to the other operand's dtype,
+    which is NumPy's answer too, except where that conversion is refused (2.5 to an int,
+    2 to a bool) or when no operand is a tensor (TF would pick its own dtype). Those become
+    tensors of NumPy's dtype."""
     present = [n for n in arrays if args.get(n, OMIT) is not OMIT]
-    if not present or any(_holds_tensor(args[n].fact) for n in present):
-        return args
-    first = present[0]
-    if args[first].fact.kind is Kind.SCALAR:
-        args[first] = Lowered(f"tf.constant({args[first].text}, {F.tf_name(dtype)})",
-                              F.array(dtype, 0), True)
+    any_tensor = any(_holds_tensor(args[n].fact) for n in present)
+    for position, name in enumerate(present):
+        fact = args[name].fact
+        if fact.kind is not Kind.SCALAR or fact.tensor:
+            continue
+        if any_tensor and _converts_exactly(fact.pytype, np.dtype(dtype)):
+            continue
+        args[name] = Lowered(literal_tensor(args[name].text, dtype), F.array(dtype, 0), True)
+        any_tensor = True
     return args
+
+
+def literal_tensor(text: str, dtype) -> str:
+    """A Python literal as a tensor of a NumPy dtype (a bool is whether it is non-zero)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return f"tf.constant(bool({text}))"
+    return f"tf.constant({text}, {F.tf_name(dtype)})"
+
+
+def _converts_exactly(pytype, dtype: np.dtype) -> bool:
+    """Whether TF's implicit conversion of a Python literal to `dtype` succeeds."""
+    allowed = {bool: "b", int: "iufc", float: "fc", complex: "c"}
+    return dtype.kind in allowed.get(pytype, "")
 
 
 def _holds_tensor(fact: Fact) -> bool:

@@ -226,8 +226,10 @@ class FunctionLowering:
         qualname = self.resolver.qualname(node)
         if qualname:
             return self.numpy_name(node, qualname)
-        if node.id in ("True", "False", "None"):
-            return self._same(node, F.constant({"True": True, "False": False, "None": None}[node.id]))
+        if self.resolver.builtin(node) in (int, float, bool, complex):
+            # `a.astype(int)`: Python's types name NumPy dtypes (int is int64).
+            dtype = F.as_dtype(self.resolver.builtin(node))
+            return Lowered(F.tf_name(dtype), Fact(Kind.DTYPE, value=dtype), True)
         return self._same(node, F.OTHER)
 
     def numpy_name(self, node, qualname) -> Lowered:
@@ -293,6 +295,7 @@ class FunctionLowering:
         if ufunc is np.negative and operand.fact.dtype is not None and operand.fact.dtype.kind == "b":
             raise Inconsistent("NumPy refuses `-` on booleans")
         result = self._numpy_result(node, ufunc, (operand.fact,), {})
+        self._operator_domain(node, f"numpy.{ufunc.__name__}", operand.fact)
         return self._splice(node, [(node.operand, operand)], result)
 
     def expr_BinOp(self, node):
@@ -316,7 +319,7 @@ class FunctionLowering:
             raise Refusal(node, "arithmetic on a shape is not rewritten")
         ufunc = getattr(np, name)
         result = self._numpy_result(node, ufunc, (left.fact, right.fact), {})
-        self.out.patterns.add(f"numpy.{name}")
+        self._operator_domain(node, f"numpy.{name}", left.fact, right.fact)
         if name == "matmul":
             return self._matmul(node, left, right, result)
         if name == "true_divide" and result.kind is Kind.ARRAY:
@@ -397,6 +400,7 @@ class FunctionLowering:
             return self._splice(node, [(node.left, left), (node.comparators[0], right)], F.OTHER)
         ufunc = getattr(np, _COMPARES[op])
         result = self._numpy_result(node, ufunc, (left.fact, right.fact), {})
+        self._operator_domain(node, f"numpy.{_COMPARES[op]}", left.fact, right.fact)
         common = self._numpy_result(node, np.result_type, (left.fact, right.fact), {})
         common_dtype = common.value if common.kind is Kind.DTYPE else None
         if common_dtype is None:
@@ -428,6 +432,19 @@ class FunctionLowering:
         from .calls import apply_pattern
 
         return apply_pattern(self, node, pattern, bound)
+
+    def _operator_domain(self, node, name, *operands):
+        """Operators follow the domain of their ufunc's pattern (`+` is `numpy.add`)."""
+        from .calls import check_domain
+
+        pattern = self.registry.get(name)
+        if pattern is None:
+            raise Refusal(node, f"operator for `{name}` has no pattern", "RW201")
+        self.out.patterns.add(pattern.numpy)
+        try:
+            check_domain(node, pattern, operands)
+        except Refusal as refusal:
+            self.out.refusals.append(refusal)
 
     def _numpy_result(self, node, fn, args, kwargs) -> Fact:
         result = F.evaluate_numpy(fn, args, kwargs)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -49,8 +50,8 @@ class Values(enum.Enum):
     INDEX = "valid non-negative indices"
 
 
-FLOATS = ("float32", "float64")
-INTS = ("int32", "int64")
+FLOATS = ("float16", "float32", "float64")
+INTS = ("int8", "int16", "int32", "int64", "uint8")
 COMPLEX = ("complex64", "complex128")
 NUMERIC = FLOATS + INTS
 ALL = NUMERIC + ("bool",) + COMPLEX
@@ -64,6 +65,7 @@ class Domain:
     dtypes: tuple = NUMERIC
     ranks: tuple = (0, 1, 2, 3)
     grad: bool = True  # differentiable in its float dtypes
+    broadcast: bool = True  # multi-array examples are also tried with broadcasting shapes
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,9 @@ class Pattern:
     inputs of a ufunc)."""
     handles: tuple = ()
     """Parameters a `lower` function takes care of (a template's holes count by themselves)."""
+    result: Callable | None = None
+    """The result's fact from the arguments' facts (a dict by parameter name), for calls whose
+    result NumPy can't show on stand-in arrays (`squeeze` needs axes of length one)."""
     batch: Batch = Batch.ELEMENTWISE
     domain: Domain = field(default_factory=Domain)
     note: str = ""
@@ -115,10 +120,11 @@ class Pattern:
 
 def _as_method_call(example: str, method: str) -> str:
     """`np.sum(a, axis=1)` -> `a.sum(axis=1)` for examples whose first argument is `a`."""
-    head, sep, rest = example.partition("(a")
-    if not sep or not rest[:1] in (",", ")"):
+    match = re.fullmatch(r"np\.[\w.]+\(a(?P<rest>[,)].*)", example)
+    if not match:
         return example
-    return f"a.{method}({rest.lstrip(', ')}"
+    rest = match.group("rest")
+    return f"a.{method}({rest[1:].lstrip() if rest.startswith(',') else rest}"
 
 
 OMIT = object()

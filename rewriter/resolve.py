@@ -66,6 +66,14 @@ class Resolver:
                 return names.pop()
         return None
 
+    def builtin(self, node):
+        """The builtin object a name refers to (`len`, `int`), or None when it is shadowed."""
+        if isinstance(node, gast.Name):
+            defs = self.definitions(node)
+            if len(defs) == 1 and not isinstance(defs[0], gast.AST):
+                return defs[0]
+        return None
+
     def is_numpy(self, node) -> bool:
         name = self.qualname(node)
         return name is not None and (name == "numpy" or name.startswith("numpy."))

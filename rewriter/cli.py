@@ -1,0 +1,156 @@
+"""The `rewriter` command line.
+
+    rewriter fix PATH...        rewrite files in place (or --diff / --check)
+    rewriter patterns [--json]  list the NumPy -> TF pattern library
+
+Exit codes follow ruff and black: 0 done or nothing to do, 1 changes needed under --check,
+2 any error (bad input files are reported one line each and the run goes on).
+TensorFlow is not imported unless --verify asks to run code.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+
+from . import __version__
+
+EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("interrupted: files already written are complete; the others are untouched", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rewriter",
+        description="Rewrite NumPy code inside TensorFlow programs (tf.numpy_function, tf.py_function, "
+                    "tf.compat.v1.py_func) into native TensorFlow.",
+    )
+    parser.add_argument("--version", action="version", version=f"rewriter {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    fix = commands.add_parser(
+        "fix", help="rewrite files in place",
+        description="Rewrite tf.numpy_function / tf.py_function sites whose target is NumPy code into "
+                    "native TensorFlow, in place, changing only the code that must change. Nothing is "
+                    "executed: without --verify the rewrite is decided from the source alone.",
+        epilog="Exit status: 0 done or nothing to do; 1 changes needed (with --check); 2 errors "
+               "(syntax errors, unreadable files; each is reported and the run goes on).",
+    )
+    fix.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (searched recursively for *.py)")
+    mode = fix.add_mutually_exclusive_group()
+    mode.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
+    mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file would change")
+    fix.add_argument("--select", metavar="CODES", default="",
+                     help="comma-separated rule codes (or prefixes) to apply, e.g. RW001,NP2")
+    fix.add_argument("--ignore", metavar="CODES", default="",
+                     help="comma-separated rule codes (or prefixes) never to apply")
+    fix.add_argument("--exclude", metavar="GLOB", action="append", default=[],
+                     help="skip paths matching this glob (repeatable)")
+    fix.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                     help="worker processes (default: the number of cores)")
+    verbosity = fix.add_mutually_exclusive_group()
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="print every site, converted or left")
+    fix.add_argument("--report", metavar="FILE", help="write a report of every site to FILE")
+    fix.add_argument("--report-format", choices=("json", "markdown"), default="json",
+                     help="format of --report (default: json)")
+    fix.set_defaults(run=_run_fix)
+
+    patterns = commands.add_parser("patterns", help="list the NumPy -> TensorFlow patterns",
+                                   description="List every NumPy callable the rewriter can lower.")
+    patterns.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    patterns.set_defaults(run=_run_patterns)
+    return parser
+
+
+def _codes(text: str) -> frozenset:
+    return frozenset(c.strip().upper() for c in text.split(",") if c.strip())
+
+
+def _run_fix(args) -> int:
+    from .files import discover
+    from .report import Summary, render_site, render_summary, to_json, to_markdown
+    from .worker import FixJob, process_file
+
+    files, problems = discover(args.paths, exclude=args.exclude)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    write = not (args.diff or args.check)
+    job = FixJob(write=write, select=_codes(args.select), ignore=_codes(args.ignore))
+    summary, records = Summary(), []
+    for outcome in _map(process_file, job, files, args.jobs):
+        record = outcome.record
+        records.append(record)
+        summary.add(record)
+        if record.status == "error":
+            print(f"{record.path}: error: {record.error}", file=sys.stderr)
+        if args.diff and outcome.diff:
+            sys.stdout.write(outcome.diff)
+        if not args.quiet:
+            for site in record.sites:
+                if args.verbose or site.status == "error":
+                    print(render_site(record.path, site), file=sys.stderr)
+            if record.status == "changed" and write and not args.verbose:
+                print(f"fixed {record.path}", file=sys.stderr)
+    if args.report:
+        text = to_json(records, summary) if args.report_format == "json" else to_markdown(records, summary)
+        with open(args.report, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    if not args.quiet:
+        for line in render_summary(summary):
+            print(line, file=sys.stderr)
+    if problems or summary.errors:
+        return EXIT_ERROR
+    if args.check and summary.changed:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+def _map(fn, job, files, jobs):
+    """Results in file order; worker processes when there is enough work to share."""
+    if jobs <= 1 or len(files) < 8:
+        for path in files:
+            yield fn(job, path)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(fn, [job] * len(files), files, chunksize=max(1, len(files) // (jobs * 8)))
+
+
+def _run_patterns(args) -> int:
+    from .registry import default
+
+    patterns = list(default())
+    if args.json:
+        print(json.dumps([{"numpy": p.numpy, "tf": p.summary(), "notes": p.note, "code": p.code,
+                           "cast": p.cast.name.lower(), "batch": p.batch.name.lower(),
+                           "dtypes": list(p.domain.dtypes)} for p in patterns], indent=2))
+        return EXIT_OK
+    width = max(len(p.numpy) for p in patterns)
+    for p in patterns:
+        line = f"{p.code:6} {p.numpy:{width}}  {p.summary()}"
+        print(line + (f"  # {p.note}" if p.note else ""))
+    print(f"{len(patterns)} patterns", file=sys.stderr)
+    return EXIT_OK
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    before, after = (path, path) if os.path.isabs(path) else (f"a/{path}", f"b/{path}")
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=before, tofile=after))

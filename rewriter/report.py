@@ -1,0 +1,114 @@
+"""Stage 7 — report: one record per site and per file, rendered as text, JSON or Markdown.
+
+Records are plain data (dicts of str/int/float) so they cross process boundaries and land in
+JSON as they are. The JSON schema is documented in the README ("Reports").
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class SiteRecord:
+    line: int
+    col: int
+    kind: str            # numpy_function | py_function | py_func
+    status: str          # converted | left | error
+    code: str = ""       # rule code of the reason when not converted
+    reason: str = ""
+    patterns: list = field(default_factory=list)
+    rules: list = field(default_factory=list)
+    assumed: str = ""
+    verification: dict | None = None
+
+
+@dataclass
+class FileRecord:
+    path: str
+    status: str          # changed | unchanged | error
+    error: str = ""
+    sites: list = field(default_factory=list)
+
+
+def site_records(result, registry) -> list:
+    records = []
+    for conversion in result.conversions:
+        rules = [registry.get(p).code for p in conversion.patterns if registry.get(p) is not None]
+        records.append(SiteRecord(conversion.line or conversion.site.line, conversion.col or conversion.site.col,
+                                  conversion.site.kind, conversion.status, conversion.code, conversion.reason,
+                                  list(conversion.patterns), rules, conversion.assumed,
+                                  getattr(conversion, "verification", None)))
+    return records
+
+
+@dataclass
+class Summary:
+    files: int = 0
+    changed: int = 0
+    errors: int = 0
+    sites: int = 0
+    converted: int = 0
+    left: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    def add(self, record: FileRecord):
+        self.files += 1
+        self.changed += record.status == "changed"
+        self.errors += record.status == "error"
+        for site in record.sites:
+            self.sites += 1
+            if site.status == "converted":
+                self.converted += 1
+            else:
+                self.left += 1
+                self.reasons[f"{site.code} {site.reason}"] += 1
+
+
+def render_site(path: str, site: SiteRecord) -> str:
+    if site.status == "converted":
+        return f"{path}:{site.line}:{site.col}: converted {site.kind} ({site.assumed})"
+    return f"{path}:{site.line}:{site.col}: {site.code} left {site.kind}: {site.reason}"
+
+
+def render_summary(summary: Summary, top: int = 5) -> list:
+    lines = [f"{summary.files} file{'s' * (summary.files != 1)} scanned, {summary.changed} changed, "
+             f"{summary.sites} site{'s' * (summary.sites != 1)} found: {summary.converted} converted, "
+             f"{summary.left} left, {summary.errors} error{'s' * (summary.errors != 1)}"]
+    if summary.reasons:
+        lines.append("top reasons sites were left:")
+        for reason, count in summary.reasons.most_common(top):
+            lines.append(f"  {count:4d}  {reason}")
+    return lines
+
+
+def to_json(records: list, summary: Summary) -> str:
+    return json.dumps({
+        "schema": SCHEMA_VERSION,
+        "summary": {k: v for k, v in asdict(summary).items() if k != "reasons"}
+        | {"top_reasons": summary.reasons.most_common(10)},
+        "files": [asdict(r) for r in records],
+    }, indent=2)
+
+
+def to_markdown(records: list, summary: Summary) -> str:
+    lines = ["## rewriter report", "",
+             f"**{summary.converted}** of **{summary.sites}** sites converted in **{summary.changed}** of "
+             f"**{summary.files}** files; {summary.errors} file errors.", ""]
+    converted = [(r.path, s) for r in records for s in r.sites if s.status == "converted"]
+    left = [(r.path, s) for r in records for s in r.sites if s.status != "converted"]
+    if converted:
+        lines += ["### Converted", "", "| location | kind | patterns | inputs |", "|---|---|---|---|"]
+        lines += [f"| `{p}:{s.line}` | {s.kind} | {', '.join(s.patterns) or '—'} | {s.assumed} |" for p, s in converted]
+        lines.append("")
+    if left:
+        lines += ["### Left unchanged", "", "| location | kind | code | reason |", "|---|---|---|---|"]
+        lines += [f"| `{p}:{s.line}` | {s.kind} | {s.code} | {s.reason.replace('|', '/')} |" for p, s in left]
+        lines.append("")
+    errors = [r for r in records if r.status == "error"]
+    if errors:
+        lines += ["### Files with errors", ""] + [f"- `{r.path}`: {r.error}" for r in errors] + [""]
+    return "\n".join(lines)

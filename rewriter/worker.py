@@ -1,0 +1,54 @@
+"""The per-file unit of work of `rewriter fix`: read, rewrite, write (or diff), record.
+
+It runs in worker processes, so its inputs and outputs are plain picklable data, and it never
+raises for a problem with the file: every outcome is a record.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .files import SourceError, read_source, write_atomic
+from .pipeline import RewriteOptions, rewrite_source
+from .report import FileRecord, site_records
+
+
+@dataclass(frozen=True)
+class FixJob:
+    write: bool = True
+    select: frozenset = frozenset()
+    ignore: frozenset = frozenset()
+
+
+@dataclass
+class Outcome:
+    record: FileRecord
+    diff: str = ""
+
+
+def process_file(job: FixJob, path: Path) -> Outcome:
+    from . import registry
+    from .cli import unified_diff
+
+    shown = str(path)
+    try:
+        source = read_source(path)
+    except SourceError as exc:
+        return Outcome(FileRecord(shown, "error", str(exc)))
+    options = RewriteOptions(select=job.select, ignore=job.ignore)
+    try:
+        result = rewrite_source(source.text, shown, options)
+    except RecursionError:
+        return Outcome(FileRecord(shown, "error", "too deeply nested to analyse"))
+    records = site_records(result, registry.default())
+    if result.error:
+        where = f" (line {result.error_line})" if result.error_line else ""
+        return Outcome(FileRecord(shown, "error", f"{result.error}{where}", records))
+    if not result.changed:
+        return Outcome(FileRecord(shown, "unchanged", sites=records))
+    if job.write:
+        try:
+            write_atomic(source, result.new)
+        except SourceError as exc:
+            return Outcome(FileRecord(shown, "error", str(exc), records))
+    return Outcome(FileRecord(shown, "changed", sites=records), unified_diff(shown, source.text, result.new))
