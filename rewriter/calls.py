@@ -75,8 +75,11 @@ def numpy_object(pattern: Pattern):
         attr = qualname.split(".", 1)[1]
         value = getattr(np.ndarray, attr)
         return value if callable(value) else (lambda self, _attr=attr: getattr(self, _attr))
-    module_name, _, attr = qualname.rpartition(".")
-    return getattr(importlib.import_module(module_name), attr)
+    head, *rest = qualname.split(".")
+    value = importlib.import_module(head)
+    for attr in rest:  # numpy.fft.rfft, numpy.random.Generator.normal
+        value = getattr(value, attr)
+    return value
 
 
 def lower_call(lw, node) -> Lowered:
@@ -94,6 +97,9 @@ def lower_call(lw, node) -> Lowered:
         receiver = lw.expr(node.func.value)
         if receiver.fact.kind is Kind.ARRAY:
             return _method_call(lw, node, receiver)
+        if receiver.fact.kind is Kind.OTHER and isinstance(receiver.fact.value, str) \
+                and receiver.fact.value.startswith("numpy."):
+            return _object_method(lw, node, receiver)
         return _opaque_call(lw, node, receiver)
     if lw.resolver.builtin(node.func) is not None:
         return _builtin_call(lw, node)
@@ -121,10 +127,17 @@ def _opaque_call(lw, node, receiver) -> Lowered:
     ):
         raise Refusal(node, f"`{lw.source.segment(node.func)}` is not NumPy: an array passed to it "
                             "would leave the graph", "RW203")
-    if receiver is not None and receiver.fact.kind is Kind.OTHER and isinstance(receiver.fact.value, str) \
-            and receiver.fact.value.startswith("numpy."):
-        raise Refusal(node, f"`{receiver.fact.value}.{node.func.attr}` has no TensorFlow lowering yet", "RW201")
     return _spliced_call(lw, node, receiver, F.OTHER)
+
+
+def _object_method(lw, node, receiver) -> Lowered:
+    """A method of a NumPy object that is not an array (`rng.normal(...)` on a Generator):
+    its pattern is named after the object's type, e.g. `numpy.random.Generator.normal`."""
+    name = f"{receiver.fact.value}.{node.func.attr}"
+    pattern = lw.registry.get(name)
+    if pattern is None:
+        raise Refusal(node, f"`{name}` has no TensorFlow lowering yet", "RW201")
+    return bind_and_apply(lw, node, pattern, receiver=receiver)
 
 
 def _tensorflow_call(lw, node) -> Lowered:

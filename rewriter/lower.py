@@ -95,6 +95,24 @@ class FunctionLowering:
     def block(self, statements):
         for statement in statements:
             self.statement(statement)
+            if self._is_self_assignment(statement) and len(statements) > 1:
+                self._delete_line(statement)
+
+    def _is_self_assignment(self, node) -> bool:
+        """`x = x.numpy()` lowers to `x = x`: a line the rewrite can drop."""
+        if not (isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name)):
+            return False
+        span = self.source.span(node.value)
+        return self.out.edits.get(span, "").strip() == node.targets[0].id
+
+    def _delete_line(self, node):
+        start = self.source.line_starts[node.lineno - 1]
+        end = self.source.line_starts[node.end_lineno]
+        line = self.source.text[start:end]
+        if line.strip() != self.source.segment(node).strip():
+            return  # shares its line with other code: keep the harmless `x = x`
+        self.out.edits.pop(self.source.span(node.value), None)
+        self.out.edits[Span(start, end)] = ""
 
     def statement(self, node):
         handler = getattr(self, "stmt_" + type(node).__name__, None)

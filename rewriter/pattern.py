@@ -96,6 +96,9 @@ class Pattern:
     domain: Domain = field(default_factory=Domain)
     note: str = ""
     code: str = ""
+    random: bool = False
+    """Draws random numbers: the rewrite has the same distribution, not the same values, so
+    it is tested statistically and never reported as numerically verified."""
 
     def as_method(self, name: str | None = None, examples: tuple = ()) -> "Pattern":
         """The same lowering for the array method of that name (`a.sum(1)` as `np.sum(a, 1)`)."""

@@ -93,7 +93,7 @@ def _describe(call, kind, resolver) -> Site:
     tout = args["Tout"]
     site.tout_is_list = isinstance(tout, (gast.List, gast.Tuple))
     dtypes = [_dtype_of(e, resolver) for e in (tout.elts if site.tout_is_list else [tout])]
-    if None in dtypes:
+    if any(d is None for d in dtypes):
         return _left(site, "`Tout` is not a list of dtypes this tool can read", "RW103")
     site.tout = dtypes
     _find_target(site, resolver)

@@ -7,7 +7,9 @@ import pytest
 from rewriter import registry
 from pattern_cases import cases, numpy_result, rewrite
 
-PATTERNS = list(registry.default())
+# Random patterns give the same distribution, not the same values: test_patterns_random.py
+# checks them statistically.
+PATTERNS = [p for p in registry.default() if not p.random]
 
 
 def _tolerance(dtype):

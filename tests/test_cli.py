@@ -1,0 +1,195 @@
+"""The `rewriter` command: exit codes, --diff/--check, writes, bad input, file handling."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from rewriter.cli import main
+
+SITE = textwrap.dedent("""\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def scale(x):
+        return np.sqrt(x)
+
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+    def pipeline(x):
+        return tf.numpy_function(scale, [x], tf.float32)
+    """)
+NO_SITE = "import numpy as np\n\nTABLE = np.arange(10)  # static data stays NumPy\n"
+
+
+@pytest.fixture
+def tree(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "site.py").write_text(SITE)
+    (tmp_path / "pkg" / "plain.py").write_text(NO_SITE)
+    return tmp_path
+
+
+def run(*args):
+    return main([str(a) for a in args])
+
+
+def test_fix_rewrites_and_leaves_other_files_byte_identical(tree, capsys):
+    assert run("fix", tree) == 0
+    assert "tf.sqrt(x)" in (tree / "pkg" / "site.py").read_text()
+    assert (tree / "pkg" / "plain.py").read_text() == NO_SITE
+    err = capsys.readouterr().err
+    assert "2 files scanned, 1 changed, 1 site found: 1 converted, 0 left, 0 errors" in err
+
+
+def test_second_run_changes_nothing(tree, capsys):
+    run("fix", tree)
+    once = (tree / "pkg" / "site.py").read_text()
+    assert run("fix", "--check", tree) == 0
+    assert (tree / "pkg" / "site.py").read_text() == once
+
+
+def test_diff_prints_and_writes_nothing(tree, capsys):
+    assert run("fix", "--diff", tree) == 0
+    out = capsys.readouterr().out
+    assert "-    return np.sqrt(x)" in out and "+    return tf.sqrt(x)" in out
+    assert (tree / "pkg" / "site.py").read_text() == SITE
+
+
+def test_check_exits_one_when_changes_are_needed(tree):
+    assert run("fix", "--check", tree) == 1
+    assert (tree / "pkg" / "site.py").read_text() == SITE
+
+
+def test_bad_files_are_reported_and_the_run_goes_on(tree, capsys):
+    (tree / "pkg" / "broken.py").write_text("def f(:\n")
+    (tree / "pkg" / "binary.py").write_bytes(b"x = '\xff\xfe'\n")
+    missing = tree / "missing.py"
+    assert run("fix", tree, missing) == 2
+    err = capsys.readouterr().err
+    assert "broken.py: error: syntax error" in err
+    assert "binary.py: error: cannot decode the file" in err
+    assert f"{missing}: no such file or directory" in err
+    assert "Traceback" not in err
+    assert "tf.sqrt" in (tree / "pkg" / "site.py").read_text()  # the good file was still fixed
+    assert (tree / "pkg" / "broken.py").read_text() == "def f(:\n"
+
+
+def test_unreadable_file(tree, capsys, monkeypatch):
+    # Root reads any file whatever its mode, so the refusal is simulated at the OS boundary.
+    import pathlib
+
+    path = tree / "pkg" / "secret.py"
+    path.write_text(SITE)
+    real_read_bytes = pathlib.Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "secret.py":
+            raise PermissionError(13, "Permission denied")
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+    assert run("fix", "--jobs", "1", tree) == 2
+    assert "secret.py: error: permission denied" in capsys.readouterr().err
+    assert path.read_text() == SITE
+
+
+def test_crlf_and_mode_are_kept(tree):
+    path = tree / "pkg" / "site.py"
+    path.write_bytes(SITE.replace("\n", "\r\n").encode())
+    path.chmod(0o751)
+    assert run("fix", path) == 0
+    data = path.read_bytes()
+    assert b"tf.sqrt(x)\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    assert (path.stat().st_mode & 0o777) == 0o751
+
+
+def test_encoding_declaration_is_respected(tree):
+    path = tree / "pkg" / "latin.py"
+    path.write_bytes(("# -*- coding: latin-1 -*-\n# caf\xe9\n" + SITE).encode("latin-1"))
+    assert run("fix", path) == 0
+    assert path.read_bytes().startswith(b"# -*- coding: latin-1 -*-\n# caf\xe9\n")
+    assert "tf.sqrt(x)" in path.read_text(encoding="latin-1")
+
+
+def test_skipped_folders_and_gitignore(tree):
+    for folder in (".venv", "build", "node_modules", "generated"):
+        (tree / folder).mkdir()
+        (tree / folder / "site.py").write_text(SITE)
+    (tree / ".gitignore").write_text("generated/\n")
+    assert run("fix", tree) == 0
+    for folder in (".venv", "build", "node_modules", "generated"):
+        assert (tree / folder / "site.py").read_text() == SITE
+
+
+def test_symlink_out_of_the_tree_is_not_followed(tree, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside") / "target.py"
+    outside.write_text(SITE)
+    (tree / "pkg" / "link.py").symlink_to(outside)
+    assert run("fix", tree) == 0
+    assert outside.read_text() == SITE
+
+
+def test_left_sites_are_listed_with_their_reason(tree, capsys):
+    (tree / "pkg" / "left.py").write_text(textwrap.dedent("""\
+        import tensorflow as tf
+        from helpers import preprocess
+
+
+        def pipeline(x):
+            return tf.numpy_function(preprocess, [x], tf.float32)
+        """))
+    assert run("fix", "-v", tree) == 0
+    err = capsys.readouterr().err
+    assert "left.py:6:12: RW105 left numpy_function: `preprocess` is not a function defined in this file" in err
+    assert "top reasons sites were left:" in err
+
+
+def test_select_and_ignore(tree):
+    assert run("fix", "--ignore", "RW001", tree) == 0
+    assert (tree / "pkg" / "site.py").read_text() == SITE
+    assert run("fix", "--select", "RW002", tree) == 0
+    assert (tree / "pkg" / "site.py").read_text() == SITE
+    assert run("fix", "--select", "RW001", tree) == 0
+    assert "tf.sqrt" in (tree / "pkg" / "site.py").read_text()
+
+
+def test_parallel_run_matches_serial(tmp_path):
+    for i in range(12):
+        (tmp_path / f"m{i}.py").write_text(SITE)
+    assert run("fix", "--jobs", "2", tmp_path) == 0
+    assert all("tf.sqrt(x)" in (tmp_path / f"m{i}.py").read_text() for i in range(12))
+
+
+def test_report_json(tree):
+    import json
+
+    report = tree / "report.json"
+    assert run("fix", "--diff", "--report", report, tree) == 0
+    data = json.loads(report.read_text())
+    assert data["summary"]["converted"] == 1
+    (site,) = [s for f in data["files"] for s in f["sites"]]
+    assert site["status"] == "converted" and site["line"] == 11 and "numpy.sqrt" in site["patterns"]
+
+
+def test_patterns_json_lists_the_library(capsys):
+    import json
+
+    assert run("patterns", "--json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"numpy", "tf", "notes"} <= rows[0].keys()
+    assert any(r["numpy"] == "numpy.fft.rfft" for r in rows)
+
+
+def test_fix_without_verify_does_not_import_tensorflow(tree):
+    code = ("import sys; from rewriter.cli import main; main(['fix', '--diff', sys.argv[1]]); "
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(tree)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("False")
+
+
+def test_module_entry_point_and_help():
+    out = subprocess.run([sys.executable, "-m", "rewriter", "fix", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "--check" in out.stdout and "Exit status" in out.stdout

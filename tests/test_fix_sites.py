@@ -1,0 +1,431 @@
+"""Before/after source tests for each shape of rewrite site, and the sites left alone.
+
+Each case is the whole file before and after `rewrite_source`: untouched lines must stay
+byte-identical, so the expected text is compared exactly."""
+import textwrap
+
+import pytest
+
+from rewriter.pipeline import rewrite_source
+
+
+def fix(source: str) -> str:
+    return rewrite_source(textwrap.dedent(source), "case.py").new
+
+
+def conversions(source: str):
+    return rewrite_source(textwrap.dedent(source), "case.py").conversions
+
+
+FIXES = {
+    "def-in-place-declared": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def scale(x):
+            # keep this comment
+            return np.sqrt(x) * 2.0
+
+
+        def pipeline(x):
+            return tf.numpy_function(scale, [x], tf.float32)  # rewriter: args=float32[None]
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def scale(x):
+            # keep this comment
+            return tf.sqrt(x) * 2.0
+
+
+        def pipeline(x):
+            return scale(x)  # rewriter: args=float32[None]
+        """,
+    ),
+    "def-used-elsewhere-is-copied": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def scale(x):
+            return np.exp(x)
+
+
+        def pipeline(x):
+            return tf.numpy_function(scale, [x], tf.float64)  # rewriter: args=float64[None]
+
+
+        baseline = scale(np.ones(3))
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def scale(x):
+            return np.exp(x)
+
+
+        def scale_tf(x):
+            return tf.exp(x)
+
+
+        def pipeline(x):
+            return scale_tf(x)  # rewriter: args=float64[None]
+
+
+        baseline = scale(np.ones(3))
+        """,
+    ),
+    "lambda-is-inlined": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+        def pipeline(t):
+            return tf.numpy_function(lambda x: np.tanh(x), [t], tf.float32)  # rewriter: args=float32[None]
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+        def pipeline(t):
+            return tf.tanh(t)  # rewriter: args=float32[None]
+        """,
+    ),
+    "import-added-once": (
+        """\
+        \"\"\"Module docstring.\"\"\"
+        import numpy as np
+        from tensorflow import numpy_function
+
+
+        def f(x):
+            return np.abs(x)
+
+
+        def g(x):
+            return np.negative(x)
+
+
+        def pipeline(x):
+            return numpy_function(f, [x], 'float32'), numpy_function(g, [x], 'float32')  # rewriter: args=float32[]
+        """,
+        """\
+        \"\"\"Module docstring.\"\"\"
+        import numpy as np
+        from tensorflow import numpy_function
+        import tensorflow as tf
+
+
+        def f(x):
+            return tf.abs(x)
+
+
+        def g(x):
+            return tf.negative(x)
+
+
+        def pipeline(x):
+            return f(x), g(x)  # rewriter: args=float32[]
+        """,
+    ),
+    "alias-respected": (
+        """\
+        import numpy
+        import tensorflow as tensorflow_lib
+
+
+        def f(x):
+            return numpy.square(x)
+
+
+        out = tensorflow_lib.numpy_function(f, [tensorflow_lib.ones(3)], tensorflow_lib.float32)  # rewriter: args=float32[None]
+        """,
+        """\
+        import numpy
+        import tensorflow as tensorflow_lib
+
+
+        def f(x):
+            return tensorflow_lib.square(x)
+
+
+        out = f(tensorflow_lib.ones(3))  # rewriter: args=float32[None]
+        """,
+    ),
+    "py-function-numpy-calls-vanish": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def clip_log(x):
+            x = x.numpy()
+            return np.log1p(np.clip(x, 0.0, None))
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def pipeline(x):
+            return tf.py_function(clip_log, [x], tf.float32)
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def clip_log(x):
+            return tf.math.log1p(tf.maximum(x, 0.0))
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def pipeline(x):
+            return clip_log(x)
+        """,
+    ),
+    "two-outputs": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def threshold(x):
+            mask = x > 0.5
+            return mask.astype(np.float32), mask.sum(axis=-1)
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32)])
+        def pipeline(x):
+            a, b = tf.numpy_function(threshold, [x], [tf.float32, tf.int64], name="thr")
+            return a, b
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def threshold(x):
+            mask = x > 0.5
+            return tf.cast(mask, tf.float32), tf.reduce_sum(tf.cast(mask, tf.int64), axis=-1)
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32)])
+        def pipeline(x):
+            a, b = threshold(x)
+            return a, b
+        """,
+    ),
+    "partial-of-a-def": (
+        """\
+        import functools
+        import numpy as np
+        import tensorflow as tf
+
+
+        def scale(factor, x):
+            return x * factor
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float64)])
+        def pipeline(x):
+            return tf.numpy_function(functools.partial(scale, 3.0), [x], tf.float64)
+        """,
+        """\
+        import functools
+        import numpy as np
+        import tensorflow as tf
+
+
+        def scale(factor, x):
+            return x * factor
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float64)])
+        def pipeline(x):
+            return scale(3.0, x)
+        """,
+    ),
+    "method-of-the-class": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        class Layer:
+            def _np_step(self, x):
+                return np.maximum(x, 0.0)
+
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+            def __call__(self, x):
+                return tf.numpy_function(self._np_step, [x], tf.float32)
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        class Layer:
+            def _np_step(self, x):
+                return tf.maximum(x, 0.0)
+
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+            def __call__(self, x):
+                return self._np_step(x)
+        """,
+    ),
+    "single-output-in-a-list": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def f(x):
+            return np.cos(x)
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float64)])
+        def pipeline(x):
+            (y,) = tf.numpy_function(f, [x], [tf.float64])
+            return y
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def f(x):
+            return tf.cos(x)
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float64)])
+        def pipeline(x):
+            (y,) = [f(x)]
+            return y
+        """,
+    ),
+}
+
+
+@pytest.mark.parametrize("before, after", FIXES.values(), ids=FIXES.keys())
+def test_fix(before, after):
+    assert fix(before) == textwrap.dedent(after)
+
+
+@pytest.mark.parametrize("before, after", FIXES.values(), ids=FIXES.keys())
+def test_second_fix_changes_nothing(before, after):
+    once = fix(before)
+    assert fix(once) == once
+
+
+LEFT = {
+    "scipy-call": (
+        """\
+        import numpy as np
+        import scipy.signal
+        import tensorflow as tf
+
+
+        def smooth(x):
+            return scipy.signal.medfilt(np.abs(x), 3)
+
+
+        def pipeline(x):
+            return tf.numpy_function(smooth, [x], tf.float64)
+        """,
+        "RW203", "scipy.signal.medfilt",
+    ),
+    "file-io": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def load(path):
+            return np.load(path.decode())
+
+
+        def pipeline(path):
+            return tf.numpy_function(load, [path], tf.float32)
+        """,
+        "RW", "",
+    ),
+    "target-imported-from-elsewhere": (
+        """\
+        import tensorflow as tf
+        from helpers import preprocess
+
+
+        def pipeline(x):
+            return tf.numpy_function(preprocess, [x], tf.float32)
+        """,
+        "RW105", "preprocess",
+    ),
+    "np-is-a-local-variable": (
+        """\
+        import tensorflow as tf
+
+
+        def f(x, np):
+            return np.exp(x)
+
+
+        def pipeline(x):
+            return tf.numpy_function(lambda v: f(v, object()), [x], tf.float32)
+        """,
+        "RW", "",
+    ),
+    "inp-not-a-list": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def f(x):
+            return np.exp(x)
+
+
+        def pipeline(args):
+            return tf.numpy_function(f, args, tf.float32)
+        """,
+        "RW102", "inp",
+    ),
+}
+
+
+@pytest.mark.parametrize("source, code, mention", LEFT.values(), ids=LEFT.keys())
+def test_left_unchanged_with_reason(source, code, mention):
+    result = rewrite_source(textwrap.dedent(source), "case.py")
+    assert result.new == textwrap.dedent(source)
+    assert result.conversions and all(c.status == "left" for c in result.conversions)
+    assert result.conversions[0].code.startswith(code)
+    assert mention in result.conversions[0].reason
+
+
+def test_file_without_sites_is_byte_identical():
+    source = "import numpy as np\n\nSHAPE = np.zeros((3, 4)).shape  # static shapes stay NumPy\r\n"
+    assert rewrite_source(source, "x.py").new == source
+
+
+def test_ambiguous_input_dtype_gets_a_trace_time_check():
+    source = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def softmax(z):
+            e = np.exp(z - z.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True)
+
+
+        def pipeline(x):
+            return tf.numpy_function(softmax, [x], tf.float32)
+        """)
+    (conversion,) = conversions(source)
+    assert conversion.status == "converted"
+    assert "z: float32 (checked when traced)" in conversion.assumed
+    assert 'if z.dtype not in (tf.float32,):' in rewrite_source(source, "x.py").new
