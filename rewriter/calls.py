@@ -19,7 +19,7 @@ import numpy as np
 from . import facts as F
 from .facts import Fact, Kind
 from .lower import Inconsistent, Lowered, Refusal, signature_of
-from .pattern import OMIT, Cast, Pattern, render
+from .pattern import OMIT, Batch, Cast, Pattern, render
 
 
 @dataclass
@@ -85,6 +85,14 @@ def numpy_object(pattern: Pattern):
 def lower_call(lw, node) -> Lowered:
     if any(isinstance(a, gast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
         raise Refusal(node, "calls with *args or **kwargs are not rewritten")
+    if isinstance(node.func, gast.Call) and lw.resolver.qualname(node.func.func) == "numpy.vectorize":
+        from .vectorize import lower_vectorize_call
+
+        args, kwargs = _lower_args(lw, node)
+        if kwargs:
+            raise Refusal(node, "keyword arguments to a vectorized function are not rewritten")
+        lw.out.patterns.add("numpy.vectorize")
+        return lower_vectorize_call(lw, node, node.func, args)
     qualname = lw.resolver.qualname(node.func)
     if qualname and qualname.startswith("numpy."):
         pattern = lw.registry.get(qualname)
@@ -142,7 +150,11 @@ def _object_method(lw, node, receiver) -> Lowered:
 
 def _tensorflow_call(lw, node) -> Lowered:
     """Already TensorFlow: keep it; its result is a tensor of a dtype we do not track."""
-    return _spliced_call(lw, node, None, Fact(Kind.ARRAY, fresh=True))
+    lowered = _spliced_call(lw, node, None, Fact(Kind.ARRAY, fresh=True))
+    args, kwargs = _lower_args(lw, node)
+    if any(v.fact.batched for v in [*args, *kwargs.values()]):
+        raise Refusal(node, "a TensorFlow call inside a vectorized body has no batching rule here")
+    return lowered
 
 
 def _builtin_call(lw, node) -> Lowered:
@@ -248,6 +260,8 @@ def _lower_known(lw, node, pattern, numpy_fn, signature, args, result) -> Lowere
             if args.get(name, OMIT) is not OMIT:
                 args[name] = lw.cast(args[name], common)
         args = _literal_inputs_as_tensors(args, arrays, common)
+    if any(args[n].fact.batched for n in (*arrays, "self") if args.get(n, OMIT) is not OMIT):
+        args, result = _batching_rule(lw, node, pattern, args, arrays, result)
     lw.out.patterns.add(pattern.numpy)
     if pattern.lower is not None:
         out = pattern.lower(Call(node, pattern, args, result, lw))
@@ -258,6 +272,41 @@ def _lower_known(lw, node, pattern, numpy_fn, signature, args, result) -> Lowere
     except ValueError as exc:
         raise Refusal(node, f"{pattern.numpy}: {exc}") from None
     return Lowered(text, result, True)
+
+
+def _batching_rule(lw, node, pattern, args, arrays, result):
+    """Lift a call to inputs that carry leading batch axes (the vectorizer's vmap step).
+
+    Axes are rewritten as negative axes, which count from the end and so do not depend on
+    how many batch axes lead."""
+    names = [n for n in (*arrays, "self") if args.get(n, OMIT) is not OMIT]
+    given = [args[n].fact for n in names]
+    if pattern.batch in (Batch.ELEMENTWISE, Batch.MATRIX):
+        if pattern.batch is Batch.MATRIX and any(f.rank is None or f.rank < 2 for f in given if f.kind is Kind.ARRAY):
+            raise Refusal(node, f"{pattern.numpy}: no batching rule for operands below rank 2")
+        if any(f.kind not in (Kind.ARRAY, Kind.SCALAR) for f in given):
+            raise Refusal(node, f"{pattern.numpy}: no batching rule for these arguments")
+        args = dict(args)
+        args.update(zip(names, lw.align_batched(node, [args[n] for n in names])))
+        return args, result.with_(batched=True)
+    if pattern.batch in (Batch.REDUCE, Batch.AXIS):
+        element = next(f for f in given if f.kind is Kind.ARRAY)
+        if element.rank is None:
+            raise Refusal(node, f"{pattern.numpy}: the rank of one element is unknown")
+        axis = args.get("axis", OMIT)
+        value = None if axis is OMIT else (axis.fact.value if axis.fact.known else F.UNKNOWN)
+        if axis is not OMIT and axis.fact.kind is Kind.TUPLE and all(i.known for i in axis.fact.items):
+            value = tuple(i.value for i in axis.fact.items)
+        if value is F.UNKNOWN or (value is None and pattern.batch is Batch.AXIS):
+            raise Refusal(node, f"{pattern.numpy}: no batching rule for this axis")
+        axes = range(element.rank) if value is None else (value if isinstance(value, tuple) else (value,))
+        negative = [a - element.rank if a >= 0 else a for a in axes]
+        text = str(negative[0]) if len(negative) == 1 and not isinstance(value, tuple) and value is not None \
+            else f"[{', '.join(map(str, negative))}]"
+        args = dict(args)
+        args["axis"] = Lowered(text, F.constant(tuple(F.constant(a) for a in negative)), True)
+        return args, result.with_(batched=True)
+    raise Refusal(node, f"{pattern.numpy} has no batching rule")
 
 
 def _evaluate(lw, node, numpy_fn, signature, args) -> Fact:

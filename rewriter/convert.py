@@ -54,6 +54,8 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
 
     if site.reason:
         return left(site.reason, site.code)
+    if site.kind == "map_fn":
+        return _convert_map_fn(site, module, resolver, left)
     target = site.target
     params = _parameters(target, site)
     if params is None:
@@ -127,6 +129,19 @@ def _plausibility(combo) -> tuple:
     """Order of preference among input dtypes that give different rewrites: what TF
     pipelines usually carry first."""
     return tuple(_PLAUSIBLE.index(d) for d in combo)
+
+
+def _convert_map_fn(site, module, resolver, left) -> Conversion:
+    from .emit import Edit
+    from .vectorize import vectorize_map_fn
+
+    try:
+        text, how = vectorize_map_fn(site, module, resolver)
+    except Refusal as refusal:
+        return left(refusal.reason, refusal.code, refusal.node)
+    span = module.source.span(site.call)
+    return Conversion(site, "converted", line=site.line, col=site.col, edits=[Edit(span.start, span.end, text)],
+                      patterns=(), assumed=how, function_text=text)
 
 
 def _parameters(target, site):

@@ -118,8 +118,12 @@ def _inline_lambda(target, body: str, inputs: list) -> str:
     names = [a.id for a in target.args.args]
     if len(names) != len(inputs):
         raise ValueError("lambda arity differs from the inputs")
-    mapping = dict(zip(names, inputs))
-    tree = ast.parse(body.strip(), mode="eval")
+    return substitute(body, dict(zip(names, inputs)))
+
+
+def substitute(expression: str, mapping: dict) -> str:
+    """An expression's source with names replaced by other expressions' source."""
+    tree = ast.parse(expression.strip(), mode="eval")
 
     class Substitute(ast.NodeTransformer):
         def visit_Name(self, node):

@@ -44,6 +44,9 @@ class Fact:
     items: tuple = ()
     fresh: bool = False
     """For ARRAY: created inside the function, so no other name sees in-place updates."""
+    batched: bool = False
+    """For ARRAY, while vectorizing: the tensor has extra leading batch axes that `rank`
+    does not count (rank is the rank of one element, as the NumPy code sees it)."""
 
     @property
     def known(self) -> bool:

@@ -14,6 +14,8 @@ from .lower import Inconsistent, Lowered, Refusal
 
 def lower_subscript(lw, node) -> Lowered:
     value = lw.expr(node.value)
+    if value.fact.batched:
+        raise Refusal(node, "indexing inside a vectorized body has no batching rule")
     kind = value.fact.kind
     if kind is Kind.SHAPE:
         return _shape_subscript(lw, node, value)

@@ -272,6 +272,8 @@ class FunctionLowering:
         if qualname:
             return self.numpy_name(node, qualname)
         receiver = self.expr(node.value)
+        if receiver.fact.batched:
+            raise Refusal(node, f"`.{node.attr}` inside a vectorized body has no batching rule")
         if receiver.fact.kind is Kind.ARRAY:
             pattern = self.registry.get(f"ndarray.{node.attr}")
             if pattern is None or not pattern.is_attribute:
@@ -291,12 +293,34 @@ class FunctionLowering:
 
     expr_List = expr_Tuple
 
+    def expr_Lambda(self, node):
+        """A function value (passed to apply_along_axis, vectorize, map_fn): opaque here."""
+        return self._same(node, Fact(Kind.OTHER, value=F.UNKNOWN))
+
     def expr_IfExp(self, node):
-        parts = [(n, self.expr(n)) for n in (node.test, node.body, node.orelse)]
-        body, orelse = parts[1][1].fact, parts[2][1].fact
-        if body != orelse:
+        test, body, orelse = (self.expr(n) for n in (node.test, node.body, node.orelse))
+        if test.fact.batched:
+            return self._batched_choice(node, test, body, orelse)
+        if test.fact.kind is Kind.ARRAY:
+            raise Refusal(node, "a conditional expression on an array's truth value is not rewritten")
+        if body.fact != orelse.fact:
             raise Refusal(node, "the two branches of this conditional expression differ in dtype or kind")
-        return self._splice(node, parts, body)
+        return self._splice(node, [(node.test, test), (node.body, body), (node.orelse, orelse)], body.fact)
+
+    def _batched_choice(self, node, test, body, orelse) -> Lowered:
+        """`x if cond else y` per element becomes `tf.where(cond, x, y)` on the batch."""
+        from .calls import literal_tensor
+
+        arrays = [v.fact for v in (body, orelse) if v.fact.kind is Kind.ARRAY]
+        dtypes = {f.dtype for f in arrays}
+        if len(dtypes) != 1 or None in dtypes or any(v.fact.kind not in (Kind.ARRAY, Kind.SCALAR) for v in (body, orelse)):
+            raise Refusal(node, "the branches of a vectorized conditional must share one dtype")
+        (dtype,) = dtypes
+        test, body, orelse = self.align_batched(node, (test, body, orelse))
+        texts = [v.text if v.fact.kind is Kind.ARRAY else literal_tensor(v.text, dtype) for v in (body, orelse)]
+        rank = max(f.rank for f in (test.fact, body.fact, orelse.fact) if f.kind is Kind.ARRAY)
+        return Lowered(f"tf.where({test.text}, {texts[0]}, {texts[1]})",
+                       F.array(dtype, rank, fresh=True).with_(batched=True), True)
 
     def expr_UnaryOp(self, node):
         operand = self.expr(node.operand)
@@ -312,7 +336,7 @@ class FunctionLowering:
             return self._splice(node, [(node.operand, operand)], fact)
         if ufunc is np.negative and operand.fact.dtype is not None and operand.fact.dtype.kind == "b":
             raise Inconsistent("NumPy refuses `-` on booleans")
-        result = self._numpy_result(node, ufunc, (operand.fact,), {})
+        result = self._numpy_result(node, ufunc, (operand.fact,), {}).with_(batched=operand.fact.batched)
         self._operator_domain(node, f"numpy.{ufunc.__name__}", operand.fact)
         return self._splice(node, [(node.operand, operand)], result)
 
@@ -338,6 +362,11 @@ class FunctionLowering:
         ufunc = getattr(np, name)
         result = self._numpy_result(node, ufunc, (left.fact, right.fact), {})
         self._operator_domain(node, f"numpy.{name}", left.fact, right.fact)
+        if left.fact.batched or right.fact.batched:
+            if name == "matmul":
+                raise Refusal(node, "`@` inside a vectorized body has no batching rule here")
+            left, right = self.align_batched(node, (left, right))
+            result = result.with_(batched=True)
         if name == "matmul":
             return self._matmul(node, left, right, result)
         if name == "true_divide" and result.kind is Kind.ARRAY:
@@ -419,6 +448,9 @@ class FunctionLowering:
         ufunc = getattr(np, _COMPARES[op])
         result = self._numpy_result(node, ufunc, (left.fact, right.fact), {})
         self._operator_domain(node, f"numpy.{_COMPARES[op]}", left.fact, right.fact)
+        if left.fact.batched or right.fact.batched:
+            left, right = self.align_batched(node, (left, right))
+            result = result.with_(batched=True)
         common = self._numpy_result(node, np.result_type, (left.fact, right.fact), {})
         common_dtype = common.value if common.kind is Kind.DTYPE else None
         if common_dtype is None:
@@ -450,6 +482,29 @@ class FunctionLowering:
         from .calls import apply_pattern
 
         return apply_pattern(self, node, pattern, bound)
+
+    def align_batched(self, node, operands):
+        """Batched operands whose elements have fewer axes than the result's get axes
+        inserted right after their batch axes, so NumPy's per-element broadcasting holds."""
+        self.check_batched_broadcast(node, [o.fact for o in operands])
+        rank = max(o.fact.rank for o in operands if o.fact.kind is Kind.ARRAY)
+        out = []
+        for operand in operands:
+            fact = operand.fact
+            if fact.batched and fact.rank < rank:
+                text = operand.text
+                for _ in range(rank - fact.rank):
+                    text = f"tf.expand_dims({text}, {-(fact.rank + 1)})"
+                operand = Lowered(text, fact.with_(rank=rank), True)
+            out.append(operand)
+        return out
+
+    def check_batched_broadcast(self, node, facts):
+        """Elementwise ops lift to batched operands once their ranks are known (the
+        alignment itself is `align_batched`)."""
+        arrays = [f for f in facts if f.kind is Kind.ARRAY]
+        if any(f.rank is None for f in arrays):
+            raise Refusal(node, "an operand of a vectorized operation has an unknown rank")
 
     def _operator_domain(self, node, name, *operands):
         """Operators follow the domain of their ufunc's pattern (`+` is `numpy.add`)."""
@@ -485,9 +540,17 @@ class FunctionLowering:
         text = self.source.text[base.start:base.end]
         for child, low in sorted(changed, key=lambda p: self.source.span(p[0]).start, reverse=True):
             span = self.source.span(child)
-            replacement = low.text if _fits_in(child, node) else parenthesize(low.text)
+            grouped = self._in_parentheses(span)
+            replacement = low.text if grouped or _fits_in(child, node) else parenthesize(low.text)
             text = text[: span.start - base.start] + replacement + text[span.end - base.start:]
         return Lowered(text, fact, True)
+
+    def _in_parentheses(self, span) -> bool:
+        """Whether the source already wraps this span in grouping parentheses."""
+        text = self.source.text
+        before = text[:span.start].rstrip()
+        after = text[span.end:].lstrip()
+        return before.endswith("(") and after.startswith(")")
 
     def _edit(self, node, lowered: Lowered):
         if lowered.changed:

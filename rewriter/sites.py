@@ -48,6 +48,7 @@ class Site:
     inputs: list | None = None    # expressions of `inp`
     tout: list | None = None      # NumPy dtypes of Tout
     tout_is_list: bool = False
+    elems: object = None          # map_fn: the mapped tensor expression
     reason: str = ""              # why the site cannot be rewritten, when it cannot
     code: str = ""
 
@@ -60,14 +61,42 @@ class Site:
         return self.call.col_offset + 1
 
 
+MAP_FNS = {"tensorflow.map_fn", "tensorflow.compat.v1.map_fn", "tensorflow.compat.v2.map_fn"}
+_MAP_FN_PARAMS = ("fn", "elems", "dtype", "parallel_iterations", "back_prop", "swap_memory", "infer_shape",
+                  "name", "fn_output_signature")
+
+
 def find_sites(module: ParsedModule, resolver: Resolver) -> list:
     sites = []
     for node in gast.walk(module.tree):
         if isinstance(node, gast.Call):
-            kind = WRAPPERS.get(resolver.qualname(node.func) or "")
+            qualname = resolver.qualname(node.func) or ""
+            kind = WRAPPERS.get(qualname)
             if kind:
                 sites.append(_describe(node, kind, resolver))
+            elif qualname in MAP_FNS:
+                sites.append(_describe_map_fn(node, resolver))
     return sorted(sites, key=lambda s: (s.call.lineno, s.call.col_offset))
+
+
+def _describe_map_fn(call, resolver) -> Site:
+    """A `tf.map_fn(fn, elems, ...)` call: vectorizable unless its output is ragged, sparse or
+    strings (per-element decoding of variable-size data stays a map)."""
+    site = Site(call, "map_fn")
+    args = _bind(call, _MAP_FN_PARAMS)
+    if args is None or not {"fn", "elems"} <= args.keys():
+        return _left(site, "the call's arguments are not written out (fn, elems)", "RW101")
+    site.func, site.elems = args["fn"], args["elems"]
+    if isinstance(site.elems, (gast.Tuple, gast.List, gast.Dict)):
+        return _left(site, "mapping over a structure of tensors is not vectorized yet", "RW303")
+    for key in ("dtype", "fn_output_signature"):
+        spec = args.get(key)
+        if spec is None:
+            continue
+        name = resolver.qualname(spec.func if isinstance(spec, gast.Call) else spec) or ""
+        if name.endswith(("RaggedTensorSpec", "SparseTensorSpec", ".string")) or not name.startswith("tensorflow."):
+            return _left(site, f"`{key}=` is not a plain dtype (ragged, sparse or string output stays a map)", "RW304")
+    return site
 
 
 def _bind(call, names):

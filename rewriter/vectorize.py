@@ -1,0 +1,218 @@
+"""The vectorizer: a source-level vmap for per-row and per-element NumPy functions.
+
+`np.apply_along_axis(f, axis, a)` and `np.vectorize(f)(a)` call `f` once per row or element.
+Here `f`'s body is lowered once with its parameter marked *batched* (the tensor carries extra
+leading axes that NumPy's per-row code does not see); each pattern's batching rule lifts its
+call (elementwise ops broadcast, reductions take negative axes). When some call has no rule,
+the body is lowered per row instead and mapped with `tf.vectorized_map`, which vectorizes
+what TF can and stays correct for the rest.
+"""
+from __future__ import annotations
+
+import gast
+
+from .emit import substitute
+from .facts import Fact, Kind
+from .lower import FunctionLowering, Lowered, Refusal
+
+
+def _function_of(call, name):
+    """The lambda or single-`return` def passed as `name`, or a refusal."""
+    node = call.lowering.resolver.function_def(_argument_node(call, name))
+    if node is None:
+        call.refuse("the function must be a lambda or a def of this file")
+    if isinstance(node, gast.FunctionDef):
+        body = [s for s in node.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
+        if len(body) != 1 or not isinstance(body[0], gast.Return) or body[0].value is None:
+            call.refuse("only a lambda or a def made of one `return` is vectorized yet")
+        if node.args.vararg or node.args.kwarg or node.args.kwonlyargs or len(node.args.args) != 1:
+            call.refuse("the function must take exactly one argument")
+        return node, body[0].value
+    if len(node.args.args) != 1 or node.args.vararg or node.args.kwarg:
+        call.refuse("the function must take exactly one argument")
+    return node, node.body
+
+
+def _argument_node(call, name):
+    """The source node of an argument (lowered arguments keep only text)."""
+    node = call.node
+    names = list(call.args)
+    for index, argument in enumerate(node.args):
+        if index < len(names) and names[index] == name:
+            return argument
+    for keyword in node.keywords:
+        if keyword.arg == name:
+            return keyword.value
+    call.refuse(f"`{name}` is missing")
+
+
+def _lower_body(call, function, expression, element: Fact):
+    """The body's TF text with its parameter free, and the result's fact."""
+    lw = call.lowering
+    param = function.args.args[0].id
+    inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry, {param: element})
+    value = inner.expr(expression)
+    if inner.out.refusals:
+        raise inner.out.refusals[0]
+    return value, param
+
+
+def _body_text(call, value: Lowered, expression) -> str:
+    return value.text if value.changed else call.lowering.source.segment(expression)
+
+
+def lower_apply_along_axis(call):
+    """np.apply_along_axis(f, axis, a): f lifted to all rows at once (rows moved last)."""
+    arr = call.fact("arr")
+    if arr.kind is not Kind.ARRAY or arr.rank is None or arr.dtype is None:
+        call.refuse("the rank of the array must be known")
+    if (call.given("args") and call.args["args"].items) or call.given("kwargs"):
+        call.refuse("extra arguments to the function are not vectorized")
+    axis = call.const("axis")
+    rank = arr.rank
+    if not -rank <= axis < rank:
+        call.refuse("axis out of range")
+    axis %= rank
+    function, expression = _function_of(call, "func1d")
+    source = call.text("arr")
+    if rank == 1:  # NumPy calls f once, on the whole array
+        value, param = _lower_body(call, function, expression, arr.with_(batched=False))
+        return Lowered(substitute(_body_text(call, value, expression), {param: source}), value.fact, True)
+    perm = [d for d in range(rank) if d != axis] + [axis]
+    rows = source if axis == rank - 1 else f"tf.transpose({source}, {perm})"
+    element = arr.with_(rank=1, batched=True, fresh=False)
+    try:
+        value, param = _lower_body(call, function, expression, element)
+        if value.fact.kind is not Kind.ARRAY or value.fact.rank not in (0, 1):
+            raise Refusal(call.node, "f must return a scalar or a vector")
+        text = substitute(_body_text(call, value, expression), {param: rows})
+        out_rank = value.fact.rank
+    except Refusal:
+        # No batching rule for some call: map the per-row rewrite, flattening the batch axes.
+        value, param = _lower_body(call, function, expression, arr.with_(rank=1, fresh=False))
+        if value.fact.kind is not Kind.ARRAY or value.fact.rank not in (0, 1):
+            call.refuse("f must return a scalar or a vector")
+        out_rank = value.fact.rank
+        body = _body_text(call, value, expression)
+        flat = f"tf.reshape({rows}, [-1, tf.shape({source})[{axis}]])"
+        mapped = f"tf.vectorized_map(lambda {param}: {body}, {flat})"
+        batch_shape = f"tf.shape({rows})[:-1]"
+        shape = batch_shape if out_rank == 0 else f"tf.concat([{batch_shape}, [-1]], 0)"
+        text = f"tf.reshape({mapped}, {shape})"
+    if out_rank == 1 and axis != rank - 1:
+        inverse = [perm.index(d) for d in range(rank)]
+        text = f"tf.transpose({text}, {inverse})"
+    return Lowered(text, value.fact.with_(rank=rank - 1 + out_rank, batched=arr.batched, fresh=True), True)
+
+
+def lower_vectorize_call(lw, node, vectorized, arguments) -> Lowered:
+    """np.vectorize(f)(a): f's body applied to whole arrays when every op in it lifts."""
+    if len(arguments) != 1:
+        raise Refusal(node, "np.vectorize of several arguments is not rewritten yet")
+    (argument,) = arguments
+    fact = argument.fact
+    if fact.kind is not Kind.ARRAY or fact.dtype is None:
+        raise Refusal(node, "np.vectorize needs an array argument of known dtype")
+    function = lw.resolver.function_def(vectorized.args[0]) if vectorized.args else None
+    if function is None:
+        raise Refusal(node, "np.vectorize of something other than a lambda or def of this file")
+    if isinstance(function, gast.FunctionDef):
+        body = [s for s in function.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
+        if len(body) != 1 or not isinstance(body[0], gast.Return):
+            raise Refusal(node, "only a lambda or a def made of one `return` is vectorized yet")
+        expression = body[0].value
+    else:
+        expression = function.body
+    if len(function.args.args) != 1 or vectorized.keywords or len(vectorized.args) != 1:
+        raise Refusal(node, "np.vectorize options and multi-argument functions are not rewritten yet")
+    param = function.args.args[0].id
+    inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry,
+                             {param: fact.with_(rank=0, batched=True, fresh=False)})
+    value = inner.expr(expression)
+    if inner.out.refusals:
+        raise inner.out.refusals[0]
+    if value.fact.kind is not Kind.ARRAY or value.fact.rank != 0:
+        raise Refusal(node, "the vectorized function must return one scalar")
+    body = value.text if value.changed else lw.source.segment(expression)
+    return Lowered(substitute(body, {param: argument.text}),
+                   value.fact.with_(rank=fact.rank, batched=fact.batched, fresh=True), True)
+
+
+
+# -- tf.map_fn ------------------------------------------------------------------------------
+
+_TF_ELEMENTWISE = frozenset(f"tensorflow.{name}" for name in (
+    "exp math.exp log math.log math.log1p math.expm1 sqrt math.sqrt math.rsqrt square math.square "
+    "abs math.abs sin math.sin cos math.cos tan math.tan tanh math.tanh sigmoid math.sigmoid "
+    "nn.sigmoid nn.relu nn.relu6 nn.elu nn.selu nn.softplus nn.softsign nn.leaky_relu nn.silu nn.gelu "
+    "math.sign sign round math.round floor math.floor math.ceil math.erf math.erfc negative math.negative "
+    "math.reciprocal reciprocal math.is_nan math.is_finite math.is_inf logical_not math.logical_not "
+    "maximum math.maximum minimum math.minimum pow math.pow add math.add subtract math.subtract "
+    "multiply math.multiply divide math.divide math.truediv math.floordiv math.floormod math.divide_no_nan "
+    "math.squared_difference clip_by_value cast dtypes.cast identity where math.atan2 atan2 "
+    "math.xlogy math.xdivy math.softplus").split())
+
+
+def vectorize_map_fn(site, module, resolver):
+    """(replacement text, how) for a `tf.map_fn` site: the body applied to the whole tensor
+    when every op in it is elementwise on the element alone, else `tf.vectorized_map`."""
+    function = resolver.function_def(site.func)
+    if function is None:
+        raise Refusal(site.call, "the mapped function is not a lambda or def of this file", "RW301")
+    if len(function.args.args) != 1 or function.args.vararg or function.args.kwarg or function.args.kwonlyargs:
+        raise Refusal(site.call, "the mapped function must take one element", "RW302")
+    elems = module.source.segment(site.elems)
+    param = function.args.args[0].id
+    expression = _single_expression(function)
+    if expression is not None and _elementwise(expression, param, resolver):
+        body = module.source.segment(expression)
+        return substitute(body, {param: elems}), "elementwise body applied to the whole tensor"
+    for node in gast.walk(function):
+        name = resolver.qualname(node.func) if isinstance(node, gast.Call) else None
+        if name and name.startswith(_PER_ELEMENT):
+            raise Refusal(node, f"`{name}` decodes or converts one element at a time: the map stays", "RW305")
+    fn = module.source.segment(site.func)
+    return f"tf.vectorized_map({fn}, {elems})", "mapped with tf.vectorized_map"
+
+
+_PER_ELEMENT = ("tensorflow.strings.", "tensorflow.io.", "tensorflow.image.decode", "tensorflow.py_function",
+                "tensorflow.numpy_function", "tensorflow.compat.v1.py_func", "tensorflow.print")
+
+
+def _single_expression(function):
+    if isinstance(function, gast.Lambda):
+        return function.body
+    body = [s for s in function.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
+    if len(body) == 1 and isinstance(body[0], gast.Return) and body[0].value is not None:
+        return body[0].value
+    return None
+
+
+def _elementwise(node, param, resolver) -> bool:
+    """Whether an expression is built only from elementwise TF ops on `param` and numbers."""
+    if isinstance(node, gast.Name):
+        return node.id == param
+    if isinstance(node, gast.Constant):
+        return isinstance(node.value, (int, float, bool)) and not isinstance(node.value, complex)
+    if isinstance(node, gast.BinOp):
+        return not isinstance(node.op, gast.MatMult) and all(_elementwise(n, param, resolver) for n in (node.left, node.right))
+    if isinstance(node, gast.UnaryOp):
+        return not isinstance(node.op, gast.Not) and _elementwise(node.operand, param, resolver)
+    if isinstance(node, gast.Compare):
+        return len(node.ops) == 1 and all(_elementwise(n, param, resolver) for n in (node.left, node.comparators[0]))
+    if isinstance(node, gast.Call):
+        name = resolver.qualname(node.func)
+        if name not in _TF_ELEMENTWISE:
+            return False
+        if name.endswith("where") and len(node.args) + len(node.keywords) != 3:
+            return False  # one-argument tf.where returns indices
+        for keyword in node.keywords:
+            if keyword.arg in ("dtype", "name"):
+                continue  # tf.cast(x, dtype=...) / name= do not involve the element
+            if not _elementwise(keyword.value, param, resolver):
+                return False
+        args = node.args
+        if name in ("tensorflow.cast", "tensorflow.dtypes.cast") and len(args) == 2:
+            args = args[:1]  # the dtype argument
+        return all(_elementwise(a, param, resolver) for a in args)
+    return False
