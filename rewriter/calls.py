@@ -111,6 +111,10 @@ def lower_call(lw, node) -> Lowered:
         return _opaque_call(lw, node, receiver)
     if lw.resolver.builtin(node.func) is not None:
         return _builtin_call(lw, node)
+    if lw.context is not None:
+        converted = lw.context.convert_call(lw, node)
+        if converted is not None:
+            return converted
     if isinstance(node.func, gast.Name) and lw.resolver.function_def(node.func) is not None:
         raise Refusal(node, f"calls `{node.func.id}`, a function of this file that is not converted", "RW202")
     return _opaque_call(lw, node, None)

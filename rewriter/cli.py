@@ -73,6 +73,16 @@ def _parser() -> argparse.ArgumentParser:
                      help="format of --report (default: json)")
     fix.set_defaults(run=_run_fix)
 
+    show = commands.add_parser(
+        "show", help="print the TF rewrite of a NumPy function (imports its module)",
+        description="Import MODULE (this runs its top-level code), take FUNCTION (a plain function or "
+                    "one decorated with @autograph_numpy) and print its TensorFlow rewrite and report.")
+    show.add_argument("target", metavar="MODULE:FUNCTION", help="e.g. mypkg.features:normalize")
+    show.add_argument("--args", metavar="SPEC",
+                      help="input dtypes and shapes, e.g. 'float32[None,128], int64[None]' "
+                           "(default: the decorator's input_signature)")
+    show.set_defaults(run=_run_show)
+
     patterns = commands.add_parser("patterns", help="list the NumPy -> TensorFlow patterns",
                                    description="List every NumPy callable the rewriter can lower.")
     patterns.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -131,6 +141,45 @@ def _map(fn, job, files, jobs):
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         yield from pool.map(fn, [job] * len(files), files, chunksize=max(1, len(files) // (jobs * 8)))
+
+
+def _run_show(args) -> int:
+    import importlib
+
+    module_name, _, function_name = args.target.partition(":")
+    if not function_name:
+        print(f"error: expected MODULE:FUNCTION, got {args.target!r}", file=sys.stderr)
+        return EXIT_ERROR
+    sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+        function = getattr(module, function_name)
+    except (ImportError, AttributeError) as exc:
+        print(f"error: cannot load {args.target}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    from .decorator import NumpyFunction, fact_of, convert, ConversionError
+    from .sites import parse_args_spec
+
+    original = function.original if isinstance(function, NumpyFunction) else function
+    if args.args:
+        try:
+            facts = parse_args_spec(args.args)
+        except ValueError as exc:
+            print(f"error: --args: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    elif isinstance(function, NumpyFunction) and function._input_signature is not None:
+        facts = [fact_of(spec) for spec in function._input_signature]
+    else:
+        print("error: give the input dtypes with --args (e.g. --args 'float32[None,8]')", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        _, text, returns, patterns = convert(original, facts)
+    except ConversionError as exc:
+        print(f"{args.target}: not converted: {exc}")
+        return EXIT_ERROR
+    print(text, end="")
+    print(f"# converted with: {', '.join(patterns) or 'no NumPy calls'}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _run_patterns(args) -> int:

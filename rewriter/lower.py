@@ -41,6 +41,9 @@ class Lowered:
     changed: bool = False
     items: list | None = None
     """For list and tuple literals: the lowered elements, so each can be cast on its own."""
+    spliced: bool = False
+    """The text is the node's own source with parts replaced: same top-level structure, so it
+    needs no extra parentheses where the original needed none."""
 
 
 @dataclass
@@ -71,7 +74,7 @@ class FunctionLowering:
     """Lowers one function body under one assignment of facts to its parameters."""
 
     def __init__(self, fn, source: SourceMap, resolver: Resolver, registry: Registry,
-                 params: dict, tensor_params: bool = False):
+                 params: dict, tensor_params: bool = False, context=None):
         self.fn = fn
         self.source = source
         self.resolver = resolver
@@ -79,6 +82,10 @@ class FunctionLowering:
         self.env: dict = dict(params)
         self.aliased: set = set()
         self.tensor_params = tensor_params  # py_function: parameters arrive as EagerTensors
+        self.context = context
+        """What the caller knows beyond the source (the decorator knows live values): an
+        object with `free_fact(name) -> Fact | None` and `convert_call(lowering, node) ->
+        Lowered | None` for calls of user functions."""
         self.out = LoweredFunction()
 
     # -- statements --------------------------------------------------------------------
@@ -248,7 +255,8 @@ class FunctionLowering:
             # `a.astype(int)`: Python's types name NumPy dtypes (int is int64).
             dtype = F.as_dtype(self.resolver.builtin(node))
             return Lowered(F.tf_name(dtype), Fact(Kind.DTYPE, value=dtype), True)
-        return self._same(node, F.OTHER)
+        fact = self.context.free_fact(node.id) if self.context is not None else None
+        return self._same(node, fact or F.OTHER)
 
     def numpy_name(self, node, qualname) -> Lowered:
         """A NumPy constant or dtype used as a value (`np.pi`, `np.float32`, `np.newaxis`)."""
@@ -540,10 +548,10 @@ class FunctionLowering:
         text = self.source.text[base.start:base.end]
         for child, low in sorted(changed, key=lambda p: self.source.span(p[0]).start, reverse=True):
             span = self.source.span(child)
-            grouped = self._in_parentheses(span)
+            grouped = low.spliced or self._in_parentheses(span)
             replacement = low.text if grouped or _fits_in(child, node) else parenthesize(low.text)
             text = text[: span.start - base.start] + replacement + text[span.end - base.start:]
-        return Lowered(text, fact, True)
+        return Lowered(text, fact, True, spliced=True)
 
     def _in_parentheses(self, span) -> bool:
         """Whether the source already wraps this span in grouping parentheses."""
@@ -612,6 +620,13 @@ def _merge(a: dict, b: dict) -> dict:
             out[name] = x.with_(rank=x.rank if x.rank == y.rank else None, fresh=x.fresh and y.fresh)
         elif x.kind is y.kind is Kind.SCALAR and x.pytype is y.pytype:
             out[name] = x.with_(value=F.UNKNOWN, tensor=x.tensor or y.tensor)
+        elif {x.kind, y.kind} == {Kind.SCALAR, Kind.ARRAY}:
+            # An accumulator that starts as a Python number and becomes an array: NumPy's
+            # weak scalars take the array's dtype, so the dtype holds; the rank may not.
+            array, scalar = (x, y) if x.kind is Kind.ARRAY else (y, x)
+            promoted = F.evaluate_numpy(np.add, (array, scalar), {})
+            same = promoted is not None and promoted.dtype == array.dtype
+            out[name] = array.with_(rank=None, fresh=True) if same else Fact(Kind.OTHER)
         else:
             out[name] = Fact(Kind.OTHER)
     return out

@@ -50,7 +50,7 @@ def _lower_body(call, function, expression, element: Fact):
     """The body's TF text with its parameter free, and the result's fact."""
     lw = call.lowering
     param = function.args.args[0].id
-    inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry, {param: element})
+    inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry, {param: element}, context=lw.context)
     value = inner.expr(expression)
     if inner.out.refusals:
         raise inner.out.refusals[0]
@@ -127,7 +127,7 @@ def lower_vectorize_call(lw, node, vectorized, arguments) -> Lowered:
         raise Refusal(node, "np.vectorize options and multi-argument functions are not rewritten yet")
     param = function.args.args[0].id
     inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry,
-                             {param: fact.with_(rank=0, batched=True, fresh=False)})
+                             {param: fact.with_(rank=0, batched=True, fresh=False)}, context=lw.context)
     value = inner.expr(expression)
     if inner.out.refusals:
         raise inner.out.refusals[0]

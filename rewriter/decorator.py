@@ -1,0 +1,379 @@
+"""`@autograph_numpy`: a NumPy function becomes a TF-native, differentiable `tf.function`.
+
+At the first call with a new input signature (dtypes and ranks), the function's source is
+rewritten by the same engine as the CLI, with facts the source alone can't give: the input
+dtypes of the call, what its global and closure names hold (NumPy arrays become graph
+constants once per trace), and the user functions it calls (converted recursively). The
+result is compiled against the function's own globals and closure cells.
+
+It never breaks user code: when something can't be converted (no source, an unsupported
+call) the original runs through `tf.numpy_function` with inferred output dtypes, and one
+warning says what and why.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import itertools
+import linecache
+import textwrap
+import types
+import warnings
+
+import gast
+import numpy as np
+
+from . import RewriterWarning
+from . import facts as F
+from . import registry as registry_module
+from .emit import Edit, apply_edits
+from .facts import Fact, Kind
+from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
+from .parse import ParseError, parse
+from .resolve import Resolver
+
+
+_COUNTER = itertools.count()
+
+
+class ConversionError(Exception):
+    """The function can't be converted; the message says why (shown in the warning)."""
+
+
+# -- what the decorator knows that the source does not ------------------------------------
+
+def _import_line(name: str, value) -> str | None:
+    """An import statement binding `name` to `value` when it is a NumPy or TF object, so the
+    resolver sees `np` as numpy exactly as it would in the module."""
+    if isinstance(value, types.ModuleType):
+        module = value.__name__
+        if module.split(".")[0] in ("numpy", "tensorflow", "functools"):
+            return f"import {module} as {name}"
+        return None
+    qualname = _numpy_qualname(value)
+    if qualname:
+        parent, _, attr = qualname.rpartition(".")
+        return f"from {parent} import {attr} as {name}"
+    return None
+
+
+def _numpy_qualname(value) -> str | None:
+    if isinstance(value, np.ufunc):
+        return f"numpy.{value.__name__}"
+    module = getattr(value, "__module__", None) or ""
+    attr = getattr(value, "__name__", None)
+    if not attr or not module.split(".")[0] in ("numpy", "tensorflow"):
+        return None
+    for parent in (module, "numpy", "numpy.fft", "numpy.linalg", "numpy.random"):
+        try:
+            holder = __import__(parent, fromlist=["_"])
+        except ImportError:
+            continue
+        if getattr(holder, attr, None) is value:
+            return f"{parent}.{attr}"
+    return None
+
+
+def fact_of(value) -> Fact | None:
+    """Fact of a live value: arrays and tensors by dtype and rank, Python numbers as weak
+    scalars, dtypes as dtypes."""
+    if isinstance(value, bool | int | float | complex) and not isinstance(value, np.generic):
+        return Fact(Kind.SCALAR, pytype=type(value))
+    if isinstance(value, (np.ndarray, np.generic)):
+        return Fact(Kind.ARRAY, dtype=value.dtype, rank=np.ndim(value), fresh=False)
+    dtype = getattr(value, "dtype", None)
+    shape = getattr(value, "shape", None)
+    if dtype is not None and shape is not None and hasattr(dtype, "as_numpy_dtype"):  # a tf.Tensor / TensorSpec
+        rank = shape.rank if hasattr(shape, "rank") else len(shape)
+        return Fact(Kind.ARRAY, dtype=np.dtype(dtype.as_numpy_dtype), rank=rank, fresh=False)
+    return None
+
+
+class _Context:
+    """Free names and user-function calls of one function, resolved from live values."""
+
+    def __init__(self, fn, converter):
+        self.fn = fn
+        self.converter = converter
+        self.values = dict(fn.__globals__)
+        code = fn.__code__
+        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+            try:
+                self.values[name] = cell.cell_contents
+            except ValueError:  # an empty cell
+                pass
+        self.helpers: dict = {}  # injected name -> converted function
+
+    def free_fact(self, name):
+        if name not in self.values:
+            return None
+        return fact_of(self.values[name])
+
+    def convert_call(self, lowering, node):
+        if not isinstance(node.func, gast.Name) or node.keywords:
+            return None
+        value = self.values.get(node.func.id)
+        if not inspect.isfunction(value) or value is self.fn or _numpy_qualname(value):
+            return None
+        args = [lowering.expr(a) for a in node.args]
+        facts = [a.fact for a in args]
+        try:
+            helper, returns = self.converter(value, facts)
+        except ConversionError as exc:
+            raise Refusal(node, f"helper `{node.func.id}`: {exc}", "RW202") from None
+        injected = f"{node.func.id}__tf"
+        self.helpers[injected] = helper
+        fact = returns[0] if len(returns) == 1 else F.OTHER
+        text = f"{injected}({', '.join(a.text for a in args)})"
+        return Lowered(text, fact, True)
+
+
+# -- conversion -----------------------------------------------------------------------------
+
+def _parse_function(fn):
+    """(parsed module, function node) from the function's own source, with import lines
+    for the NumPy/TF names it uses prepended so they resolve as in its module."""
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError) as exc:
+        raise ConversionError(f"no source available ({exc})") from None
+    names = set(fn.__code__.co_names) | set(fn.__code__.co_freevars)
+    for const in fn.__code__.co_consts:  # names used by nested lambdas and comprehensions
+        if isinstance(const, types.CodeType):
+            names |= set(const.co_names) | set(const.co_freevars)
+    context = _Context(fn, None)
+    header = [line for name in sorted(names) if name in context.values
+              for line in [_import_line(name, context.values[name])] if line]
+    text = "\n".join(header) + "\n" + source
+    try:
+        module = parse(text, f"<{fn.__qualname__}>")
+    except ParseError as exc:
+        if fn.__name__ == "<lambda>":
+            raise ConversionError("the lambda's source line is not a complete statement") from None
+        raise ConversionError(f"cannot parse the source: {exc.message}") from None
+    node = _find_function(module, fn)
+    return module, node
+
+
+def _find_function(module, fn):
+    argnames = list(fn.__code__.co_varnames[: fn.__code__.co_argcount])
+    if fn.__name__ == "<lambda>":
+        lambdas = [n for n in gast.walk(module.tree) if isinstance(n, gast.Lambda)
+                   and [a.id for a in n.args.args] == argnames]
+        if len(lambdas) != 1:
+            raise ConversionError("cannot tell which lambda on its source line this is")
+        return lambdas[0]
+    for node in module.tree.body:
+        if isinstance(node, gast.FunctionDef) and node.name == fn.__name__:
+            return node
+    raise ConversionError("cannot find the function's definition in its source")
+
+
+def convert(fn, arg_facts: list, registry=None):
+    """(TF Python function, rewritten source, result facts, patterns) for `fn` called with
+    arguments of these facts; raises ConversionError."""
+    registry = registry or registry_module.default()
+    module, node = _parse_function(fn)
+    params = [a.id for a in node.args.args]
+    if node.args.vararg or node.args.kwarg or node.args.kwonlyargs or len(arg_facts) > len(params):
+        raise ConversionError("only plain positional parameters are converted")
+    env = {name: (fact or F.OTHER) for name, fact in zip(params, arg_facts)}
+    defaults = fn.__defaults__ or ()
+    for name, value in zip(params[len(params) - len(defaults):], defaults):
+        env.setdefault(name, fact_of(value) or F.constant(value))
+    context = _Context(fn, lambda helper, facts: _convert_helper(helper, facts, registry))
+    try:
+        lowered = FunctionLowering(node, module.source, Resolver(module), registry, env, context=context).run()
+    except Refusal as refusal:
+        raise ConversionError(_where(fn, module, refusal)) from None
+    except Inconsistent as exc:
+        raise ConversionError(f"NumPy rejects the function for these inputs: {exc}") from None
+    if lowered.refusals:
+        raise ConversionError(_where(fn, module, lowered.refusals[0]))
+    text = _function_text(module, node, lowered.edits)
+    compiled = _compile(fn, node, text, context.helpers)
+    return compiled, text, [v.fact for _, v in lowered.returns], tuple(sorted(lowered.patterns))
+
+
+def _convert_helper(helper, facts, registry):
+    compiled, _, returns, _ = convert(helper, facts, registry)
+    return compiled, returns
+
+
+def _where(fn, module, refusal) -> str:
+    header_lines = module.source.text[: module.source.text.index("\n") + 1].count("\n")
+    line = getattr(refusal.node, "lineno", 0)
+    first = fn.__code__.co_firstlineno
+    location = f" (line {first + line - header_lines - 1})" if line else ""
+    return f"{refusal.reason}{location}"
+
+
+def _function_text(module, node, edits: dict) -> str:
+    source = module.source
+    if isinstance(node, gast.Lambda):
+        start, end = source.span(node.body).start, source.span(node.body).end
+        local = [Edit(s.start - start, s.end - start, t) for s, t in edits.items() if start <= s.start and s.end <= end]
+        body = apply_edits(source.text[start:end], local)
+        params = ", ".join(a.id for a in node.args.args)
+        return f"def _lambda({params}):\n    return {body}\n"
+    start = source.line_starts[node.lineno - 1]
+    end = source.span(node).end
+    local = [Edit(s.start - start, s.end - start, t) for s, t in edits.items() if start <= s.start and s.end <= end]
+    return apply_edits(source.text[start:end], local) + "\n"
+
+
+def _compile(fn, node, text: str, helpers: dict):
+    """Compile the rewritten def against the original globals and closure cells; `tf` and
+    converted helpers are extra closure variables, so the user's module is not touched."""
+    import tensorflow
+
+    extra = {"tf": tensorflow, **helpers}
+    if fn.__globals__.get("tf") is tensorflow:
+        extra.pop("tf")
+    freevars = list(fn.__code__.co_freevars)
+    outer = list(extra) + freevars
+    factory = "def __rewriter_factory__({}):\n{}\n    return {}\n".format(
+        ", ".join(outer), textwrap.indent(text, "    "), "_lambda" if isinstance(node, gast.Lambda) else node.name)
+    namespace: dict = {}
+    filename = f"<rewriter: {fn.__module__}.{fn.__qualname__} #{next(_COUNTER)}>"
+    # AutoGraph (inside tf.function) reads the source of what it converts: register it.
+    linecache.cache[filename] = (len(factory), None, factory.splitlines(keepends=True), filename)
+    exec(compile(factory, filename, "exec"), fn.__globals__, namespace)
+    inner_code = next(c for c in namespace["__rewriter_factory__"].__code__.co_consts if isinstance(c, types.CodeType))
+    cells = dict(zip(freevars, fn.__closure__ or ()))
+    closure = tuple(cells[name] if name in cells else types.CellType(extra[name]) for name in inner_code.co_freevars)
+    compiled = types.FunctionType(inner_code, fn.__globals__, inner_code.co_name, fn.__defaults__, closure)
+    compiled.__qualname__ = fn.__qualname__
+    compiled.__doc__ = fn.__doc__
+    return compiled
+
+
+# -- the decorator ---------------------------------------------------------------------------
+
+class NumpyFunction:
+    """The object `@autograph_numpy` returns: callable like a `tf.function`."""
+
+    def __init__(self, fn, verify=False, input_signature=None, jit_compile=None, reduce_retracing=False):
+        functools.update_wrapper(self, fn)
+        self.original = fn
+        self._verify = verify
+        self._input_signature = input_signature
+        self._tf_options = {"jit_compile": jit_compile, "reduce_retracing": reduce_retracing}
+        self._specialisations: dict = {}
+        self._warned = False
+        self.report: list = []
+        self.rewritten_source: str | None = None
+        if input_signature is not None:
+            self._specialise([fact_of(spec) for spec in input_signature], None)
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return functools.partial(self.__call__, instance)
+
+    def __call__(self, *args):
+        key = tuple(_key(fact_of(a), a) for a in args)
+        if self._input_signature is not None:
+            key = next(iter(self._specialisations))
+        function = self._specialisations.get(key)
+        if function is None:
+            function = self._specialise([fact_of(a) for a in args], args)
+            self._specialisations[key] = function
+        return function(*args)
+
+    def _specialise(self, facts, args):
+        import tensorflow as tf
+
+        options = {k: v for k, v in self._tf_options.items() if v}
+        try:
+            compiled, text, returns, patterns = convert(self.original, facts)
+        except ConversionError as exc:
+            return self._fall_back(str(exc), facts, args)
+        graph_fn = tf.function(compiled, input_signature=self._input_signature, **options)
+        if self._verify and args is not None:
+            from .verification import verify
+
+            check = verify(self.original, graph_fn, *[_as_numpy(a) for a in args])
+            self.report.append({"status": "verified" if check.ok else "verification failed",
+                                "details": str(check)})
+            if not check.ok:
+                return self._fall_back(f"verification failed: {check}", facts, args)
+        self.rewritten_source = text
+        self.report.append({"status": "converted", "inputs": _describe(facts), "patterns": list(patterns)})
+        if self._input_signature is not None:
+            self._specialisations[tuple(_key(f, None) for f in facts)] = graph_fn
+        return graph_fn
+
+    def _fall_back(self, reason, facts, args):
+        import tensorflow as tf
+
+        self.report.append({"status": "fell back", "inputs": _describe(facts), "reason": reason})
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"{self.original.__qualname__} runs as NumPy through tf.numpy_function: {reason}",
+                          RewriterWarning, stacklevel=4)
+        tout, sequence = _infer_tout(self.original, facts, args)
+        original = self.original
+
+        def through_numpy(*inputs):
+            result = tf.numpy_function(original, list(inputs), tout)
+            return result if sequence else result[0]
+
+        return tf.function(through_numpy, input_signature=self._input_signature)
+
+    def __repr__(self):
+        return f"<autograph_numpy {self.original.__qualname__}>"
+
+
+def _key(fact, value):
+    if fact is None:
+        return ("object", type(value).__name__)
+    if fact.kind is Kind.SCALAR:
+        return ("scalar", fact.pytype.__name__)
+    return ("array", str(fact.dtype), fact.rank)
+
+
+def _describe(facts) -> str:
+    return ", ".join("?" if f is None else (f"{f.dtype}[rank {f.rank}]" if f.kind is Kind.ARRAY else f.pytype.__name__)
+                     for f in facts)
+
+
+def _as_numpy(value):
+    return value.numpy() if hasattr(value, "numpy") else value
+
+
+def _sample_inputs(facts, args):
+    if args is not None:
+        return [_as_numpy(a) for a in args]
+    return [np.zeros((1,) * (f.rank or 0), f.dtype) if f is not None and f.kind is Kind.ARRAY else 0.0
+            for f in facts]
+
+
+def _call_original(fn, facts, args):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return fn(*_sample_inputs(facts, args))
+
+
+def _infer_tout(fn, facts, args):
+    """(output dtypes, whether it returns a sequence) of the original, from one run on the
+    call's inputs (or zeros when there are none yet)."""
+    import tensorflow as tf
+
+    result = _call_original(fn, facts, args)
+    sequence = isinstance(result, (tuple, list))
+    outputs = list(result) if sequence else [result]
+    return [tf.as_dtype(np.asarray(o).dtype) for o in outputs], sequence
+
+
+def autograph_numpy(fn=None, *, verify=False, input_signature=None, jit_compile=None, reduce_retracing=False):
+    """Decorate a NumPy function; get a tf.function that computes the same in the graph.
+
+    Use bare (`@autograph_numpy`), with options (`@autograph_numpy(verify=True)`), or as a
+    call (`g = autograph_numpy(f)`). The result has `.rewritten_source`, `.report` and
+    `.original`."""
+    options = dict(verify=verify, input_signature=input_signature, jit_compile=jit_compile,
+                   reduce_retracing=reduce_retracing)
+    if fn is None:
+        return lambda f: NumpyFunction(f, **options)
+    return NumpyFunction(fn, **options)
