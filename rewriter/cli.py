@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     mode = fix.add_mutually_exclusive_group()
     mode.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
     mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file would change")
+    fix.add_argument("--verify", action="store_true",
+                     help="check each rewrite against its original on test inputs (values and gradients) and "
+                          "keep only those that pass. This imports and runs the files' code (their top-level "
+                          "statements, the wrapped functions); it is the only option that runs user code. "
+                          "Needs TensorFlow.")
+    fix.add_argument("--device", metavar="DEVICE", default=None,
+                     help="device for --verify, e.g. /GPU:0 (default: the best device TensorFlow sees)")
     fix.add_argument("--select", metavar="CODES", default="",
                      help="comma-separated rule codes (or prefixes) to apply, e.g. RW001,NP2")
     fix.add_argument("--ignore", metavar="CODES", default="",
@@ -103,7 +110,10 @@ def _run_fix(args) -> int:
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     write = not (args.diff or args.check)
-    job = FixJob(write=write, select=_codes(args.select), ignore=_codes(args.ignore))
+    job = FixJob(write=write, select=_codes(args.select), ignore=_codes(args.ignore),
+                 verify=args.verify, device=args.device)
+    if args.verify:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     summary, records = Summary(), []
     for outcome in _map(process_file, job, files, args.jobs):
         record = outcome.record
@@ -115,7 +125,7 @@ def _run_fix(args) -> int:
             sys.stdout.write(outcome.diff)
         if not args.quiet:
             for site in record.sites:
-                if args.verbose or site.status == "error":
+                if args.verbose or site.status == "error" or (args.verify and site.code in ("RW400", "RW401")):
                     print(render_site(record.path, site), file=sys.stderr)
             if record.status == "changed" and write and not args.verbose:
                 print(f"fixed {record.path}", file=sys.stderr)

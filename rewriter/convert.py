@@ -44,6 +44,9 @@ class Conversion:
     patterns: tuple = ()
     assumed: str = ""             # how the input dtypes were settled
     function_text: str = ""       # the TF function as emitted (for reports and the decorator)
+    inputs: list = field(default_factory=list)  # facts of the inputs the rewrite was made for
+    allowed: dict = field(default_factory=dict)  # input name -> dtypes the rewrite accepts
+    verification: dict | None = None  # figures from --verify
 
 
 def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry) -> Conversion:
@@ -137,11 +140,16 @@ def _convert_map_fn(site, module, resolver, left) -> Conversion:
 
     try:
         text, how = vectorize_map_fn(site, module, resolver)
+        alone, _ = vectorize_map_fn(site, module, resolver, elems=MAPPED)
     except Refusal as refusal:
         return left(refusal.reason, refusal.code, refusal.node)
     span = module.source.span(site.call)
     return Conversion(site, "converted", line=site.line, col=site.col, edits=[Edit(span.start, span.end, text)],
-                      patterns=(), assumed=how, function_text=text)
+                      patterns=(), assumed=how, function_text=f"lambda {MAPPED}: {alone}")
+
+
+MAPPED = "__mapped"
+"""Stand-in name for a map_fn's elements in `Conversion.function_text` (used by --verify)."""
 
 
 def _parameters(target, site):
@@ -231,4 +239,5 @@ def _emit(site, module, resolver, edits, lowered, facts, params, open_inputs, gu
                           site.line, site.col)
     file_edits, function_text = function_edits(site, module, resolver, edits, guard)
     return Conversion(site, "converted", line=site.line, col=site.col, edits=file_edits,
-                      patterns=tuple(sorted(lowered.patterns)), assumed=assumed, function_text=function_text)
+                      patterns=tuple(sorted(lowered.patterns)), assumed=assumed, function_text=function_text,
+                      inputs=facts, allowed=guard or {})

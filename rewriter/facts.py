@@ -44,6 +44,8 @@ class Fact:
     items: tuple = ()
     fresh: bool = False
     """For ARRAY: created inside the function, so no other name sees in-place updates."""
+    shape: tuple | None = None
+    """For declared inputs: the static shape (None for unknown dims), used to make inputs."""
     batched: bool = False
     """For ARRAY, while vectorizing: the tensor has extra leading batch axes that `rank`
     does not count (rank is the rank of one element, as the NumPy code sees it)."""

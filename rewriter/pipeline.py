@@ -47,7 +47,10 @@ class FileResult:
         return self.new != self.original
 
 
-def rewrite_source(text: str, filename: str = "<string>", options: RewriteOptions | None = None) -> FileResult:
+def rewrite_source(text: str, filename: str = "<string>", options: RewriteOptions | None = None,
+                   verifier=None) -> FileResult:
+    """Rewrite every site in `text`. `verifier(conversion, text, text_with_that_site_rewritten)`
+    (from `verify_sites.make_verifier`, for --verify) may veto sites: they are then left."""
     options = options or RewriteOptions()
     registry = options.registry or registry_module.default()
     try:
@@ -58,14 +61,20 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
     resolver = Resolver(module)
     conversions = [_filtered(convert_site(site, module, resolver, registry), options, registry)
                    for site in find_sites(module, resolver)]
+    alias = tensorflow_alias(module)
+
+    def with_import(edits):
+        edits = [Edit(e.start, e.end, use_alias(e.text, alias or "tf")) for e in edits]
+        return edits + ([import_edit(module)] if alias is None and edits else [])
+
+    if verifier is not None:
+        for conversion in conversions:
+            if conversion.status == "converted":
+                _verify(conversion, verifier, text, apply_edits(text, with_import(conversion.edits)))
     edits = _collect_edits(conversions)
     if not edits:
         return FileResult(filename, text, text, conversions)
-    alias = tensorflow_alias(module)
-    edits = [Edit(e.start, e.end, use_alias(e.text, alias or "tf")) for e in edits]
-    if alias is None:
-        edits.append(import_edit(module))
-    new = apply_edits(text, edits)
+    new = apply_edits(text, with_import(edits))
     try:
         parse(new, filename)
     except ParseError as exc:  # a bug of ours: never write it
@@ -75,6 +84,15 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
                 conversion.reason = f"internal error: the rewrite does not parse ({exc.message}); file left as is"
         return FileResult(filename, text, text, conversions)
     return FileResult(filename, text, new, conversions)
+
+
+def _verify(conversion: Conversion, verifier, text: str, site_text: str):
+    check = verifier(conversion, text, site_text)
+    conversion.verification = check.figures
+    if not check.ok:
+        conversion.status, conversion.edits = "left", []
+        conversion.code = "RW401" if check.reason.startswith("unverified") else "RW400"
+        conversion.reason = check.reason
 
 
 def _filtered(conversion: Conversion, options: RewriteOptions, registry) -> Conversion:

@@ -41,7 +41,7 @@ def site_records(result, registry) -> list:
         records.append(SiteRecord(conversion.line or conversion.site.line, conversion.col or conversion.site.col,
                                   conversion.site.kind, conversion.status, conversion.code, conversion.reason,
                                   list(conversion.patterns), rules, conversion.assumed,
-                                  getattr(conversion, "verification", None)))
+                                  conversion.verification))
     return records
 
 
@@ -70,8 +70,18 @@ class Summary:
 
 def render_site(path: str, site: SiteRecord) -> str:
     if site.status == "converted":
-        return f"{path}:{site.line}:{site.col}: converted {site.kind} ({site.assumed})"
+        figures = ""
+        if site.verification:
+            v = site.verification
+            device = str(v.get("device", "?")).rsplit("device:", 1)[-1]
+            figures = (f"; verified on {device}: max rel err {_num(v.get('max_rel_err'))}, "
+                       f"grad err {_num(v.get('grad_err'))}, {v.get('trials')} trials")
+        return f"{path}:{site.line}:{site.col}: converted {site.kind} ({site.assumed}{figures})"
     return f"{path}:{site.line}:{site.col}: {site.code} left {site.kind}: {site.reason}"
+
+
+def _num(value) -> str:
+    return "n/a" if value is None else f"{value:.2g}"
 
 
 def render_summary(summary: Summary, top: int = 5) -> list:

@@ -211,8 +211,9 @@ def parse_args_spec(spec: str) -> list:
         if dtype is None:
             raise ValueError(f"cannot read `{item}` (expected e.g. float32[None,128])")
         shape = match.group("shape")
-        rank = None if shape is None else len([d for d in shape.split(",") if d.strip()])
-        out.append(Fact(Kind.ARRAY, dtype=dtype, rank=rank, fresh=False))
+        dims = None if shape is None else tuple(
+            None if d.strip() in ("None", "?", "") else int(d) for d in shape.split(",") if d.strip())
+        out.append(Fact(Kind.ARRAY, dtype=dtype, rank=None if dims is None else len(dims), fresh=False, shape=dims))
     return out
 
 
@@ -247,5 +248,7 @@ def _spec_fact(spec, resolver) -> Fact | None:
     if dtype is None:
         return None
     shape = args.get("shape")
-    rank = len(shape.elts) if isinstance(shape, (gast.List, gast.Tuple)) else None
-    return Fact(Kind.ARRAY, dtype=dtype, rank=rank, fresh=False)
+    if not isinstance(shape, (gast.List, gast.Tuple)):
+        return Fact(Kind.ARRAY, dtype=dtype, fresh=False)
+    dims = tuple(d.value if isinstance(d, gast.Constant) and isinstance(d.value, int) else None for d in shape.elts)
+    return Fact(Kind.ARRAY, dtype=dtype, rank=len(dims), fresh=False, shape=dims)

@@ -153,15 +153,16 @@ _TF_ELEMENTWISE = frozenset(f"tensorflow.{name}" for name in (
     "math.xlogy math.xdivy math.softplus").split())
 
 
-def vectorize_map_fn(site, module, resolver):
+def vectorize_map_fn(site, module, resolver, elems=None):
     """(replacement text, how) for a `tf.map_fn` site: the body applied to the whole tensor
-    when every op in it is elementwise on the element alone, else `tf.vectorized_map`."""
+    when every op in it is elementwise on the element alone, else `tf.vectorized_map`.
+    `elems` replaces the source of the mapped tensor (to verify the rewrite on its own)."""
     function = resolver.function_def(site.func)
     if function is None:
         raise Refusal(site.call, "the mapped function is not a lambda or def of this file", "RW301")
     if len(function.args.args) != 1 or function.args.vararg or function.args.kwarg or function.args.kwonlyargs:
         raise Refusal(site.call, "the mapped function must take one element", "RW302")
-    elems = module.source.segment(site.elems)
+    elems = elems or module.source.segment(site.elems)
     param = function.args.args[0].id
     expression = _single_expression(function)
     if expression is not None and _elementwise(expression, param, resolver):

@@ -18,6 +18,8 @@ class FixJob:
     write: bool = True
     select: frozenset = frozenset()
     ignore: frozenset = frozenset()
+    verify: bool = False
+    device: str | None = None
 
 
 @dataclass
@@ -36,8 +38,13 @@ def process_file(job: FixJob, path: Path) -> Outcome:
     except SourceError as exc:
         return Outcome(FileRecord(shown, "error", str(exc)))
     options = RewriteOptions(select=job.select, ignore=job.ignore)
+    verifier = None
+    if job.verify:
+        from .verify_sites import make_verifier
+
+        verifier = make_verifier(shown, job.device)
     try:
-        result = rewrite_source(source.text, shown, options)
+        result = rewrite_source(source.text, shown, options, verifier)
     except RecursionError:
         return Outcome(FileRecord(shown, "error", "too deeply nested to analyse"))
     records = site_records(result, registry.default())

@@ -1,0 +1,219 @@
+"""`rewriter fix --verify`: run each converted site against its original before keeping it.
+
+This is the only place the CLI runs user code: both versions of the module are executed (as
+modules named `__rewriter_verify__`, so `if __name__ == "__main__":` blocks do not run), the
+wrapped function and its rewrite are taken from them and checked with `verification.verify`
+on inputs made from what the site declares, or found by probing the original with small
+candidate arrays of the dtypes the rewrite was made for.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+
+import gast
+import numpy as np
+
+PROBE_RANKS = (1, 2, 3, 0)
+DEFAULT_DIM = 6
+
+
+@dataclass
+class SiteCheck:
+    ok: bool
+    reason: str = ""
+    figures: dict | None = None
+
+
+def make_verifier(path: str, device: str | None = None):
+    """A function (conversion, original text, rewritten text) -> SiteCheck for one file."""
+
+    def check(conversion, original_text: str, rewritten_text: str) -> SiteCheck:
+        try:
+            return _check(conversion, path, original_text, rewritten_text, device)
+        except _Unverified as exc:
+            return SiteCheck(False, f"unverified: {exc}")
+
+    return check
+
+
+class _Unverified(Exception):
+    pass
+
+
+def _check(conversion, path, original_text, rewritten_text, device) -> SiteCheck:
+    site = conversion.site
+    if site.kind == "map_fn":
+        return _check_map_fn(conversion, path, original_text, device)
+    target = site.target
+    if isinstance(target, gast.Lambda) or site.method_of is not None:
+        raise _Unverified("lambdas and methods have no handle to call them by")
+    original_module = _load(original_text, path, "original")
+    rewritten_module = _load(rewritten_text, path, "rewritten")
+    original = original_module.get(target.name)
+    rewritten_name = conversion.function_text.split("def ", 1)[1].split("(", 1)[0].strip()
+    rewritten = rewritten_module.get(rewritten_name)
+    if not callable(original) or not callable(rewritten):
+        raise _Unverified(f"`{target.name}` is not a module-level function")
+    bound = [eval(_segment(original_text, a), original_module) for a in site.bound_args]  # noqa: S307
+    numpy_fn = _numpy_side(site, original, bound)
+    inputs = _inputs(conversion, _numpy_side(site, original, bound, strict=True))
+    tf_fn = _tf_side(rewritten, bound)
+    from .registry import default
+    from .verification import verify, verify_distribution
+
+    random = any(getattr(default().get(p), "random", False) for p in conversion.patterns)
+    with _quiet():
+        result = (verify_distribution(numpy_fn, tf_fn, *inputs, device=device) if random
+                  else verify(numpy_fn, tf_fn, *inputs, device=device))
+    figures = result.to_dict()
+    figures["inputs"] = [f"{a.dtype}{list(a.shape)}" for a in inputs]
+    if not result.ok:
+        return SiteCheck(False, f"verification failed: {str(result).splitlines()[0]}", figures)
+    return SiteCheck(True, "", figures)
+
+
+def _check_map_fn(conversion, path, original_text, device) -> SiteCheck:
+    """The map_fn call and its rewrite, each as a function of the mapped tensor, evaluated in
+    the module's namespace (a map_fn over an enclosing function's locals is unverified)."""
+    import tensorflow as tf
+
+    from .convert import MAPPED
+    from .verification import verify
+
+    namespace = _load(original_text, path, "original")
+    namespace.setdefault("tf", tf)
+    call = conversion.site.call
+    original_src = "lambda {0}: {1}({2}, {0})".format(
+        MAPPED, _segment(original_text, call.func), _segment(original_text, conversion.site.func))
+    try:
+        original = eval(original_src, namespace)  # noqa: S307 - --verify runs user code by design
+        rewritten = eval(conversion.function_text, namespace)  # noqa: S307
+    except Exception as exc:  # noqa: BLE001
+        raise _Unverified(f"the mapped function depends on local names ({exc})") from None
+
+    def numpy_side(x):
+        return original(tf.constant(x)).numpy()
+
+    inputs = _inputs(_Probe([np.dtype("float32")]), numpy_side)
+    with _quiet():
+        result = verify(numpy_side, rewritten, *inputs, device=device)
+    figures = result.to_dict()
+    if not result.ok:
+        return SiteCheck(False, f"verification failed: {str(result).splitlines()[0]}", figures)
+    return SiteCheck(True, "", figures)
+
+
+@dataclass
+class _Probe:
+    """Input facts for probing when the site declares none (map_fn elements)."""
+
+    dtypes: list
+
+    @property
+    def inputs(self):
+        from .facts import Fact, Kind
+
+        return [Fact(Kind.ARRAY, dtype=d) for d in self.dtypes]
+
+
+def _segment(text, node) -> str:
+    from .parse import SourceMap
+
+    return SourceMap(text).segment(node)
+
+
+def _load(text: str, path: str, tag: str) -> dict:
+    namespace = {"__name__": "__rewriter_verify__", "__file__": path}
+    folder = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, folder)
+    try:
+        with _quiet():
+            exec(compile(text, path, "exec"), namespace)  # --verify: the user asked us to run it
+    except BaseException as exc:  # noqa: BLE001 - any failure of user code makes the site unverified
+        raise _Unverified(f"the {tag} module could not be run ({type(exc).__name__}: {exc})") from None
+    finally:
+        sys.path.remove(folder)
+    return namespace
+
+
+def _numpy_side(site, original, bound, strict=False):
+    """The original as the verifier calls it: NumPy in, NumPy out, as the wrapper would.
+    `strict` (for probing) rejects inputs under which numpy_function would fail on Tout; the
+    verifier itself also calls it in float64 for finite differences."""
+    tout = site.tout
+
+    def call(*arrays):
+        if site.kind == "py_function":
+            import tensorflow as tf
+
+            result = original(*bound, *[tf.constant(a) for a in arrays])
+        else:
+            result = original(*bound, *arrays)
+        outputs = list(result) if isinstance(result, (tuple, list)) else [result]
+        outputs = [np.asarray(getattr(o, "numpy", lambda o=o: o)()) for o in outputs]
+        if site.kind == "py_function":  # py_function converts results to Tout
+            outputs = [o.astype(d) for o, d in zip(outputs, tout)]
+        elif strict and any(o.dtype != d for o, d in zip(outputs, tout)):
+            raise TypeError("the original's output dtypes differ from Tout")
+        return tuple(outputs) if site.tout_is_list else outputs[0]
+
+    return call
+
+
+def _tf_side(rewritten, bound):
+    def call(*tensors):
+        result = rewritten(*bound, *tensors)
+        return tuple(result) if isinstance(result, list) else result
+
+    return call
+
+
+def _inputs(conversion, numpy_fn) -> list:
+    """Inputs from the declared shapes, or the first probe the original accepts."""
+    rng = np.random.default_rng(0)
+    facts = conversion.inputs
+    options = []
+    for rank in PROBE_RANKS:
+        shapes = []
+        for fact in facts:
+            if fact.shape is not None:
+                shapes.append(tuple(DEFAULT_DIM if d is None else d for d in fact.shape))
+            else:
+                shapes.append((DEFAULT_DIM,) * (fact.rank if fact.rank is not None else rank))
+        options.append(shapes)
+        if all(f.rank is not None for f in facts):
+            break
+    for shapes in options:
+        arrays = [_values(f.dtype, s, rng) for f, s in zip(facts, shapes)]
+        try:
+            with _quiet():
+                numpy_fn(*arrays)
+        except Exception:  # noqa: BLE001 - a probe the original rejects is not an input
+            continue
+        return arrays
+    raise _Unverified("no probe input was accepted by the original (declare the shapes with "
+                      "`# rewriter: args=...`)")
+
+
+def _values(dtype, shape, rng):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return rng.random(shape) > 0.5
+    if dtype.kind in "iu":
+        return rng.integers(0, 5, shape).astype(dtype)
+    values = rng.standard_normal(shape)
+    if dtype.kind == "c":
+        values = values + 1j * rng.standard_normal(shape)
+    return values.astype(dtype)
+
+
+@contextlib.contextmanager
+def _quiet():
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
