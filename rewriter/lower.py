@@ -143,6 +143,8 @@ class FunctionLowering:
         self.out.returns.append((node.value, value))
 
     def stmt_Assign(self, node):
+        if len(node.targets) == 1 and isinstance(node.targets[0], gast.Subscript):
+            return self._setitem(node, node.targets[0], self.expr(node.value))
         value = self.expr(node.value)
         self._edit(node.value, value)
         for target in node.targets:
@@ -155,9 +157,19 @@ class FunctionLowering:
         self._edit(node.value, value)
         self.bind(node.target, value.fact, node.value)
 
+    def _setitem(self, node, target, value, op=None):
+        from .inplace import lower_setitem
+
+        text = lower_setitem(self, node, target, value, op)
+        self.out.edits[self.source.span(node)] = text
+        name = target.value.id
+        self.env[name] = self.env[name].with_(fresh=True)
+
     def stmt_AugAssign(self, node):
+        if isinstance(node.target, gast.Subscript):
+            return self._setitem(node, node.target, self.expr(node.value), node.op)
         if not isinstance(node.target, gast.Name):
-            raise Refusal(node, "in-place update of an element or slice is not rewritten yet")
+            raise Refusal(node, "in-place update of an attribute is not rewritten")
         name = node.target.id
         old = self.env.get(name)
         if old is None:
