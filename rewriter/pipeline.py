@@ -124,6 +124,12 @@ def _collect_edits(conversions) -> list:
 
 
 def _overlaps(a: Edit, b: Edit) -> bool:
-    if a.start == a.end or b.start == b.end:
-        return a.start == b.start and a.text != b.text and a.end == b.end and False
+    """Whether two different edits touch the same text (two insertions at one point
+    collide too: both would define the same `_tf` function differently)."""
+    if a.start == a.end and b.start == b.end:
+        return a.start == b.start
+    if a.start == a.end:
+        return b.start < a.start < b.end
+    if b.start == b.end:
+        return a.start < b.start < a.end
     return a.start < b.end and b.start < a.end

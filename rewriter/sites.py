@@ -190,7 +190,7 @@ def declared_inputs(site, module: ParsedModule, resolver: Resolver) -> list | No
 def _args_comment(site, module):
     lines = module.source.lines
     first = site.call.lineno
-    candidates = [first - 1, *range(first, site.call.end_lineno + 1)]
+    candidates = [*range(first, site.call.end_lineno + 1), first - 1]
     if site.target is not None and not isinstance(site.target, gast.Lambda):
         candidates.append(site.target.lineno)
     for lineno in candidates:

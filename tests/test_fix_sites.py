@@ -429,3 +429,23 @@ def test_ambiguous_input_dtype_gets_a_trace_time_check():
     assert conversion.status == "converted"
     assert "z: float32 (checked when traced)" in conversion.assumed
     assert 'if z.dtype not in (tf.float32,):' in rewrite_source(source, "x.py").new
+
+
+def test_two_sites_needing_different_copies_of_one_function_convert_one_and_leave_the_other():
+    source = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def grow(x):
+            return np.exp(x)
+
+
+        def pipeline(a, b):
+            return (tf.numpy_function(grow, [a], tf.float32),  # rewriter: args=float32[None]
+                    tf.numpy_function(grow, [b], tf.float64))  # rewriter: args=int64[None]
+        """)
+    result = rewrite_source(source, "x.py")
+    assert [c.status for c in result.conversions] == ["converted", "left"]
+    assert result.conversions[1].code == "RW121"
+    assert result.new.count("def grow_tf") == 1 and "tf.exp(x)" in result.new
