@@ -18,6 +18,7 @@ import numpy as np
 
 from . import facts as F
 from .facts import Fact, Kind
+from .helpers import FileHelpers
 from .lower import FunctionLowering, Inconsistent, Refusal
 from .parse import ParsedModule, Span
 from .resolve import Resolver
@@ -84,10 +85,12 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
             facts[index] = Fact(Kind.ARRAY, dtype=dtype, fresh=False)
         env = dict(fixed)
         env.update({name: fact for name, fact in zip(params["inputs"], facts)})
+        helpers = FileHelpers(module, resolver, registry)
         try:
             lowered = FunctionLowering(target, module.source, resolver, registry, env,
-                                       tensor_params=site.kind == "py_function").run()
+                                       tensor_params=site.kind == "py_function", context=helpers).run()
             edits = _output_edits(site, lowered, module)
+            edits.update(helpers.insertions())
         except Inconsistent:
             continue
         except Refusal as refusal:

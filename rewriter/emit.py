@@ -52,6 +52,9 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, guard
     references = resolver.uses(target)
     in_place = references <= 1
     callee_name = target.name if in_place else _fresh_name(module, f"{target.name}_tf")
+    outside = {s: t for s, t in body_edits.items() if not _within(source, target, s)}
+    edits.extend(Edit(s.start, s.end, t) for s, t in outside.items())  # copies of helpers
+    body_edits = {s: t for s, t in body_edits.items() if s not in outside}
     if in_place:
         edits.extend(Edit(s.start, s.end, t) for s, t in body_edits.items())
         function_text = _apply_relative(source, target, body_edits, whole_lines=True)
@@ -68,6 +71,11 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, guard
     call = f"{callee}({', '.join(arguments)})"
     edits.append(Edit(*_span(source.span(site.call)), _wrap_outputs(site, call, target)))
     return edits, function_text
+
+
+def _within(source, node, span) -> bool:
+    own = source.span(node)
+    return own.start <= span.start and span.end <= own.end
 
 
 def _guard_edit(source, target, guard: dict) -> dict:

@@ -322,6 +322,48 @@ def test_second_fix_changes_nothing(before, after):
     assert fix(once) == once
 
 
+FIXES["helper-of-the-file-gets-a-copy"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def _norm(v, eps=1e-6):
+        return np.sqrt(np.sum(v * v, axis=-1, keepdims=True) + eps)
+
+
+    def unit(x):
+        return x / _norm(x)
+
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+    def pipeline(x):
+        return tf.numpy_function(unit, [x], tf.float32)
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def _norm(v, eps=1e-6):
+        return np.sqrt(np.sum(v * v, axis=-1, keepdims=True) + eps)
+
+
+    def _norm_tf(v, eps=1e-6):
+        return tf.sqrt(tf.reduce_sum(v * v, axis=-1, keepdims=True) + eps)
+
+
+    def unit(x):
+        return x / _norm_tf(x)
+
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+    def pipeline(x):
+        return unit(x)
+    """,
+)
+
+
 LEFT = {
     "scipy-call": (
         """\

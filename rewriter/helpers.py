@@ -1,0 +1,96 @@
+"""User functions of the same file that a site's function calls: converted with it.
+
+`def f(x): return _norm(x) * 2` wrapped in numpy_function converts only if `_norm` does, for
+the argument facts at that call. The helper gets a TF copy `_norm_tf` next to it (the
+original stays for its other callers); a helper called with facts that need two different
+rewrites is refused rather than guessed.
+"""
+from __future__ import annotations
+
+import re
+
+import gast
+
+from . import facts as F
+from .lower import FunctionLowering, Lowered, Refusal
+from .parse import Span
+
+MAX_DEPTH = 4
+
+
+class FileHelpers:
+    """The `context` a site's lowering uses to reach helpers defined in the file."""
+
+    def __init__(self, module, resolver, registry):
+        self.module, self.resolver, self.registry = module, resolver, registry
+        self.copies: dict = {}  # helper def -> (name, text)
+        self.depth = 0
+
+    def free_fact(self, name):
+        return None
+
+    def convert_call(self, lw, node):
+        if not isinstance(node.func, gast.Name):
+            return None
+        helper = self.resolver.function_def(node.func)
+        if not isinstance(helper, gast.FunctionDef) or helper is lw.fn:
+            return None
+        if node.keywords or any(isinstance(a, gast.Starred) for a in node.args):
+            raise Refusal(node, f"helper `{helper.name}` called with keywords or *args", "RW202")
+        args = helper.args
+        if args.vararg or args.kwarg or args.kwonlyargs or len(node.args) > len(args.args):
+            raise Refusal(node, f"helper `{helper.name}` has a signature that is not rewritten", "RW202")
+        if self.depth >= MAX_DEPTH:
+            raise Refusal(node, f"helper `{helper.name}` is nested too deeply", "RW202")
+        values = [lw.expr(a) for a in node.args]
+        env = {p.id: v.fact for p, v in zip(args.args, values)}
+        defaults = dict(zip([p.id for p in args.args][len(args.args) - len(args.defaults):], args.defaults))
+        for name, default in defaults.items():
+            if name not in env:
+                env[name] = F.constant(default.value) if isinstance(default, gast.Constant) else F.OTHER
+        if len(env) != len(args.args):
+            raise Refusal(node, f"helper `{helper.name}` is called with too few arguments", "RW202")
+        self.depth += 1
+        try:
+            lowered = FunctionLowering(helper, self.module.source, self.resolver, self.registry, env,
+                                       context=self).run()
+        finally:
+            self.depth -= 1
+        if lowered.refusals:
+            raise lowered.refusals[0]
+        facts = {v.fact for _, v in lowered.returns}
+        if len(facts) != 1:
+            raise Refusal(node, f"helper `{helper.name}` returns values of different kinds", "RW202")
+        lw.out.patterns.update(lowered.patterns)
+        (fact,) = facts
+        arguments = ", ".join(v.text for v in values)
+        if not lowered.edits:
+            return Lowered(f"{helper.name}({arguments})", fact, any(v.changed for v in values))
+        name = self._copy(node, helper, lowered.edits)
+        return Lowered(f"{name}({arguments})", fact, True)
+
+    def _copy(self, node, helper, edits) -> str:
+        from .emit import Edit, apply_edits
+
+        source = self.module.source
+        start = source.line_starts[helper.lineno - 1]
+        end = source.span(helper).end
+        local = [Edit(s.start - start, s.end - start, t) for s, t in edits.items()]
+        name = f"{helper.name}_tf"
+        text = apply_edits(source.text[start:end], local)
+        text = re.sub(rf"(\bdef\s+){re.escape(helper.name)}\b", rf"\g<1>{name}", text, count=1)
+        previous = self.copies.get(helper)
+        if previous is not None and previous[1] != text:
+            raise Refusal(node, f"helper `{helper.name}` would need two different rewrites", "RW202")
+        self.copies[helper] = (name, text)
+        return name
+
+    def insertions(self) -> dict:
+        """Span edits adding each helper copy after its original."""
+        source = self.module.source
+        out = {}
+        for helper, (_, text) in self.copies.items():
+            at = source.line_starts[helper.end_lineno]
+            nested = self.resolver.enclosing(helper, (gast.FunctionDef, gast.ClassDef)) is not None
+            out[Span(at, at)] = ("\n" if nested else "\n\n") + text + "\n"
+        return out
