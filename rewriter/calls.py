@@ -93,6 +93,11 @@ def lower_call(lw, node) -> Lowered:
             raise Refusal(node, "keyword arguments to a vectorized function are not rewritten")
         lw.out.patterns.add("numpy.vectorize")
         return lower_vectorize_call(lw, node, node.func, args)
+    from .vectorize import lower_list_comprehension, stacked_comprehension
+
+    if stacked_comprehension(lw, node):
+        lw.out.patterns.add(lw.resolver.qualname(node.func))
+        return lower_list_comprehension(lw, node.args[0])
     qualname = lw.resolver.qualname(node.func)
     if qualname and qualname.startswith("numpy."):
         pattern = lw.registry.get(qualname)

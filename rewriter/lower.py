@@ -45,6 +45,10 @@ class Lowered:
     """The text is the node's own source with parts replaced: same top-level structure, so it
     needs no extra parentheses where the original needed none."""
 
+    def with_unbatched(self) -> "Lowered":
+        """The same value seen as one element (for dtype rules of what it reduces into)."""
+        return Lowered(self.text, self.fact.with_(batched=False), self.changed)
+
 
 @dataclass
 class LoweredFunction:
@@ -199,6 +203,10 @@ class FunctionLowering:
         self.env = _merge(after_body, self.env)
 
     def stmt_For(self, node):
+        from .vectorize import lower_accumulating_loop
+
+        if lower_accumulating_loop(self, node):
+            return
         iterable = self.expr(node.iter)
         self._edit(node.iter, iterable)
         if node.orelse:
@@ -312,6 +320,9 @@ class FunctionLowering:
         return lowered
 
     expr_List = expr_Tuple
+
+    def expr_ListComp(self, node):
+        raise Refusal(node, "list comprehensions are rewritten only when np.array/np.stack stacks them")
 
     def expr_Lambda(self, node):
         """A function value (passed to apply_along_axis, vectorize, map_fn): opaque here."""

@@ -14,6 +14,7 @@ import gast
 from .emit import substitute
 from .facts import Fact, Kind
 from .lower import FunctionLowering, Lowered, Refusal
+from .parse import Span
 
 
 def _function_of(call, name):
@@ -217,3 +218,98 @@ def _elementwise(node, param, resolver) -> bool:
             args = args[:1]  # the dtype argument
         return all(_elementwise(a, param, resolver) for a in args)
     return False
+
+
+# -- comprehensions and accumulating loops over the rows of an array -----------------------
+
+_STACKERS = frozenset({"numpy.array", "numpy.asarray", "numpy.stack"})
+
+
+def stacked_comprehension(lw, call) -> bool:
+    """Whether a call stacks a list comprehension right away (`np.array([... for r in a])`)."""
+    return (bool(call.args) and isinstance(call.args[0], gast.ListComp) and len(call.args) == 1
+            and lw.resolver.qualname(call.func) in _STACKERS and not call.keywords)
+
+
+def lower_list_comprehension(lw, node) -> Lowered:
+    """`np.array([g(r) for r in a])`: g lifted to all rows of `a` at once (or vectorized_map).
+
+    Only where the list is stacked right away: a Python list of tensors is not a tensor."""
+    if len(node.generators) != 1:
+        raise Refusal(node, "comprehensions over several loops are not vectorized yet")
+    generator = node.generators[0]
+    if generator.ifs or generator.is_async or not isinstance(generator.target, gast.Name):
+        raise Refusal(node, "comprehensions with filters or unpacking are not vectorized yet")
+    rows = lw.expr(generator.iter)
+    fact = rows.fact
+    if fact.kind is not Kind.ARRAY or not fact.rank or fact.dtype is None or fact.batched:
+        raise Refusal(node, "the comprehension must iterate over an array of known rank")
+    name = generator.target.id
+    value = _lift(lw, node.elt, {name: fact.with_(rank=fact.rank - 1, batched=True, fresh=False)})
+    if value is not None:
+        text = substitute(value.text if value.changed else lw.source.segment(node.elt), {name: rows.text})
+    else:
+        value = _lift(lw, node.elt, {name: fact.with_(rank=fact.rank - 1, fresh=False)}, strict=True)
+        body = value.text if value.changed else lw.source.segment(node.elt)
+        text = f"tf.vectorized_map(lambda {name}: {body}, {rows.text})"
+    if value.fact.kind is not Kind.ARRAY or value.fact.rank is None:
+        raise Refusal(node, "the comprehension's elements must be arrays of known rank")
+    return Lowered(text, value.fact.with_(rank=value.fact.rank + 1, batched=False, fresh=True), True)
+
+
+def _lift(lw, expression, extra: dict, strict=False):
+    """Lower `expression` with extra facts in scope; None if some call can't be lifted."""
+    inner = FunctionLowering(lw.fn, lw.source, lw.resolver, lw.registry, {**lw.env, **extra}, context=lw.context)
+    try:
+        value = inner.expr(expression)
+        if inner.out.refusals:
+            raise inner.out.refusals[0]
+    except Refusal:
+        if strict:
+            raise
+        return None
+    lw.out.patterns.update(inner.out.patterns)
+    return value
+
+
+def lower_accumulating_loop(lw, node) -> bool:
+    """`for r in a: s += f(r)` (and `*=`) becomes `s = s + tf.reduce_sum(f(a), axis=0)`.
+
+    Returns False when the loop is not of that shape (it is then lowered as a loop)."""
+    if node.orelse or not isinstance(node.target, gast.Name) or not node.body:
+        return False
+    reductions = {gast.Add: "tf.reduce_sum", gast.Mult: "tf.reduce_prod"}
+    accumulators = []
+    for statement in node.body:
+        if not (isinstance(statement, gast.AugAssign) and isinstance(statement.target, gast.Name)
+                and type(statement.op) in reductions and statement.target.id in lw.env):
+            return False
+        accumulators.append(statement.target.id)
+    names_read = {n.id for s in node.body for n in gast.walk(s.value) if isinstance(n, gast.Name)}
+    if len(set(accumulators)) != len(accumulators) or names_read & set(accumulators):
+        return False
+    rows = lw.expr(node.iter)
+    fact = rows.fact
+    if fact.kind is not Kind.ARRAY or not fact.rank or fact.dtype is None or fact.batched:
+        return False
+    element = fact.with_(rank=fact.rank - 1, batched=True, fresh=False)
+    lines = []
+    indent = lw.source.indent_of_line(node.lineno)
+    results = {}
+    for statement in node.body:
+        value = _lift(lw, statement.value, {node.target.id: element})
+        if value is None or value.fact.kind is not Kind.ARRAY:
+            return False
+        name = statement.target.id
+        total = lw.binop(statement, statement.op, Lowered(name, lw.env[name]), value.with_unbatched())
+        if lw.env[name].kind is Kind.ARRAY and total.fact.dtype != lw.env[name].dtype:
+            return False  # an in-place dtype change: leave it to the plain loop lowering
+        body = value.text if value.changed else lw.source.segment(statement.value)
+        reduced = f"{reductions[type(statement.op)]}({substitute(body, {node.target.id: rows.text})}, axis=0)"
+        operator = "+" if isinstance(statement.op, gast.Add) else "*"
+        lines.append(f"{indent}{name} = {name} {operator} {reduced}\n")
+        results[name] = total.fact.with_(fresh=True)
+    start, end = lw.source.line_starts[node.lineno - 1], lw.source.line_starts[node.end_lineno]
+    lw.out.edits[Span(start, end)] = "".join(lines)
+    lw.env.update(results)
+    return True
