@@ -253,8 +253,8 @@ def apply_pattern(lw, node, pattern: Pattern, args: dict, signature=None) -> Low
 
 
 def _lower_known(lw, node, pattern, numpy_fn, signature, args, result) -> Lowered:
-    _check_supported(node, pattern, signature, args)
     arrays = pattern.arrays or _default_arrays(numpy_fn, signature)
+    _check_supported(node, pattern, signature, args, arrays)
     check_domain(node, pattern, [args[n].fact for n in (*arrays, "self") if args.get(n, OMIT) is not OMIT])
     args = dict(args)
     if pattern.cast is Cast.RESULT and result.kind is Kind.ARRAY:
@@ -338,8 +338,8 @@ def check_domain(node, pattern, facts):
             raise Refusal(node, f"{pattern.numpy} is not rewritten for {fact.dtype.name} input", "RW206")
 
 
-def _check_supported(node, pattern, signature, args):
-    handled = pattern.holes() | set(pattern.arrays) | {"self"}
+def _check_supported(node, pattern, signature, args, arrays):
+    handled = pattern.holes() | set(arrays) | {"self"}
     if pattern.cast is Cast.RESULT:
         handled.add("dtype")  # NumPy's result dtype already reflects it; inputs are cast to it
     for name, value in args.items():

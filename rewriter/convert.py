@@ -60,6 +60,8 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
         return left(site.reason, site.code)
     if site.kind == "map_fn":
         return _convert_map_fn(site, module, resolver, left)
+    if site.kind == "range_loop":
+        return _convert_range_loop(site, module, resolver, left)
     target = site.target
     params = _parameters(target, site)
     if params is None:
@@ -149,6 +151,20 @@ def _convert_map_fn(site, module, resolver, left) -> Conversion:
     span = module.source.span(site.call)
     return Conversion(site, "converted", line=site.line, col=site.col, edits=[Edit(span.start, span.end, text)],
                       patterns=(), assumed=how, function_text=f"lambda {MAPPED}: {alone}")
+
+
+def _convert_range_loop(site, module, resolver, left) -> Conversion:
+    from .emit import Edit
+    from .vectorize import vectorize_range_loop
+
+    try:
+        text = vectorize_range_loop(site, module, resolver)
+    except Refusal as refusal:
+        return left(refusal.reason, refusal.code, refusal.node)
+    loop = site.call
+    start, end = module.source.line_starts[loop.lineno - 1], module.source.line_starts[loop.end_lineno]
+    return Conversion(site, "converted", line=site.line, col=site.col, edits=[Edit(start, end, text)],
+                      assumed="all iterations at once", function_text=text)
 
 
 MAPPED = "__mapped"

@@ -131,7 +131,8 @@ def _inline_lambda(target, body: str, inputs: list) -> str:
 
 def substitute(expression: str, mapping: dict) -> str:
     """An expression's source with names replaced by other expressions' source."""
-    tree = ast.parse(expression.strip(), mode="eval")
+    # Parenthesized, so a body spanning lines (inside the call's parentheses) parses alone.
+    tree = ast.parse(f"(\n{expression}\n)", mode="eval")
 
     class Substitute(ast.NodeTransformer):
         def visit_Name(self, node):

@@ -38,8 +38,8 @@ def discover(paths, exclude=(), include=()) -> tuple:
     """(files, problems): the Python files under `paths`, and one message per path that does
     not exist. Skips tool folders, what .gitignore ignores, and symlinks leading out of the tree."""
     files, problems, seen = [], [], set()
-    exclude_spec = pathspec.PathSpec.from_lines("gitwildmatch", exclude)
-    include_spec = pathspec.PathSpec.from_lines("gitwildmatch", include) if include else None
+    exclude_spec = pathspec.GitIgnoreSpec.from_lines(exclude)
+    include_spec = pathspec.GitIgnoreSpec.from_lines(include) if include else None
     for given in paths:
         root = Path(given)
         if not root.exists() and not root.is_symlink():
@@ -76,7 +76,7 @@ def _walk(root: Path):
         if gitignore.is_file():
             try:
                 lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
-                ignore_specs.append((here, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+                ignore_specs.append((here, pathspec.GitIgnoreSpec.from_lines(lines)))
             except OSError:
                 pass
 

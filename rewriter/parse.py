@@ -7,9 +7,13 @@ character offsets so later stages can splice text without re-rendering untouched
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 import gast
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 class ParseError(Exception):
@@ -31,7 +35,9 @@ class SourceMap:
 
     def __init__(self, text: str):
         self.text = text
-        self.lines = text.splitlines(keepends=True) or [""]
+        # Python ends lines only at \r\n, \r and \n (str.splitlines also splits at form feeds
+        # and other separators, which would shift every offset after them).
+        self.lines = _LINE.findall(text) or [""]
         self.line_starts = [0]
         for line in self.lines:
             self.line_starts.append(self.line_starts[-1] + len(line))

@@ -16,7 +16,7 @@ from .parse import ParseError, parse
 from .resolve import Resolver
 from .sites import find_sites
 
-SITE_CODES = {"numpy_function": "RW001", "py_function": "RW002", "py_func": "RW003", "map_fn": "RW004"}
+SITE_CODES = {"numpy_function": "RW001", "py_function": "RW002", "py_func": "RW003", "map_fn": "RW004", "range_loop": "RW005"}
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,9 @@ def find_sites(module: ParsedModule, resolver: Resolver) -> list:
                 sites.append(_describe(node, kind, resolver))
             elif qualname in MAP_FNS:
                 sites.append(_describe_map_fn(node, resolver))
+        elif isinstance(node, gast.For) and isinstance(node.iter, gast.Call) and isinstance(node.target, gast.Name) \
+                and resolver.qualname(node.iter.func) == "tensorflow.range" and not node.orelse:
+            sites.append(Site(node, "range_loop"))
     return sorted(sites, key=lambda s: (s.call.lineno, s.call.col_offset))
 
 

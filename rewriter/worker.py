@@ -47,6 +47,9 @@ def process_file(job: FixJob, path: Path) -> Outcome:
         result = rewrite_source(source.text, shown, options, verifier)
     except RecursionError:
         return Outcome(FileRecord(shown, "error", "too deeply nested to analyse"))
+    except Exception as exc:  # noqa: BLE001 - a bug of ours must cost one file, not the run
+        return Outcome(FileRecord(shown, "error", f"internal error ({type(exc).__name__}: {exc}); "
+                                                  "file left unchanged, please report it"))
     records = site_records(result, registry.default())
     if result.error:
         where = f" (line {result.error_line})" if result.error_line else ""
