@@ -57,20 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     mode = fix.add_mutually_exclusive_group()
     mode.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
     mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file would change")
-    fix.add_argument("--verify", action="store_true",
+    fix.add_argument("--verify", action="store_true", default=None,
                      help="check each rewrite against its original on test inputs (values and gradients) and "
                           "keep only those that pass. This imports and runs the files' code (their top-level "
                           "statements, the wrapped functions); it is the only option that runs user code. "
                           "Needs TensorFlow.")
     fix.add_argument("--device", metavar="DEVICE", default=None,
                      help="device for --verify, e.g. /GPU:0 (default: the best device TensorFlow sees)")
-    fix.add_argument("--select", metavar="CODES", default="",
+    fix.add_argument("--select", metavar="CODES", default=None,
                      help="comma-separated rule codes (or prefixes) to apply, e.g. RW001,NP2")
-    fix.add_argument("--ignore", metavar="CODES", default="",
+    fix.add_argument("--ignore", metavar="CODES", default=None,
                      help="comma-separated rule codes (or prefixes) never to apply")
     fix.add_argument("--exclude", metavar="GLOB", action="append", default=[],
                      help="skip paths matching this glob (repeatable)")
-    fix.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+    fix.add_argument("-j", "--jobs", type=int, default=None,
                      help="worker processes (default: the number of cores)")
     verbosity = fix.add_mutually_exclusive_group()
     verbosity.add_argument("-q", "--quiet", action="store_true", help="print errors only")
@@ -78,7 +78,23 @@ def _parser() -> argparse.ArgumentParser:
     fix.add_argument("--report", metavar="FILE", help="write a report of every site to FILE")
     fix.add_argument("--report-format", choices=("json", "markdown"), default="json",
                      help="format of --report (default: json)")
+    fix.epilog += (" Settings can also live in pyproject.toml under [tool.rewriter] (include, exclude, "
+                   "select, ignore, patterns, verify, device, jobs); flags override them.")
     fix.set_defaults(run=_run_fix)
+
+    check = commands.add_parser(
+        "check", help="list anti-patterns and convertible sites as diagnostics",
+        description="Report NumPy-in-TensorFlow anti-patterns (numpy_function/py_function sites, elementwise "
+                    "map_fn, apply_along_axis, NumPy arrays captured by Dataset.map functions, np.random inside "
+                    "tf.function, retracing on Python scalars) as file:line:col: CODE message. Changes nothing.",
+        epilog="Exit status: 0 nothing found; 1 diagnostics found; 2 errors.")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument("--output-format", choices=("text", "json", "github"), default="text",
+                       help="text (file:line:col: CODE message), json, or GitHub Actions annotations")
+    check.add_argument("--select", metavar="CODES", default=None, help="rule codes or prefixes to report")
+    check.add_argument("--ignore", metavar="CODES", default=None, help="rule codes or prefixes not to report")
+    check.add_argument("--exclude", metavar="GLOB", action="append", default=[], help="skip matching paths")
+    check.set_defaults(run=_run_check)
 
     show = commands.add_parser(
         "show", help="print the TF rewrite of a NumPy function (imports its module)",
@@ -97,21 +113,44 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _codes(text: str) -> frozenset:
-    return frozenset(c.strip().upper() for c in text.split(",") if c.strip())
+def _settings(args, keys):
+    """The [tool.rewriter] settings for the first path, with the flags' values on top."""
+    from .config import ConfigError, load_config
+
+    try:
+        config = load_config(args.paths[0])
+        config = config.merge({k: getattr(args, k, None) for k in keys})
+        if config.patterns:
+            config.registry()  # fail early, with the module's name, on a broken pattern module
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    return config
 
 
-def _run_fix(args) -> int:
+def _discover(args, config):
     from .files import discover
-    from .report import Summary, render_site, render_summary, to_json, to_markdown
-    from .worker import FixJob, process_file
 
     files, problems = discover(args.paths, exclude=args.exclude)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
+    return [f for f in files if config.selects(f)], problems
+
+
+def _run_fix(args) -> int:
+    from .report import Summary, render_site, render_summary, to_json, to_markdown
+    from .worker import FixJob, process_file
+
+    config = _settings(args, ("select", "ignore", "verify", "device", "jobs"))
+    if config is None:
+        return EXIT_ERROR
+    files, problems = _discover(args, config)
     write = not (args.diff or args.check)
-    job = FixJob(write=write, select=_codes(args.select), ignore=_codes(args.ignore),
-                 verify=args.verify, device=args.device)
+    job = FixJob(write=write, select=config.select, ignore=config.ignore, verify=config.verify,
+                 device=config.device, pattern_root=str(config.root) if config.root else None,
+                 pattern_modules=tuple(config.patterns))
+    args.jobs = config.jobs or os.cpu_count() or 1
+    args.verify = config.verify
     if args.verify:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     summary, records = Summary(), []
@@ -151,6 +190,29 @@ def _map(fn, job, files, jobs):
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         yield from pool.map(fn, [job] * len(files), files, chunksize=max(1, len(files) // (jobs * 8)))
+
+
+def _run_check(args) -> int:
+    from .check import render
+    from .worker import check_file
+
+    config = _settings(args, ("select", "ignore"))
+    if config is None:
+        return EXIT_ERROR
+    files, problems = _discover(args, config)
+    diagnostics, errors = [], bool(problems)
+    for path in files:
+        found, error = check_file(path, config.select, config.ignore)
+        if error:
+            print(f"{path}: error: {error}", file=sys.stderr)
+            errors = True
+        diagnostics.extend(found)
+    output = render(diagnostics, args.output_format)
+    if output:
+        print(output, end="" if output.endswith("\n") else "\n")
+    if errors:
+        return EXIT_ERROR
+    return EXIT_CHANGES if diagnostics else EXIT_OK
 
 
 def _run_show(args) -> int:

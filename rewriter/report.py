@@ -24,6 +24,7 @@ class SiteRecord:
     rules: list = field(default_factory=list)
     assumed: str = ""
     verification: dict | None = None
+    cell: int | None = None  # notebooks: the 1-based cell the line is in
 
 
 @dataclass
@@ -41,7 +42,7 @@ def site_records(result, registry) -> list:
         records.append(SiteRecord(conversion.line or conversion.site.line, conversion.col or conversion.site.col,
                                   conversion.site.kind, conversion.status, conversion.code, conversion.reason,
                                   list(conversion.patterns), rules, conversion.assumed,
-                                  conversion.verification))
+                                  conversion.verification, getattr(conversion, "cell", None)))
     return records
 
 
@@ -69,6 +70,8 @@ class Summary:
 
 
 def render_site(path: str, site: SiteRecord) -> str:
+    if site.cell is not None:
+        path = f"{path}:cell {site.cell}"
     if site.status == "converted":
         figures = ""
         if site.verification:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .files import SourceError, read_source, write_atomic
+from .notebooks import is_notebook, rewrite_notebook
 from .pipeline import RewriteOptions, rewrite_source
 from .report import FileRecord, site_records
 
@@ -20,6 +21,8 @@ class FixJob:
     ignore: frozenset = frozenset()
     verify: bool = False
     device: str | None = None
+    pattern_root: str | None = None    # [tool.rewriter] patterns: where the modules live
+    pattern_modules: tuple = ()
 
 
 @dataclass
@@ -29,7 +32,6 @@ class Outcome:
 
 
 def process_file(job: FixJob, path: Path) -> Outcome:
-    from . import registry
     from .cli import unified_diff
 
     shown = str(path)
@@ -37,20 +39,26 @@ def process_file(job: FixJob, path: Path) -> Outcome:
         source = read_source(path)
     except SourceError as exc:
         return Outcome(FileRecord(shown, "error", str(exc)))
-    options = RewriteOptions(select=job.select, ignore=job.ignore)
+    from .config import load_registry
+
+    registry_for_job = load_registry(job.pattern_root, job.pattern_modules)
+    options = RewriteOptions(select=job.select, ignore=job.ignore, registry=registry_for_job)
     verifier = None
     if job.verify:
         from .verify_sites import make_verifier
 
         verifier = make_verifier(shown, job.device)
     try:
-        result = rewrite_source(source.text, shown, options, verifier)
+        if is_notebook(path):
+            result = rewrite_notebook(source.text, shown, options)
+        else:
+            result = rewrite_source(source.text, shown, options, verifier)
     except RecursionError:
         return Outcome(FileRecord(shown, "error", "too deeply nested to analyse"))
     except Exception as exc:  # noqa: BLE001 - a bug of ours must cost one file, not the run
         return Outcome(FileRecord(shown, "error", f"internal error ({type(exc).__name__}: {exc}); "
                                                   "file left unchanged, please report it"))
-    records = site_records(result, registry.default())
+    records = site_records(result, registry_for_job)
     if result.error:
         where = f" (line {result.error_line})" if result.error_line else ""
         return Outcome(FileRecord(shown, "error", f"{result.error}{where}", records))
@@ -62,3 +70,16 @@ def process_file(job: FixJob, path: Path) -> Outcome:
         except SourceError as exc:
             return Outcome(FileRecord(shown, "error", str(exc), records))
     return Outcome(FileRecord(shown, "changed", sites=records), unified_diff(shown, source.text, result.new))
+
+
+def check_file(path: Path, select=(), ignore=()):
+    """(diagnostics, error message or "") of `rewriter check` for one file."""
+    from .check import check_source
+    from .notebooks import check_notebook
+
+    try:
+        source = read_source(path)
+    except SourceError as exc:
+        return [], str(exc)
+    check = check_notebook if is_notebook(path) else check_source
+    return check(source.text, str(path), select=select, ignore=ignore), ""

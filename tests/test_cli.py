@@ -193,3 +193,51 @@ def test_module_entry_point_and_help():
     out = subprocess.run([sys.executable, "-m", "rewriter", "fix", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
     assert "--check" in out.stdout and "Exit status" in out.stdout
+
+
+def test_pyproject_settings_apply_and_flags_override(tree, capsys):
+    (tree / "pyproject.toml").write_text('[tool.rewriter]\nignore = ["RW001"]\n')
+    assert run("fix", tree) == 0
+    assert (tree / "pkg" / "site.py").read_text() == SITE
+    assert run("fix", "--ignore", "", tree) == 0
+    assert "tf.sqrt" in (tree / "pkg" / "site.py").read_text()
+
+
+def test_unknown_pyproject_key_is_an_error_naming_it(tree, capsys):
+    (tree / "pyproject.toml").write_text('[tool.rewriter]\nexclud = ["x"]\n')
+    assert run("fix", tree) == 2
+    assert "unknown key `tool.rewriter.exclud`" in capsys.readouterr().err
+    assert (tree / "pkg" / "site.py").read_text() == SITE
+
+
+def test_check_lists_diagnostics_and_exits_one(tree, capsys):
+    assert run("check", tree / "pkg" / "plain.py") == 0
+    assert run("check", tree) == 1
+    out = capsys.readouterr().out
+    assert f"{tree / 'pkg' / 'site.py'}:11:12: RWC001" in out
+    assert run("check", "--output-format", "json", tree) == 1
+    import json
+
+    (diagnostic,) = json.loads(capsys.readouterr().out)
+    assert diagnostic["code"] == "RWC001" and diagnostic["line"] == 11
+
+
+def test_notebooks_are_rewritten_cell_by_cell(tree):
+    import json
+
+    cells = [
+        {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [],
+         "source": ["import numpy as np\n", "import tensorflow as tf"]},
+        {"cell_type": "code", "execution_count": 2, "metadata": {"tags": ["keep"]},
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": ["hi\n"]}],
+         "source": ["def scale(x):\n", "    return np.sqrt(x)\n", "\n",
+                    "y = tf.numpy_function(scale, [tf.ones(3)], tf.float32)  # rewriter: args=float32[None]"]},
+    ]
+    notebook = {"cells": cells, "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
+    path = tree / "analysis.ipynb"
+    path.write_text(json.dumps(notebook, indent=1) + "\n")
+    assert run("fix", path) == 0
+    data = json.loads(path.read_text())
+    assert "".join(data["cells"][1]["source"]).count("tf.sqrt(x)") == 1
+    assert data["cells"][1]["outputs"] == cells[1]["outputs"] and data["cells"][1]["metadata"] == {"tags": ["keep"]}
+    assert data["cells"][0] == cells[0]
