@@ -270,7 +270,7 @@ def _lower_known(lw, node, pattern, numpy_fn, signature, args, result) -> Lowere
                 args[name] = lw.cast(args[name], common)
         args = _literal_inputs_as_tensors(args, arrays, common)
     if any(args[n].fact.batched for n in (*arrays, "self") if args.get(n, OMIT) is not OMIT):
-        args, result = _batching_rule(lw, node, pattern, args, arrays, result)
+        args, result = _batching_rule(lw, node, pattern, args, arrays, result, signature)
     lw.out.patterns.add(pattern.numpy)
     if pattern.lower is not None:
         out = pattern.lower(Call(node, pattern, args, result, lw))
@@ -283,7 +283,7 @@ def _lower_known(lw, node, pattern, numpy_fn, signature, args, result) -> Lowere
     return Lowered(text, result, True)
 
 
-def _batching_rule(lw, node, pattern, args, arrays, result):
+def _batching_rule(lw, node, pattern, args, arrays, result, signature):
     """Lift a call to inputs that carry leading batch axes (the vectorizer's vmap step).
 
     Axes are rewritten as negative axes, which count from the end and so do not depend on
@@ -303,17 +303,23 @@ def _batching_rule(lw, node, pattern, args, arrays, result):
         if element.rank is None:
             raise Refusal(node, f"{pattern.numpy}: the rank of one element is unknown")
         axis = args.get("axis", OMIT)
-        value = None if axis is OMIT else (axis.fact.value if axis.fact.known else F.UNKNOWN)
-        if axis is not OMIT and axis.fact.kind is Kind.TUPLE and all(i.known for i in axis.fact.items):
+        if axis is OMIT:  # NumPy's default axis for this function (None, 0 or -1)
+            default = signature.parameters["axis"].default if "axis" in signature.parameters else None
+            value = None if default in (inspect.Parameter.empty, np._NoValue) else default
+        elif axis.fact.kind is Kind.TUPLE and all(i.known for i in axis.fact.items):
             value = tuple(i.value for i in axis.fact.items)
+        else:
+            value = axis.fact.value if axis.fact.known else F.UNKNOWN
         if value is F.UNKNOWN or (value is None and pattern.batch is Batch.AXIS):
             raise Refusal(node, f"{pattern.numpy}: no batching rule for this axis")
         axes = range(element.rank) if value is None else (value if isinstance(value, tuple) else (value,))
         negative = [a - element.rank if a >= 0 else a for a in axes]
-        text = str(negative[0]) if len(negative) == 1 and not isinstance(value, tuple) and value is not None \
-            else f"[{', '.join(map(str, negative))}]"
         args = dict(args)
-        args["axis"] = Lowered(text, F.constant(tuple(F.constant(a) for a in negative)), True)
+        if isinstance(value, int):
+            args["axis"] = Lowered(str(negative[0]), F.constant(negative[0]), True)
+        else:
+            args["axis"] = Lowered(f"[{', '.join(map(str, negative))}]",
+                                   F.constant(tuple(F.constant(a) for a in negative)), True)
         return args, result.with_(batched=True)
     raise Refusal(node, f"{pattern.numpy} has no batching rule")
 
