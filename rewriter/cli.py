@@ -245,7 +245,7 @@ def _run_show(args) -> int:
         print("error: give the input dtypes with --args (e.g. --args 'float32[None,8]')", file=sys.stderr)
         return EXIT_ERROR
     try:
-        _, text, returns, patterns = convert(original, facts)
+        _, text, _, patterns, _ = convert(original, facts)
     except ConversionError as exc:
         print(f"{args.target}: not converted: {exc}")
         return EXIT_ERROR

@@ -103,6 +103,7 @@ class _Context:
             except ValueError:  # an empty cell
                 pass
         self.helpers: dict = {}  # injected name -> converted function
+        self.control_flow = False  # whether any converted helper needs AutoGraph
 
     def free_fact(self, name):
         if name not in self.values:
@@ -118,7 +119,8 @@ class _Context:
         args = [lowering.expr(a) for a in node.args]
         facts = [a.fact for a in args]
         try:
-            helper, returns = self.converter(value, facts)
+            helper, returns, control_flow = self.converter(value, facts)
+            self.control_flow |= control_flow
         except ConversionError as exc:
             raise Refusal(node, f"helper `{node.func.id}`: {exc}", "RW202") from None
         injected = f"{node.func.id}__tf"
@@ -170,8 +172,8 @@ def _find_function(module, fn):
 
 
 def convert(fn, arg_facts: list, registry=None):
-    """(TF Python function, rewritten source, result facts, patterns) for `fn` called with
-    arguments of these facts; raises ConversionError."""
+    """(TF Python function, rewritten source, result facts, patterns, needs AutoGraph) for `fn`
+    called with arguments of these facts; raises ConversionError."""
     registry = registry or registry_module.default()
     module, node = _parse_function(fn)
     params = [a.id for a in node.args.args]
@@ -192,12 +194,22 @@ def convert(fn, arg_facts: list, registry=None):
         raise ConversionError(_where(fn, module, lowered.refusals[0]))
     text = _function_text(module, node, lowered.edits)
     compiled = _compile(fn, node, text, context.helpers)
-    return compiled, text, [v.fact for _, v in lowered.returns], tuple(sorted(lowered.patterns))
+    control_flow = context.control_flow or _has_control_flow(text)
+    return compiled, text, [v.fact for _, v in lowered.returns], tuple(sorted(lowered.patterns)), control_flow
+
+
+def _has_control_flow(text: str) -> bool:
+    """Whether code may branch or loop on tensors, which AutoGraph must then convert. Code
+    without any is traced as is, skipping AutoGraph's own conversion (most of a first call)."""
+    import ast
+
+    kinds = (ast.If, ast.For, ast.While, ast.IfExp, ast.BoolOp, ast.Assert, ast.Break, ast.Continue, ast.Try)
+    return any(isinstance(node, kinds) for node in ast.walk(ast.parse(text)))
 
 
 def _convert_helper(helper, facts, registry):
-    compiled, _, returns, _ = convert(helper, facts, registry)
-    return compiled, returns
+    compiled, _, returns, _, control_flow = convert(helper, facts, registry)
+    return compiled, returns, control_flow
 
 
 def _where(fn, module, refusal) -> str:
@@ -286,10 +298,10 @@ class NumpyFunction:
 
         options = {k: v for k, v in self._tf_options.items() if v}
         try:
-            compiled, text, returns, patterns = convert(self.original, facts)
+            compiled, text, returns, patterns, control_flow = convert(self.original, facts)
         except ConversionError as exc:
             return self._fall_back(str(exc), facts, args)
-        graph_fn = tf.function(compiled, input_signature=self._input_signature, **options)
+        graph_fn = tf.function(compiled, input_signature=self._input_signature, autograph=control_flow, **options)
         if self._verify and args is not None:
             from .verification import verify
 

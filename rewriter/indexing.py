@@ -102,12 +102,15 @@ def _basic(lw, node, value, lowered) -> Lowered:
 
 
 def _shape_subscript(lw, node, value) -> Lowered:
+    if isinstance(node.slice, gast.Slice):
+        parts = [(p, lw.expr(p)) for p in (node.slice.lower, node.slice.upper, node.slice.step) if p is not None]
+        if any(low.fact.kind is not Kind.SCALAR for _, low in parts):
+            raise Refusal(node, "slice bounds of a shape must be integers")
+        return lw._splice(node, [(node.value, value), *parts], Fact(Kind.SHAPE, tensor=True))
     index = lw.expr(node.slice)
     if index.fact.kind is Kind.SCALAR:
         return lw._splice(node, [(node.value, value), (node.slice, index)],
                           Fact(Kind.SCALAR, pytype=int, tensor=True))
-    if isinstance(node.slice, gast.Slice):
-        return lw._splice(node, [(node.value, value)], Fact(Kind.SHAPE, tensor=True))
     raise Refusal(node, "this index into a shape is not rewritten")
 
 

@@ -378,6 +378,8 @@ class FunctionLowering:
         name = _BINOPS.get(type(op))
         if name is None:
             raise Refusal(node, f"operator `{_op_text(op)}` is not rewritten")
+        if left.fact.kind is right.fact.kind is Kind.SCALAR and (left.fact.tensor or right.fact.tensor):
+            return self._scalar_tensor_binop(node, op, left, right)
         if Kind.ARRAY not in (left.fact.kind, right.fact.kind) and not (
             left.fact.tensor or right.fact.tensor
         ):
@@ -409,6 +411,17 @@ class FunctionLowering:
         if name in ("bitwise_and", "bitwise_or", "bitwise_xor") and result.dtype.kind not in "biu":
             raise Inconsistent("bitwise operators need integers or booleans")
         return self._binop_text(node, left, right, op, result)
+
+    def _scalar_tensor_binop(self, node, op, left, right) -> Lowered:
+        """Python numbers held as tensors (`h = x.shape[0]`, an int32 in TF): arithmetic keeps
+        Python's meaning, so an int tensor meeting a float becomes a float64 tensor."""
+        if _op_text(op) not in ("+", "-", "*", "/", "//", "%", "**"):
+            raise Refusal(node, f"operator `{_op_text(op)}` on shape values is not rewritten")
+        fact = _fold_binop(op, left.fact, right.fact).with_(tensor=True, value=F.UNKNOWN)
+        if fact.pytype is float:
+            left, right = (Lowered(f"tf.cast({v.text}, tf.float64)", v.fact, True) if v.fact.tensor
+                           and v.fact.pytype is int else v for v in (left, right))
+        return self._binop_text(node, left, right, op, fact)
 
     def _binop_text(self, node, left, right, op, fact):
         if isinstance(node, gast.BinOp):
