@@ -109,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     patterns = commands.add_parser("patterns", help="list the NumPy -> TensorFlow patterns",
                                    description="List every NumPy callable the rewriter can lower.")
     patterns.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    patterns.add_argument("--test", nargs="*", metavar="NAME",
+                          help="self-test the patterns (all, or those named) against NumPy, including the "
+                               "project's own from [tool.rewriter] patterns; needs TensorFlow")
+    patterns.add_argument("--project", metavar="PATH", default=".",
+                          help="where to look for pyproject.toml (default: the current folder)")
     patterns.set_defaults(run=_run_patterns)
     return parser
 
@@ -154,7 +159,7 @@ def _run_fix(args) -> int:
     if args.verify:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     summary, records = Summary(), []
-    for outcome in _map(process_file, job, files, args.jobs):
+    for outcome in _progress(_map(process_file, job, files, args.jobs), len(files), args.quiet):
         record = outcome.record
         records.append(record)
         summary.add(record)
@@ -180,6 +185,21 @@ def _run_fix(args) -> int:
     if args.check and summary.changed:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def _progress(outcomes, total, quiet):
+    """A progress bar on a terminal for long runs; plain output otherwise (CI logs, pipes)."""
+    if quiet or total < 20 or not sys.stderr.isatty():
+        yield from outcomes
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("rewriter"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task("files", total=total)
+        for outcome in outcomes:
+            progress.advance(task)
+            yield outcome
 
 
 def _map(fn, job, files, jobs):
@@ -255,9 +275,15 @@ def _run_show(args) -> int:
 
 
 def _run_patterns(args) -> int:
-    from .registry import default
+    from .config import ConfigError, load_config
 
-    patterns = list(default())
+    try:
+        patterns = list(load_config(args.project).registry())
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.test is not None:
+        return _self_test([p for p in patterns if not args.test or p.numpy in args.test])
     if args.json:
         print(json.dumps([{"numpy": p.numpy, "tf": p.summary(), "notes": p.note, "code": p.code,
                            "cast": p.cast.name.lower(), "batch": p.batch.name.lower(),
@@ -269,6 +295,28 @@ def _run_patterns(args) -> int:
         print(line + (f"  # {p.note}" if p.note else ""))
     print(f"{len(patterns)} patterns", file=sys.stderr)
     return EXIT_OK
+
+
+def _self_test(patterns) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    from .selftest import check_gradient, check_values
+
+    failed = 0
+    for pattern in patterns:
+        if pattern.random:
+            print(f"skip  {pattern.numpy}  (random: tested statistically by its own tests)")
+            continue
+        failures = check_values(pattern, tf)
+        if pattern.domain.grad and "float64" in pattern.domain.dtypes:
+            failures += check_gradient(pattern, tf)
+        failed += bool(failures)
+        print(f"{'FAIL' if failures else 'ok  '}  {pattern.numpy}")
+        for failure in failures[:3]:
+            print("      " + failure.replace("\n", "\n      "))
+    print(f"{len(patterns) - failed} passed, {failed} failed")
+    return EXIT_CHANGES if failed else EXIT_OK
 
 
 def unified_diff(path: str, old: str, new: str) -> str:

@@ -107,12 +107,14 @@ def from_tf_name(name: str) -> np.dtype | None:
 
 # -- evaluation of NumPy on stand-in values -----------------------------------------------
 
-def _stand_in(fact: Fact):
+def _stand_in(fact: Fact, zeros=False):
     """A small concrete value with the fact's dtype and rank (SPD matrices on the last axes,
-    so linear algebra on the stand-in does not fail)."""
+    so linear algebra on the stand-in does not fail; zeros on request, valid as indices)."""
     if fact.kind is Kind.ARRAY:
         if fact.dtype is None or fact.rank is None:
             raise LookupError
+        if zeros:
+            return np.zeros((2,) * fact.rank, fact.dtype)
         base = np.array([[2, 1], [1, 2]]) if fact.rank >= 2 else np.ones((2,) * fact.rank)
         return np.broadcast_to(base, (2,) * fact.rank).astype(fact.dtype).copy()
     if fact.kind is Kind.SCALAR:
@@ -126,7 +128,7 @@ def _stand_in(fact: Fact):
             raise LookupError
         return (2,) * fact.rank
     if fact.kind is Kind.TUPLE:
-        return tuple(_stand_in(item) for item in fact.items)
+        return tuple(_stand_in(item, zeros) for item in fact.items)
     if fact.known:
         return fact.value
     raise LookupError
@@ -205,15 +207,18 @@ def _forget_rank(fact: Fact) -> Fact:
 
 
 def _evaluate_once(fn, args, kwargs):
-    try:
-        real_args = [_stand_in(a) for a in args]
-        real_kwargs = {k: _stand_in(v) for k, v in kwargs}
-    except LookupError:
-        return None
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
+    # Stand-ins of 1s and 2s first (linear algebra needs invertible matrices); arrays of
+    # zeros next, which are valid indices where 2 would be out of range.
+    for zeros in (False, True):
         try:
-            result = fn(*real_args, **real_kwargs)
-        except Exception:  # NumPy refusing the call is an answer: no fact
+            real_args = [_stand_in(a, zeros) for a in args]
+            real_kwargs = {k: _stand_in(v, zeros) for k, v in kwargs}
+        except LookupError:
             return None
-    return fact_of_value(result)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                return fact_of_value(fn(*real_args, **real_kwargs))
+            except Exception:  # NumPy refusing the call is an answer: no fact
+                continue
+    return None

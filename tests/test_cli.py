@@ -1,4 +1,5 @@
 """The `rewriter` command: exit codes, --diff/--check, writes, bad input, file handling."""
+import json
 import subprocess
 import sys
 import textwrap
@@ -241,3 +242,37 @@ def test_notebooks_are_rewritten_cell_by_cell(tree):
     assert "".join(data["cells"][1]["source"]).count("tf.sqrt(x)") == 1
     assert data["cells"][1]["outputs"] == cells[1]["outputs"] and data["cells"][1]["metadata"] == {"tags": ["keep"]}
     assert data["cells"][0] == cells[0]
+
+
+USER_PATTERNS = textwrap.dedent('''\
+    from rewriter.pattern import Domain, Pattern
+
+    FAMILY_CODE = "USR"
+    PATTERNS = (
+        Pattern("numpy.sinc", examples=("np.sinc(a)",), domain=Domain(dtypes=("float64",), grad=False),
+                lower=lambda call: (
+                    f"tf.where(tf.equal({call.text('x')}, 0), tf.ones_like({call.text('x')}), "
+                    f"tf.sin(3.141592653589793 * {call.text('x')}) / (3.141592653589793 * {call.text('x')}))"),
+                handles=("x",)),
+    )
+    ''')
+
+
+def test_project_patterns_are_used_listed_and_self_tested(tmp_path, capsys, monkeypatch, tf):
+    (tmp_path / "pyproject.toml").write_text('[tool.rewriter]\npatterns = ["project_patterns"]\n')
+    (tmp_path / "project_patterns.py").write_text(USER_PATTERNS)
+    site = tmp_path / "site.py"
+    site.write_text(SITE.replace("np.sqrt(x)", "np.sinc(x)").replace("tf.float32", "tf.float64"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import rewriter.registry
+
+    if rewriter.registry.default().get("numpy.sinc") is not None:
+        pytest.skip("the shipped library already lowers np.sinc")  # keeps the test about project patterns
+    assert run("fix", site) == 0
+    assert "tf.sin(3.141592653589793 * x)" in site.read_text()
+    capsys.readouterr()
+    assert run("patterns", "--json") == 0
+    assert any(row["numpy"] == "numpy.sinc" and row["code"] == "USR00" for row in json.loads(capsys.readouterr().out))
+    assert run("patterns", "--test", "numpy.sinc") == 0
+    assert "ok    numpy.sinc" in capsys.readouterr().out
