@@ -45,13 +45,10 @@ class Call:
         """The compile-time value of an argument; refuses when it is not a constant."""
         if not self.given(name):
             return default
-        fact = self.fact(name)
-        if fact.kind is Kind.TUPLE:
-            if all(i.known for i in fact.items):
-                return tuple(i.value for i in fact.items)
-        elif fact.known:
-            return fact.value
-        raise Refusal(self.node, f"`{name}` must be a constant for {self.pattern.numpy}")
+        value = _constant_value(self.fact(name))
+        if value is F.UNKNOWN:
+            raise Refusal(self.node, f"`{name}` must be a constant for {self.pattern.numpy}")
+        return value
 
     def cast(self, name, dtype) -> str:
         return self.lowering.cast(self.args[name], dtype).text
@@ -66,6 +63,14 @@ class Call:
 
     def refuse(self, reason: str):
         raise Refusal(self.node, f"{self.pattern.numpy}: {reason}")
+
+
+def _constant_value(fact: Fact):
+    """The Python value of a constant fact, nested tuples and lists included."""
+    if fact.kind is Kind.TUPLE:
+        items = [_constant_value(i) for i in fact.items]
+        return F.UNKNOWN if any(i is F.UNKNOWN for i in items) else tuple(items)
+    return fact.value if fact.known else F.UNKNOWN
 
 
 def numpy_object(pattern: Pattern):
