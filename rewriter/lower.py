@@ -369,6 +369,10 @@ class FunctionLowering:
             raise Inconsistent("NumPy refuses `-` on booleans")
         result = self._numpy_result(node, ufunc, (operand.fact,), {}).with_(batched=operand.fact.batched)
         self._operator_domain(node, f"numpy.{ufunc.__name__}", operand.fact)
+        if ufunc is np.positive:  # TF tensors have no unary `+`
+            return Lowered(f"tf.identity({operand.text})", result, True)
+        if ufunc is np.invert and operand.fact.dtype is not None and operand.fact.dtype.kind == "b":
+            return Lowered(f"tf.logical_not({operand.text})", result, True)
         return self._splice(node, [(node.operand, operand)], result)
 
     def expr_BinOp(self, node):
