@@ -616,7 +616,7 @@ def _clip_bound(call, name):
             call.refuse(f"`{name}={fact.value}` lies outside {dtype}'s range")
         if not float(fact.value).is_integer():
             call.refuse(f"a fractional bound for {dtype} is not rewritten")
-    return call.tensor(name) if fact.kind is Kind.SCALAR and not fact.tensor else call.text(name)
+    return call.operand(name) if fact.kind is Kind.SCALAR and not fact.tensor else call.text(name)
 
 
 def _clip(call):

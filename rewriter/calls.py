@@ -61,6 +61,16 @@ class Call:
             return literal_tensor(value.text, self.result.dtype)
         return self.cast(name, self.result.dtype)
 
+    def operand(self, name) -> str:
+        """The argument as an operand next to a tensor in a TF op: a bare Python literal where
+        TF's own conversion gives NumPy's result dtype (more readable), a tensor otherwise."""
+        value = self.args[name]
+        fact = value.fact
+        if fact.kind is Kind.SCALAR and not fact.tensor and self.result.kind is Kind.ARRAY \
+                and _converts_exactly(fact.pytype, self.result.dtype):
+            return value.text
+        return self.tensor(name)
+
     def refuse(self, reason: str):
         raise Refusal(self.node, f"{self.pattern.numpy}: {reason}")
 

@@ -278,12 +278,13 @@ def _run_patterns(args) -> int:
     from .config import ConfigError, load_config
 
     try:
-        patterns = list(load_config(args.project).registry())
+        registry = load_config(args.project).registry()
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    patterns = list(registry)
     if args.test is not None:
-        return _self_test([p for p in patterns if not args.test or p.numpy in args.test])
+        return _self_test([p for p in patterns if not args.test or p.numpy in args.test], registry)
     if args.json:
         print(json.dumps([{"numpy": p.numpy, "tf": p.summary(), "notes": p.note, "code": p.code,
                            "cast": p.cast.name.lower(), "batch": p.batch.name.lower(),
@@ -297,7 +298,7 @@ def _run_patterns(args) -> int:
     return EXIT_OK
 
 
-def _self_test(patterns) -> int:
+def _self_test(patterns, registry) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
@@ -308,9 +309,9 @@ def _self_test(patterns) -> int:
         if pattern.random:
             print(f"skip  {pattern.numpy}  (random: tested statistically by its own tests)")
             continue
-        failures = check_values(pattern, tf)
+        failures = check_values(pattern, tf, registry)
         if pattern.domain.grad and "float64" in pattern.domain.dtypes:
-            failures += check_gradient(pattern, tf)
+            failures += check_gradient(pattern, tf, registry=registry)
         failed += bool(failures)
         print(f"{'FAIL' if failures else 'ok  '}  {pattern.numpy}")
         for failure in failures[:3]:

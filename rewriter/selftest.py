@@ -111,11 +111,11 @@ def numpy_result(example, names, args):
             return None
 
 
-def rewrite(case):
+def rewrite(case, registry=None):
     """(tf source text, patterns) for a case, lowering with the exact dtypes and ranks."""
     names = [n for n in ("a", "b", "c") if _mentions(case.example, n)]
     facts = {n: F.array(a.dtype, a.ndim, fresh=False) for n, a in zip(names, case.args)}
-    converted = convert_function(source(case.example, names), "f", facts)
+    converted = convert_function(source(case.example, names), "f", facts, registry)
     return converted, names
 
 
@@ -138,7 +138,7 @@ def _run(tf, text, args):
     return namespace["f"](*[tf.constant(a) for a in args])
 
 
-def check_values(pattern, tf) -> list:
+def check_values(pattern, tf, registry=None) -> list:
     """Failure messages of a pattern's numeric self-test (empty when it passes)."""
     generated = cases(pattern)
     if not generated:
@@ -146,7 +146,7 @@ def check_values(pattern, tf) -> list:
     failures = []
     for case in generated:
         try:
-            converted, names = rewrite(case)
+            converted, names = rewrite(case, registry)
             expected = _flatten(numpy_result(case.example, names, case.args))
             got = _flatten(_run(tf, converted.text, case.args))
         except Exception as exc:  # noqa: BLE001 - a refusal or a TF error inside the domain fails
@@ -175,14 +175,14 @@ def _real_view(lib, value):
     return value
 
 
-def check_gradient(pattern, tf, limit=3) -> list:
+def check_gradient(pattern, tf, limit=3, registry=None) -> list:
     """Failure messages of a differentiable pattern's float64 gradient self-test."""
     rng = np.random.default_rng(1)
     checked, failures = 0, []
     for case in cases(pattern):
         if case.dtype != "float64" or any(0 in a.shape for a in case.args) or checked >= limit:
             continue
-        converted, names = rewrite(case)
+        converted, names = rewrite(case, registry)
         namespace = {"tf": tf, "np": np}
         exec(converted.text, namespace)
         inputs = [tf.Variable(a) for a in case.args]
