@@ -191,8 +191,18 @@ def _builtin_call(lw, node) -> Lowered:
         return bind_and_apply(lw, node, lw.registry.get("numpy.absolute") or _missing(node, "numpy.absolute"),
                               receiver=None)
     if name == "range" and not arrays:
-        fact = Fact(Kind.OTHER, value="range")
+        # Over a tensor bound (a shape), AutoGraph turns the loop into a tf.range loop.
+        fact = Fact(Kind.OTHER, value="range", tensor=any(a.fact.tensor for a in args))
         return _spliced_call(lw, node, None, fact)
+    if name == "reversed" and len(args) == 1 and args[0].fact.kind is Kind.OTHER and args[0].fact.value == "range":
+        inner = node.args[0]
+        if not args[0].fact.tensor:
+            return _spliced_call(lw, node, None, args[0].fact)
+        if len(inner.args) != 1 or inner.keywords:
+            raise Refusal(node, "reversed() of a range with a start or step over a tensor is not rewritten")
+        # AutoGraph does not convert reversed(); counting down with tf.range is the same loop.
+        bound = lw.expr(inner.args[0]).text
+        return Lowered(f"tf.range({bound} - 1, -1, -1)", args[0].fact, True)
     if arrays or any(a.fact.tensor for a in args):
         raise Refusal(node, f"builtin `{name}` on an array is not rewritten", "RW204")
     if name in ("int", "float", "bool", "complex") and len(args) == 1:

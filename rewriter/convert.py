@@ -62,16 +62,19 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
         return _convert_map_fn(site, module, resolver, left)
     if site.kind == "range_loop":
         return _convert_range_loop(site, module, resolver, left)
-    target = site.target
-    params = _parameters(target, site)
-    if params is None:
-        return left("the wrapped function's parameters do not match the site's inputs", "RW106", target)
     try:
         declared = declared_inputs(site, module, resolver)
     except ValueError as exc:
         return left(f"`# rewriter: args=` comment: {exc}", "RW107")
     if len(declared) != len(site.inputs):
         return left("`# rewriter: args=` declares a different number of inputs than the site has", "RW107")
+    original = (module, resolver)
+    if site.numpy_target:
+        module, resolver, site.target = _numpy_target(site)
+    target = site.target
+    params = _parameters(target, site)
+    if params is None:
+        return left("the wrapped function's parameters do not match the site's inputs", "RW106", target)
     fixed = _bound_facts(site, params, resolver)
     open_inputs = [i for i, fact in enumerate(declared) if fact is None]
     pool = CANDIDATES if len(open_inputs) <= 2 else COMMON_CANDIDATES
@@ -125,7 +128,41 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
     facts = list(declared)
     for index, dtype in zip(open_inputs, combo):
         facts[index] = Fact(Kind.ARRAY, dtype=dtype)
+    if site.numpy_target:
+        return _emit_inline(site, original[0], original[1], module, dict(key), lowered, facts, guard, left)
     return _emit(site, module, resolver, dict(key), lowered, facts, params, open_inputs, guard)
+
+
+def _numpy_target(site):
+    """A NumPy function wrapped directly (`tf.numpy_function(np.kron, [a, b], ...)`) is
+    lowered as `def _wrapped(a0, a1): return numpy.kron(a0, a1)`."""
+    from .parse import parse
+
+    names = ", ".join(f"input{i}" for i in range(len(site.inputs)))
+    text = f"import numpy\n\n\ndef _wrapped({names}):\n    return {site.numpy_target}({names})\n"
+    module = parse(text, "<wrapped NumPy function>")
+    return module, Resolver(module), module.tree.body[1]
+
+
+def _emit_inline(site, module, resolver, wrapped, edits, lowered, facts, guard, left) -> Conversion:
+    from .emit import Edit, apply_edits, as_tensor, substitute
+
+    if guard:
+        return left("the rewrite depends on the input dtypes and an inlined call has no room for the dtype "
+                    "check: declare them with `# rewriter: args=...`", "RW109")
+    expression = wrapped.tree.body[1].body[0].value
+    span = wrapped.source.span(expression)
+    local = [Edit(s.start - span.start, s.end - span.start, t) for s, t in edits.items()]
+    body = apply_edits(wrapped.source.text[span.start:span.end], local)
+    inputs = {f"input{i}": as_tensor(module.source, resolver, e) for i, e in enumerate(site.inputs)}
+    text = substitute(body, inputs)
+    if site.tout_is_list and len(site.tout) == 1:
+        text = f"[{text}]"
+    call = module.source.span(site.call)
+    assumed = ", ".join(str(f.dtype) for f in facts)
+    return Conversion(site, "converted", line=site.line, col=site.col, edits=[Edit(call.start, call.end, text)],
+                      patterns=tuple(sorted(lowered.patterns)), assumed=f"inputs: {assumed}",
+                      function_text=text, inputs=facts)
 
 
 _PLAUSIBLE = [np.dtype(d) for d in (

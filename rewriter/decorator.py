@@ -105,10 +105,10 @@ class _Context:
         self.helpers: dict = {}  # injected name -> converted function
         self.control_flow = False  # whether any converted helper needs AutoGraph
 
-    def free_fact(self, name):
-        if name not in self.values:
+    def free_fact(self, node):
+        if node.id not in self.values:
             return None
-        return fact_of(self.values[name])
+        return fact_of(self.values[node.id])
 
     def convert_call(self, lowering, node):
         if not isinstance(node.func, gast.Name) or node.keywords:

@@ -12,7 +12,8 @@ import re
 import gast
 
 from . import facts as F
-from .lower import FunctionLowering, Lowered, Refusal
+from .facts import Kind
+from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
 from .parse import Span
 
 MAX_DEPTH = 4
@@ -25,9 +26,35 @@ class FileHelpers:
         self.module, self.resolver, self.registry = module, resolver, registry
         self.copies: dict = {}  # helper def -> (name, text)
         self.depth = 0
+        self._constants: dict = {}
 
-    def free_fact(self, name):
-        return None
+    def free_fact(self, node):
+        """Fact of a module-level constant the function reads (`GAMMA = 0.99`,
+        `MEAN = np.array([...], np.float32)`): assigned once at module level, its value
+        expression is lowered for its dtype and rank (nothing is run)."""
+        definitions = self.resolver.definitions(node)
+        if len(definitions) != 1:
+            return None
+        target = definitions[0]
+        statement = self.resolver.parents.get(target)
+        if not (isinstance(statement, gast.Assign) and statement.targets == [target]
+                and self.resolver.parents.get(statement) is self.module.tree):
+            return None
+        if target in self._constants:
+            return self._constants[target]
+        self._constants[target] = None  # a constant defined through itself stays unknown
+        lowering = FunctionLowering(self.module.tree, self.module.source, self.resolver, self.registry, {},
+                                    context=self)
+        try:
+            fact = lowering.expr(statement.value).fact
+        except (Refusal, Inconsistent):
+            fact = None
+        if lowering.out.refusals or (fact is not None and fact.kind not in (Kind.ARRAY, Kind.SCALAR, Kind.TUPLE)):
+            fact = None
+        if fact is not None and fact.kind is Kind.ARRAY:
+            fact = fact.with_(fresh=False)  # shared by every call: never updated in place
+        self._constants[target] = fact
+        return fact
 
     def convert_call(self, lw, node):
         if not isinstance(node.func, gast.Name):

@@ -30,6 +30,10 @@ def lower_setitem(lw, statement, target, value: Lowered, op=None) -> str:
                                  "reach them in TF", "RW207")
     if array.batched or value.fact.batched:
         raise Refusal(statement, "in-place updates inside a vectorized body have no batching rule")
+    if op is None and value.fact.kind is Kind.ARRAY and value.fact.rank and array.rank == value.fact.rank + 1:
+        row = _row_update(lw, statement, target, name, array, value)
+        if row is not None:
+            return row
     if value.fact.kind is Kind.ARRAY and value.fact.rank not in (0, None) or value.fact.kind not in (Kind.ARRAY, Kind.SCALAR):
         raise Refusal(statement, "only a scalar can be assigned into a region yet")
     if value.fact.kind is Kind.ARRAY and value.fact.rank is None:
@@ -54,6 +58,28 @@ def lower_setitem(lw, statement, target, value: Lowered, op=None) -> str:
         new = f"tf.cast({new}, {F.tf_name(array.dtype)})"
     lw.out.patterns.add("ndarray.__setitem__")
     return f"{name} = tf.where({mask}, {new}, {name})"
+
+
+def _row_update(lw, statement, target, name, array, value):
+    """`a[i] = row` (one integer index, a whole row): `tf.tensor_scatter_nd_update`."""
+    if isinstance(target.slice, (gast.Tuple, gast.Slice)):
+        return None
+    index = lw.expr(target.slice)
+    fact = index.fact
+    integer = (fact.kind is Kind.SCALAR and fact.pytype is int) or (
+        fact.kind is Kind.ARRAY and fact.rank == 0 and fact.dtype is not None and fact.dtype.kind in "iu")
+    if not integer:
+        return None
+    if fact.known and fact.value < 0:
+        position = f"tf.shape({name})[0] - {-fact.value}"
+    elif fact.known or fact.pytype is int and not fact.tensor:
+        position = index.text
+    else:
+        position = f"tf.where({index.text} < 0, {index.text} + tf.shape({name}, out_type={index.text}.dtype)[0], " \
+                   f"{index.text})"
+    row = value.text if value.fact.dtype == array.dtype else f"tf.cast({value.text}, {F.tf_name(array.dtype)})"
+    lw.out.patterns.add("ndarray.__setitem__")
+    return f"{name} = tf.tensor_scatter_nd_update({name}, [[{position}]], [{row}])"
 
 
 def _region(lw, target, array) -> str:

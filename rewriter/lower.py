@@ -88,7 +88,7 @@ class FunctionLowering:
         self.tensor_params = tensor_params  # py_function: parameters arrive as EagerTensors
         self.context = context
         """What the caller knows beyond the source (the decorator knows live values): an
-        object with `free_fact(name) -> Fact | None` and `convert_call(lowering, node) ->
+        object with `free_fact(name_node) -> Fact | None` and `convert_call(lowering, node) ->
         Lowered | None` for calls of user functions."""
         self.out = LoweredFunction()
 
@@ -149,7 +149,7 @@ class FunctionLowering:
     def stmt_Assign(self, node):
         if len(node.targets) == 1 and isinstance(node.targets[0], gast.Subscript):
             return self._setitem(node, node.targets[0], self.expr(node.value))
-        value = self.expr(node.value)
+        value = self._unpacked(node, self.expr(node.value))
         self._edit(node.value, value)
         for target in node.targets:
             self.bind(target, value.fact, node.value)
@@ -160,6 +160,21 @@ class FunctionLowering:
         value = self.expr(node.value)
         self._edit(node.value, value)
         self.bind(node.target, value.fact, node.value)
+
+    def _unpacked(self, node, value: Lowered) -> Lowered:
+        """`h, w = img.shape[:2]` and `dy, dx = deltas.T`: unpacking a tensor iterates over it,
+        which graph mode forbids; `tf.unstack` with the count of names does it instead."""
+        targets = node.targets[0] if len(node.targets) == 1 else None
+        if not isinstance(targets, (gast.Tuple, gast.List)) or value.fact.kind not in (Kind.SHAPE, Kind.ARRAY):
+            return value
+        count = len(targets.elts)
+        if value.fact.kind is Kind.SHAPE:
+            item = Fact(Kind.SCALAR, pytype=int, tensor=True)
+        elif value.fact.rank:
+            item = value.fact.with_(rank=value.fact.rank - 1, fresh=False)
+        else:
+            raise Refusal(node, "unpacking an array of unknown rank is not rewritten")
+        return Lowered(f"tf.unstack({value.text}, num={count})", F.constant(tuple([item] * count)), True)
 
     def _setitem(self, node, target, value, op=None):
         from .inplace import lower_setitem
@@ -275,7 +290,7 @@ class FunctionLowering:
             # `a.astype(int)`: Python's types name NumPy dtypes (int is int64).
             dtype = F.as_dtype(self.resolver.builtin(node))
             return Lowered(F.tf_name(dtype), Fact(Kind.DTYPE, value=dtype), True)
-        fact = self.context.free_fact(node.id) if self.context is not None else None
+        fact = self.context.free_fact(node) if self.context is not None else None
         return self._same(node, fact or F.OTHER)
 
     def numpy_name(self, node, qualname) -> Lowered:
@@ -641,7 +656,7 @@ def _element_of(fact: Fact) -> Fact:
     if fact.kind is Kind.ARRAY and fact.rank:
         return fact.with_(rank=fact.rank - 1, fresh=False)
     if fact.kind is Kind.OTHER and fact.value == "range":
-        return Fact(Kind.SCALAR, pytype=int)
+        return Fact(Kind.SCALAR, pytype=int, tensor=fact.tensor)
     if fact.kind is Kind.TUPLE and fact.items and all(i == fact.items[0] for i in fact.items):
         return fact.items[0]
     return fact.with_(value=F.UNKNOWN) if fact.kind is Kind.SCALAR else F.OTHER

@@ -49,6 +49,7 @@ class Site:
     tout: list | None = None      # NumPy dtypes of Tout
     tout_is_list: bool = False
     elems: object = None          # map_fn: the mapped tensor expression
+    numpy_target: str = ""        # the wrapped function is NumPy's own (`np.kron`)
     reason: str = ""              # why the site cannot be rewritten, when it cannot
     code: str = ""
 
@@ -96,9 +97,11 @@ def _describe_map_fn(call, resolver) -> Site:
         spec = args.get(key)
         if spec is None:
             continue
-        name = resolver.qualname(spec.func if isinstance(spec, gast.Call) else spec) or ""
-        if name.endswith(("RaggedTensorSpec", "SparseTensorSpec", ".string")) or not name.startswith("tensorflow."):
-            return _left(site, f"`{key}=` is not a plain dtype (ragged, sparse or string output stays a map)", "RW304")
+        for item in (spec.elts if isinstance(spec, (gast.Tuple, gast.List)) else [spec]):
+            name = resolver.qualname(item.func if isinstance(item, gast.Call) else item) or ""
+            if name.endswith(("RaggedTensorSpec", "SparseTensorSpec", ".string")) or not name.startswith("tensorflow."):
+                return _left(site, f"`{key}=` is not a plain dtype (ragged, sparse or string output stays a map)",
+                             "RW304")
     return site
 
 
@@ -161,6 +164,10 @@ def _find_target(site, resolver):
         site.target = method
         return site
     target = resolver.function_def(func)
+    qualname = resolver.qualname(func) or ""
+    if target is None and qualname.startswith("numpy.") and not site.bound_args and not site.bound_kwargs:
+        site.numpy_target = qualname
+        return site
     if target is None:
         what = "the wrapped function" if not isinstance(func, gast.Name) else f"`{func.id}`"
         return _left(site, f"{what} is not a function defined in this file", "RW105")

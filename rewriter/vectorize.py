@@ -159,6 +159,14 @@ def vectorize_map_fn(site, module, resolver, elems=None):
     when every op in it is elementwise on the element alone, else `tf.vectorized_map`.
     `elems` replaces the source of the mapped tensor (to verify the rewrite on its own)."""
     function = resolver.function_def(site.func)
+    qualname = resolver.qualname(site.func) or ""
+    if function is None and qualname.startswith("tensorflow.") and not qualname.startswith(_PER_ELEMENT):
+        # A TF function mapped directly (`tf.map_fn(tf.image.per_image_standardization, x)`).
+        elems = elems or module.source.segment(site.elems)
+        fn = module.source.segment(site.func)
+        if qualname in _TF_ELEMENTWISE:
+            return f"{fn}({elems})", "elementwise function applied to the whole tensor"
+        return f"tf.vectorized_map({fn}, {elems})", "mapped with tf.vectorized_map"
     if function is None:
         raise Refusal(site.call, "the mapped function is not a lambda or def of this file", "RW301")
     if len(function.args.args) != 1 or function.args.vararg or function.args.kwarg or function.args.kwonlyargs:

@@ -98,3 +98,27 @@ def test_rewritten_site_is_differentiable(tf, tmp_path):
         z = rewritten.softmax(rewritten.standardize(x))
         loss = tf.reduce_sum(z * tf.range(16, dtype=tf.float32))
     assert tape.gradient(loss, x) is not None
+
+
+def test_numpy_inputs_reach_the_rewrite_as_tensors(tf, tmp_path):
+    # numpy_function converted its inputs to tensors; so must the rewrite, or slicing an
+    # ndarray input would give an ndarray back (no .set_shape, no graph).
+    source = textwrap.dedent('''\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def crop(image):
+            return image[1:3, 1:3]
+
+
+        def pipeline(image):
+            out = tf.numpy_function(crop, [image], tf.float32)
+            out.set_shape([2, 2])
+            return out
+        ''')
+    result = rewrite_source(source, "crop.py")
+    assert "crop(tf.convert_to_tensor(image))" in result.new
+    module = _load(tmp_path, "crop_rewritten", result.new)
+    out = module.pipeline(np.arange(16, dtype=np.float32).reshape(4, 4))
+    assert isinstance(out, tf.Tensor) and out.numpy().tolist() == [[5.0, 6.0], [9.0, 10.0]]

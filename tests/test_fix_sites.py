@@ -43,7 +43,7 @@ FIXES = {
 
 
         def pipeline(x):
-            return scale(x)  # rewriter: args=float32[None]
+            return scale(tf.convert_to_tensor(x))  # rewriter: args=float32[None]
         """,
     ),
     "def-used-elsewhere-is-copied": (
@@ -76,7 +76,7 @@ FIXES = {
 
 
         def pipeline(x):
-            return scale_tf(x)  # rewriter: args=float64[None]
+            return scale_tf(tf.convert_to_tensor(x))  # rewriter: args=float64[None]
 
 
         baseline = scale(np.ones(3))
@@ -95,7 +95,7 @@ FIXES = {
         import tensorflow as tf
 
         def pipeline(t):
-            return tf.tanh(t)  # rewriter: args=float32[None]
+            return tf.tanh(tf.convert_to_tensor(t))  # rewriter: args=float32[None]
         """,
     ),
     "import-added-once": (
@@ -132,7 +132,7 @@ FIXES = {
 
 
         def pipeline(x):
-            return f(x), g(x)  # rewriter: args=float32[]
+            return f(tf.convert_to_tensor(x)), g(tf.convert_to_tensor(x))  # rewriter: args=float32[]
         """,
     ),
     "alias-respected": (
