@@ -25,7 +25,7 @@ from .resolve import Resolver
 from .sites import Site, declared_inputs
 
 CANDIDATES = tuple(np.dtype(d) for d in (
-    "float32", "float64", "int32", "int64", "uint8", "bool", "float16", "int8", "int16", "uint16",
+    "float32", "float64", "int32", "int64", "uint8", "bool", "float16", "int8", "int16",
     "complex64", "complex128"))
 COMMON_CANDIDATES = tuple(np.dtype(d) for d in ("float32", "float64", "int32", "int64", "uint8", "bool"))
 MAX_ASSIGNMENTS = 256
@@ -75,7 +75,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
     params = _parameters(target, site)
     if params is None:
         return left("the wrapped function's parameters do not match the site's inputs", "RW106", target)
-    fixed = _bound_facts(site, params, resolver)
+    fixed = _bound_facts(site, params, FileHelpers(*original, registry))
     open_inputs = [i for i, fact in enumerate(declared) if fact is None]
     pool = CANDIDATES if len(open_inputs) <= 2 else COMMON_CANDIDATES
     if len(pool) ** len(open_inputs) > MAX_ASSIGNMENTS:
@@ -119,10 +119,11 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
         allowed = [sorted({combo[k] for combo, _ in members}, key=_PLAUSIBLE.index) for k in range(len(open_inputs))]
         covered = {combo for combo, _ in members}
         if any(combo not in covered for combo in itertools.product(*allowed)):
-            described = " | ".join(_describe(c, params["inputs"], open_inputs) for c in
-                                   (sorted(m)[0][0] for m in groups.values()))
-            return left(f"the rewrite depends on the input dtypes ({described}): declare them with "
-                        "`# rewriter: args=...` or an input_signature", "RW109")
+            # The dtypes that share this rewrite are not a per-input choice: check for the
+            # single most common assignment only (stricter, still loud when it is wrong).
+            best = min(covered, key=_plausibility)
+            members = [m for m in members if m[0] == best]
+            allowed = [[dtype] for dtype in best]
         guard = {params["inputs"][i]: allowed[k] for k, i in enumerate(open_inputs)}
     combo, lowered = members[0]
     facts = list(declared)
@@ -130,7 +131,9 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
         facts[index] = Fact(Kind.ARRAY, dtype=dtype)
     if site.numpy_target:
         return _emit_inline(site, original[0], original[1], module, dict(key), lowered, facts, guard, left)
-    return _emit(site, module, resolver, dict(key), lowered, facts, params, open_inputs, guard)
+    implied = {params["inputs"][i]: sorted({c[k] for c, _ in members}, key=_PLAUSIBLE.index)
+               for k, i in enumerate(open_inputs)}
+    return _emit(site, module, resolver, dict(key), lowered, facts, params, open_inputs, guard or {}, implied)
 
 
 def _numpy_target(site):
@@ -166,7 +169,7 @@ def _emit_inline(site, module, resolver, wrapped, edits, lowered, facts, guard, 
 
 
 _PLAUSIBLE = [np.dtype(d) for d in (
-    "float32", "float64", "int64", "int32", "uint8", "bool", "float16", "int16", "int8", "uint16",
+    "float32", "float64", "int64", "int32", "uint8", "bool", "float16", "int16", "int8",
     "complex64", "complex128")]
 
 
@@ -228,13 +231,19 @@ def _parameters(target, site):
     return {"bound": bound, "inputs": inputs, "defaults": {n: defaults[n] for n in rest[len(site.inputs):]}}
 
 
-def _bound_facts(site, params, resolver) -> dict:
-    """Facts of parameters given by functools.partial or left at their defaults (constants)."""
+def _bound_facts(site, params, constants) -> dict:
+    """Facts of parameters given by functools.partial or left at their defaults: literals, or
+    module-level constants (`partial(crop, size=CROP)`)."""
     env = {}
     values = list(zip(params["bound"], site.bound_args)) + list(site.bound_kwargs.items()) + list(
         params["defaults"].items())
     for name, node in values:
-        env[name] = F.constant(node.value) if isinstance(node, gast.Constant) else F.OTHER
+        if isinstance(node, gast.Constant):
+            env[name] = F.constant(node.value)
+        elif isinstance(node, gast.Name):
+            env[name] = constants.free_fact(node) or F.OTHER
+        else:
+            env[name] = F.OTHER
     if site.method_of is not None:
         env[site.target.args.args[0].id] = F.OTHER
     return env
@@ -274,11 +283,7 @@ def _produced_dtype(fact: Fact):
     return None
 
 
-def _describe(combo, names, open_inputs) -> str:
-    return ", ".join(f"{names[i]}: {dtype}" for i, dtype in zip(open_inputs, combo))
-
-
-def _emit(site, module, resolver, edits, lowered, facts, params, open_inputs, guard) -> Conversion:
+def _emit(site, module, resolver, edits, lowered, facts, params, open_inputs, guard, implied) -> Conversion:
     from .emit import function_edits
 
     def describe(i, name, fact):
@@ -286,7 +291,7 @@ def _emit(site, module, resolver, edits, lowered, facts, params, open_inputs, gu
             return f"{name}: {fact.dtype} (declared)"
         if guard:
             return f"{name}: {'/'.join(d.name for d in guard[name])} (checked when traced)"
-        return f"{name}: any dtype"
+        return f"{name}: {'/'.join(d.name for d in implied[name])} (implied by Tout)"
 
     assumed = ", ".join(describe(i, n, f) for i, (n, f) in enumerate(zip(params["inputs"], facts)))
     if guard and isinstance(site.target, gast.Lambda):

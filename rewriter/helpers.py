@@ -22,7 +22,7 @@ MAX_DEPTH = 4
 class FileHelpers:
     """The `context` a site's lowering uses to reach helpers defined in the file."""
 
-    def __init__(self, module, resolver, registry):
+    def __init__(self, module, resolver, registry=None):
         self.module, self.resolver, self.registry = module, resolver, registry
         self.copies: dict = {}  # helper def -> (name, text)
         self.depth = 0
