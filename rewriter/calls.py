@@ -186,7 +186,7 @@ def _builtin_call(lw, node) -> Lowered:
     args, kwargs = _lower_args(lw, node)
     arrays = [a for a in args if a.fact.kind is Kind.ARRAY]
     if name == "len" and len(args) == 1 and arrays:
-        return Lowered(f"tf.shape({args[0].text})[0]", Fact(Kind.SCALAR, pytype=int, tensor=True), True)
+        return Lowered(f"tf.shape({args[0].text})[0]", F.shape_value(), True)
     if name == "abs" and len(args) == 1 and arrays:
         return bind_and_apply(lw, node, lw.registry.get("numpy.absolute") or _missing(node, "numpy.absolute"),
                               receiver=None)
@@ -203,6 +203,22 @@ def _builtin_call(lw, node) -> Lowered:
         # AutoGraph does not convert reversed(); counting down with tf.range is the same loop.
         bound = lw.expr(inner.args[0]).text
         return Lowered(f"tf.range({bound} - 1, -1, -1)", args[0].fact, True)
+    if name in ("float", "int", "bool") and len(args) == 1 and not kwargs and arrays and args[0].fact.rank == 0 \
+            and args[0].fact.dtype is not None and args[0].fact.dtype.kind != "c" and not args[0].fact.batched:
+        # A 0-d array made a Python number: a scalar tensor that keeps Python's weak dtype
+        # in later arithmetic (int() truncates toward zero, as tf.cast does).
+        target = {"float": "tf.float64", "int": "tf.int64", "bool": "tf.bool"}[name]
+        pytype = {"float": float, "int": int, "bool": bool}[name]
+        return Lowered(f"tf.cast({args[0].text}, {target})",
+                       Fact(Kind.SCALAR, pytype=pytype, tensor=True, dtype=F.as_dtype(pytype)), True)
+    scalars = all(a.fact.kind is Kind.SCALAR for a in args)
+    if name in ("max", "min") and len(args) == 2 and not kwargs and scalars and any(a.fact.tensor for a in args):
+        # Python numbers held as tensors (counts, shape values): Python's max of two numbers.
+        pytype = float if float in (args[0].fact.pytype, args[1].fact.pytype) else int
+        left, right = (_as_python_number(a, pytype) for a in args)
+        op = "tf.maximum" if name == "max" else "tf.minimum"
+        dtype = F.as_dtype(float) if pytype is float else next(a.fact.dtype for a in args if a.fact.tensor)
+        return Lowered(f"{op}({left}, {right})", Fact(Kind.SCALAR, pytype=pytype, tensor=True, dtype=dtype), True)
     if arrays or any(a.fact.tensor for a in args):
         raise Refusal(node, f"builtin `{name}` on an array is not rewritten", "RW204")
     if name in ("int", "float", "bool", "complex") and len(args) == 1:
@@ -214,6 +230,13 @@ def _builtin_call(lw, node) -> Lowered:
                 pass
         return _spliced_call(lw, node, None, fact)
     return _spliced_call(lw, node, None, F.OTHER)
+
+
+def _as_python_number(value, pytype) -> str:
+    """A scalar operand of a Python-number operation, in the dtype that number would have."""
+    if value.fact.tensor and value.fact.pytype is int and pytype is float:
+        return f"tf.cast({value.text}, tf.float64)"
+    return value.text
 
 
 def _missing(node, name):

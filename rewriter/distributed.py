@@ -70,8 +70,9 @@ def map_files(fn: Callable, job, files: Iterable, backend: str | None = "process
               *, client=None, window: int | None = None) -> Iterator:
     """`fn(job, path)` for every path in `files`, yielded in file order.
 
-    The backend is checked (and dask imported) before this returns, so a bad backend fails
-    at once rather than at the first result. `client` (dask backend only) uses an existing
+    The backend's name is checked, and dask imported, before this returns: an unknown
+    backend or a missing dask raises `BackendError` here, not at the first result (a
+    scheduler that can't be reached raises it at the first result). `client` (dask backend only) uses an existing
     `dask.distributed.Client`, which is left open; `window` caps the dask tasks in flight.
     Exceptions raised by `fn` are re-raised here, with a note naming the file.
     """

@@ -73,6 +73,11 @@ def constant(value) -> Fact:
 
 OTHER = Fact(Kind.OTHER)
 
+
+def shape_value() -> Fact:
+    """A Python int that the rewrite holds as an int32 tensor (an element of `tf.shape`)."""
+    return Fact(Kind.SCALAR, pytype=int, tensor=True, dtype=np.dtype("int32"))
+
 _CANONICAL = {bool: np.dtype(bool), int: np.dtype(np.int64), float: np.dtype(np.float64), complex: np.dtype(np.complex128)}
 
 

@@ -109,8 +109,7 @@ def _shape_subscript(lw, node, value) -> Lowered:
         return lw._splice(node, [(node.value, value), *parts], Fact(Kind.SHAPE, tensor=True))
     index = lw.expr(node.slice)
     if index.fact.kind is Kind.SCALAR:
-        return lw._splice(node, [(node.value, value), (node.slice, index)],
-                          Fact(Kind.SCALAR, pytype=int, tensor=True))
+        return lw._splice(node, [(node.value, value), (node.slice, index)], F.shape_value())
     raise Refusal(node, "this index into a shape is not rewritten")
 
 

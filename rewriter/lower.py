@@ -169,7 +169,7 @@ class FunctionLowering:
             return value
         count = len(targets.elts)
         if value.fact.kind is Kind.SHAPE:
-            item = Fact(Kind.SCALAR, pytype=int, tensor=True)
+            item = F.shape_value()
         elif value.fact.rank:
             item = value.fact.with_(rank=value.fact.rank - 1, fresh=False)
         else:
@@ -226,7 +226,28 @@ class FunctionLowering:
         self._edit(node.iter, iterable)
         if node.orelse:
             raise Refusal(node, "`for ... else` is not rewritten")
+        before = dict(self.env)
         self._loop(node.body, lambda: self.bind(node.target, _element_of(iterable.fact), node.iter))
+        if iterable.fact.tensor or iterable.fact.kind is Kind.ARRAY:
+            self._carried_as_tensors(node, before)
+
+    def _carried_as_tensors(self, loop, before):
+        """AutoGraph turns a loop over a tensor into a while loop, whose carried values must
+        keep one dtype: a Python number the body turns into a tensor starts as that tensor."""
+        lines = []
+        indent = self.source.indent_of_line(loop.lineno)
+        for name, old in before.items():
+            new = self.env.get(name)
+            if old.kind is not Kind.SCALAR or old.tensor or new is None or new == old:
+                continue
+            dtype = new.dtype if new.kind in (Kind.ARRAY, Kind.SCALAR) else None
+            if dtype is None or (new.kind is Kind.ARRAY and new.rank != 0):
+                raise Refusal(loop, f"`{name}` changes from a Python number to a tensor of unknown dtype or "
+                                    "shape in a loop that AutoGraph compiles", "RW208")
+            lines.append(f"{indent}{name} = tf.constant({name}, {F.tf_name(dtype)})\n")
+        if lines:
+            start = self.source.line_starts[loop.lineno - 1]
+            self.out.edits[Span(start, start)] = "".join(lines)
 
     def stmt_While(self, node):
         if node.orelse:
@@ -440,6 +461,9 @@ class FunctionLowering:
         if fact.pytype is float:
             left, right = (Lowered(f"tf.cast({v.text}, tf.float64)", v.fact, True) if v.fact.tensor
                            and v.fact.pytype is int else v for v in (left, right))
+            fact = fact.with_(dtype=np.dtype("float64"))
+        else:
+            fact = fact.with_(dtype=next((v.fact.dtype for v in (left, right) if v.fact.tensor), None))
         return self._binop_text(node, left, right, op, fact)
 
     def _binop_text(self, node, left, right, op, fact):
@@ -673,8 +697,9 @@ def _merge(a: dict, b: dict) -> dict:
             out[name] = x or y
         elif x.kind is y.kind is Kind.ARRAY and x.dtype == y.dtype:
             out[name] = x.with_(rank=x.rank if x.rank == y.rank else None, fresh=x.fresh and y.fresh)
-        elif x.kind is y.kind is Kind.SCALAR and x.pytype is y.pytype:
-            out[name] = x.with_(value=F.UNKNOWN, tensor=x.tensor or y.tensor)
+        elif x.kind is y.kind is Kind.SCALAR and x.pytype is y.pytype and (
+                x.dtype is None or y.dtype is None or x.dtype == y.dtype):
+            out[name] = x.with_(value=F.UNKNOWN, tensor=x.tensor or y.tensor, dtype=x.dtype or y.dtype)
         elif {x.kind, y.kind} == {Kind.SCALAR, Kind.ARRAY}:
             # An accumulator that starts as a Python number and becomes an array: NumPy's
             # weak scalars take the array's dtype, so the dtype holds; the rank may not.
