@@ -706,7 +706,8 @@ def _merge(a: dict, b: dict) -> dict:
             array, scalar = (x, y) if x.kind is Kind.ARRAY else (y, x)
             promoted = F.evaluate_numpy(np.add, (array, scalar), {})
             same = promoted is not None and promoted.dtype == array.dtype
-            out[name] = array.with_(rank=None, fresh=True) if same else Fact(Kind.OTHER)
+            rank = 0 if array.rank == 0 else None  # a Python number is 0-d too
+            out[name] = array.with_(rank=rank, fresh=True) if same else Fact(Kind.OTHER)
         else:
             out[name] = Fact(Kind.OTHER)
     return out

@@ -86,6 +86,8 @@ def test_loop_carrying_state_stays_a_loop():
         """)
     converted = convert_function(source, "f", {"x": F.array("float64", 2, fresh=False)})
     assert "for r in x:" in converted.text and "tf.tanh" in converted.text
+    # AutoGraph compiles it as a while loop, whose carried value must keep one dtype.
+    assert "state = tf.constant(state, tf.float64)" in converted.text
 
 
 MAP_FN = textwrap.dedent("""\
