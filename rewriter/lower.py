@@ -153,6 +153,14 @@ class FunctionLowering:
         self._edit(node.value, value)
         for target in node.targets:
             self.bind(target, value.fact, node.value)
+        if value.fact.kind is Kind.ARRAY and not value.fact.fresh:
+            # A view (`y = x.reshape(...)`, `y = x[1:]`): an in-place update of either name
+            # must be refused, since the other would not see it in TF.
+            sources = {n.id for n in gast.walk(node.value) if isinstance(n, gast.Name)
+                       and self.env.get(n.id) is not None and self.env[n.id].kind is Kind.ARRAY}
+            targets = {n.id for t in node.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
+            if sources:
+                self.aliased.update(sources | targets)
 
     def stmt_AnnAssign(self, node):
         if node.value is None:
@@ -491,6 +499,8 @@ class FunctionLowering:
                 text = ", ".join(i.text for i in items)
                 fact = F.constant(tuple(i.fact for i in items))
                 return Lowered(f"[{text}]", fact, True, items)
+        elif fact.kind is Kind.TUPLE and any(i.kind is Kind.ARRAY and i.dtype != dtype for i in fact.items):
+            raise Refusal(None, "a list bound to a name would need its items cast one by one")
         return value
 
     def _power(self, node, base, exponent, result):

@@ -201,7 +201,7 @@ def check_gradient(pattern, tf, limit=3, registry=None) -> list:
         f_plus = np.asarray(_flatten(numpy_result(case.example, names, plus))[0])
         f_minus = np.asarray(_flatten(numpy_result(case.example, names, minus))[0])
         numeric = float(np.sum(_real_view(np, (f_plus - f_minus) / (2 * eps)) * weights))
-        analytic = sum(float(np.sum(g.numpy() * d)) for g, d in zip(grads, direction))
+        analytic = sum(float(np.sum(tf.convert_to_tensor(g).numpy() * d)) for g, d in zip(grads, direction))
         if abs(analytic - numeric) > 1e-4 * max(1.0, abs(numeric)):
             failures.append(f"{case.id}: gradient {analytic} vs finite differences {numeric}\n{converted.text}")
         checked += 1
