@@ -106,6 +106,20 @@ def _parser() -> argparse.ArgumentParser:
                            "(default: the decorator's input_signature)")
     show.set_defaults(run=_run_show)
 
+    bench = commands.add_parser(
+        "bench", help="time corpus programs: original, rewritten and hand-written TF",
+        description="For each corpus program (a module with program/reference/sample_inputs, see "
+                    "corpus/README.md), time the original, its rewrite and the hand-written reference in one "
+                    "process: first call (trace) separately, then the median of repeated calls. Prints "
+                    "speedup = original / rewritten and overhead = rewritten / reference, with geometric means. "
+                    "Imports and runs the programs.")
+    bench.add_argument("paths", nargs="*", metavar="PATH", help="corpus files or folders (default: the shipped corpus)")
+    bench.add_argument("--device", metavar="DEVICE", help="e.g. /GPU:0 (default: the best device TensorFlow sees)")
+    bench.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    bench.add_argument("--markdown", metavar="OUT", help="write the results as a Markdown table")
+    bench.add_argument("--repeats", type=int, metavar="N", help="timed calls per program (default: adaptive)")
+    bench.set_defaults(run=_run_bench)
+
     patterns = commands.add_parser("patterns", help="list the NumPy -> TensorFlow patterns",
                                    description="List every NumPy callable the rewriter can lower.")
     patterns.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -233,6 +247,14 @@ def _run_check(args) -> int:
     if errors:
         return EXIT_ERROR
     return EXIT_CHANGES if diagnostics else EXIT_OK
+
+
+def _run_bench(args) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from .bench import run_bench
+
+    return run_bench(args.paths or None, device=args.device, json_out=args.json, markdown_out=args.markdown,
+                     repeats=args.repeats, progress=sys.stderr.isatty())
 
 
 def _run_show(args) -> int:

@@ -30,6 +30,9 @@ def lower_setitem(lw, statement, target, value: Lowered, op=None) -> str:
                                  "reach them in TF", "RW207")
     if array.batched or value.fact.batched:
         raise Refusal(statement, "in-place updates inside a vectorized body have no batching rule")
+    if lw.loop_depth:
+        raise Refusal(statement, "an in-place update inside a loop would copy the whole array at every step "
+                                 "in TF (quadratic): left as NumPy", "RW209")
     if op is None and value.fact.kind is Kind.ARRAY and value.fact.rank and array.rank == value.fact.rank + 1:
         row = _row_update(lw, statement, target, name, array, value)
         if row is not None:

@@ -87,6 +87,7 @@ class FunctionLowering:
         self.aliased: set = set()
         self.tensor_params = tensor_params  # py_function: parameters arrive as EagerTensors
         self.context = context
+        self.loop_depth = 0
         """What the caller knows beyond the source (the decorator knows live values): an
         object with `free_fact(name_node) -> Fact | None` and `convert_call(lowering, node) ->
         Lowered | None` for calls of user functions."""
@@ -264,6 +265,13 @@ class FunctionLowering:
 
     def _loop(self, body, start_iteration):
         """Lower a loop body until the facts of the names it rebinds stop changing."""
+        self.loop_depth += 1
+        try:
+            self._loop_to_fixpoint(body, start_iteration)
+        finally:
+            self.loop_depth -= 1
+
+    def _loop_to_fixpoint(self, body, start_iteration):
         for _ in range(3):
             before = dict(self.env)
             start_iteration()
