@@ -211,6 +211,18 @@ def _builtin_call(lw, node) -> Lowered:
         pytype = {"float": float, "int": int, "bool": bool}[name]
         return Lowered(f"tf.cast({args[0].text}, {target})",
                        Fact(Kind.SCALAR, pytype=pytype, tensor=True, dtype=F.as_dtype(pytype)), True)
+    zero_d = [a for a in args if a.fact.kind is Kind.ARRAY and a.fact.rank == 0 and a.fact.dtype is not None
+              and a.fact.dtype.kind in "fiu" and not a.fact.batched]
+    if name in ("max", "min") and len(args) == 2 and not kwargs and len(zero_d) == 1 and \
+            any(a.fact.kind is Kind.SCALAR and not a.fact.tensor and a.fact.known for a in args):
+        # max(x.std(), 1e-8): Python picks one of the two as is; both behave alike in NumPy's
+        # later arithmetic, so the larger in the array's dtype stands for either.
+        (array,) = zero_d
+        other = next(a for a in args if a is not array)
+        if not _converts_exactly(other.fact.pytype, array.fact.dtype):
+            raise Refusal(node, f"builtin `{name}` of an integer array and a float is not rewritten", "RW204")
+        op = "tf.maximum" if name == "max" else "tf.minimum"
+        return Lowered(f"{op}({array.text}, {other.text})", array.fact.with_(fresh=True), True)
     scalars = all(a.fact.kind is Kind.SCALAR for a in args)
     if name in ("max", "min") and len(args) == 2 and not kwargs and scalars and any(a.fact.tensor for a in args):
         # Python numbers held as tensors (counts, shape values): Python's max of two numbers.

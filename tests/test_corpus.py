@@ -61,8 +61,6 @@ KNOWN_GAPS = {
         "RW201 line 13 `window = np.hanning(frames.shape[-1])`: `numpy.hanning` has no TensorFlow lowering yet",
     "pipeline_softmax_temperature.py":
         "RW202 line 19 `probs = tf.numpy_function(lambda z: softmax(z, temperature=0.7), [logits], tf.float32)`: helper `softmax` called with keywords or *args",
-    "pipeline_standardize_audio.py":
-        "RW204 line 11 `return wav / max(wav.std(), 1e-8)`: builtin `max` on an array is not rewritten",
     "pipeline_threshold_two_outputs.py":
         "RW200 line 14 `mask = prob_maps > self.threshold`: the dtype or rank of an operand is unknown here",
     "random_spec_masking.py":
