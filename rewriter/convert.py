@@ -83,7 +83,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
                     "`# rewriter: args=...` or an input_signature", "RW110")
 
     groups: dict = {}  # emitted edits -> [(assignment, lowered)]
-    refusals = []
+    refusals, inconsistencies = [], []
     for combo in itertools.product(pool, repeat=len(open_inputs)):
         facts = list(declared)
         for index, dtype in zip(open_inputs, combo):
@@ -96,7 +96,8 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
                                        tensor_params=site.kind == "py_function", context=helpers).run()
             edits = _output_edits(site, lowered, module)
             edits.update(helpers.insertions())
-        except Inconsistent:
+        except Inconsistent as exc:
+            inconsistencies.append((combo, str(exc)))
             continue
         except Refusal as refusal:
             refusals.append((combo, refusal))
@@ -111,8 +112,10 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
         if refusals:
             refusal = refusals[0][1]
             return left(refusal.reason, refusal.code, refusal.node)
-        return left("no input dtype makes the function return the declared `Tout` "
-                    "(declare the inputs with `# rewriter: args=...`)", "RW108")
+        combo, why = min(inconsistencies, key=lambda item: _plausibility(item[0])) if inconsistencies else ((), "")
+        inputs = _named(combo, params, open_inputs)
+        return left(f"the function cannot return the declared `Tout` ({why}{'; e.g. with ' + inputs if inputs else ''}): "
+                    "declare the inputs with `# rewriter: args=...`", "RW108")
     key, members = min(groups.items(), key=lambda item: min(_plausibility(c) for c, _ in item[1]))
     guard = None
     if len(groups) > 1 or refusals:
@@ -171,6 +174,10 @@ def _emit_inline(site, module, resolver, wrapped, edits, lowered, facts, guard, 
 _PLAUSIBLE = [np.dtype(d) for d in (
     "float32", "float64", "int64", "int32", "uint8", "bool", "float16", "int16", "int8",
     "complex64", "complex128")]
+
+
+def _named(combo, params, open_inputs) -> str:
+    return ", ".join(f"{params['inputs'][i]}: {dtype}" for i, dtype in zip(open_inputs, combo))
 
 
 def _plausibility(combo) -> tuple:

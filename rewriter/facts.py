@@ -112,14 +112,15 @@ def from_tf_name(name: str) -> np.dtype | None:
 
 # -- evaluation of NumPy on stand-in values -----------------------------------------------
 
-def _stand_in(fact: Fact, zeros=False):
+def _stand_in(fact: Fact, zeros=False, size=2):
     """A small concrete value with the fact's dtype and rank (SPD matrices on the last axes,
-    so linear algebra on the stand-in does not fail; zeros on request, valid as indices)."""
+    so linear algebra on the stand-in does not fail; zeros on request, valid as indices; axes
+    of length one on request, which broadcast against any constant's shape)."""
     if fact.kind is Kind.ARRAY:
         if fact.dtype is None or fact.rank is None:
             raise LookupError
         if zeros:
-            return np.zeros((2,) * fact.rank, fact.dtype)
+            return np.zeros((size,) * fact.rank, fact.dtype)
         base = np.array([[2, 1], [1, 2]]) if fact.rank >= 2 else np.ones((2,) * fact.rank)
         return np.broadcast_to(base, (2,) * fact.rank).astype(fact.dtype).copy()
     if fact.kind is Kind.SCALAR:
@@ -133,7 +134,7 @@ def _stand_in(fact: Fact, zeros=False):
             raise LookupError
         return (2,) * fact.rank
     if fact.kind is Kind.TUPLE:
-        return tuple(_stand_in(item, zeros) for item in fact.items)
+        return tuple(_stand_in(item, zeros, size) for item in fact.items)
     if fact.known:
         return fact.value
     raise LookupError
@@ -213,11 +214,12 @@ def _forget_rank(fact: Fact) -> Fact:
 
 def _evaluate_once(fn, args, kwargs):
     # Stand-ins of 1s and 2s first (linear algebra needs invertible matrices); arrays of
-    # zeros next, which are valid indices where 2 would be out of range.
-    for zeros in (False, True):
+    # zeros next, which are valid indices where 2 would be out of range; then axes of length
+    # one, which broadcast against constants of any shape.
+    for zeros, size in ((False, 2), (True, 2), (True, 1)):
         try:
-            real_args = [_stand_in(a, zeros) for a in args]
-            real_kwargs = {k: _stand_in(v, zeros) for k, v in kwargs}
+            real_args = [_stand_in(a, zeros, size) for a in args]
+            real_kwargs = {k: _stand_in(v, zeros, size) for k, v in kwargs}
         except LookupError:
             return None
         with warnings.catch_warnings(), np.errstate(all="ignore"):
