@@ -159,7 +159,7 @@ def test_a_copy_of_a_function_and_a_new_import_stay_in_their_cells():
     assert cells[0] == "import numpy as np\nfrom tensorflow import numpy_function, float32\nimport tensorflow as tf"
     assert cells[1].startswith("def f(x):\n    return np.exp(x)\n") and "def f_tf(x):" in cells[1]
     assert not cells[1].endswith("\n")
-    assert cells[2] == "y = f_tf(x)\nz = f(3.0)"
+    assert cells[2] == "y = f_tf(tf.convert_to_tensor(x))\nz = f(3.0)"
 
 
 def test_other_languages_are_left_alone():
