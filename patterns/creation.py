@@ -46,14 +46,26 @@ def _like(tf_fn):
     return lower
 
 
+def _fill_value(call) -> str:
+    """The fill value in NumPy's result dtype, converted as NumPy converts it (2.5 into an
+    int array is 2): a constant is converted here, an array or tensor value is cast."""
+    fact = call.fact("fill_value")
+    if fact.known and isinstance(fact.value, (bool, int, float)):
+        value = np.asarray(fact.value).astype(call.result.dtype).item()
+        return f"tf.constant({value!r}, {_dtype(call)})"
+    if fact.kind is Kind.ARRAY and fact.rank not in (0, None):
+        call.refuse("an array fill value is not rewritten")
+    return f"tf.cast({call.text('fill_value')}, {_dtype(call)})"
+
+
 def _full(call):
-    """tf.fill with the fill value cast to NumPy's result dtype."""
-    return f"tf.fill({_shape(call)}, tf.constant({call.text('fill_value')}, {_dtype(call)}))"
+    """tf.fill with the fill value in NumPy's result dtype."""
+    return f"tf.fill({_shape(call)}, {_fill_value(call)})"
 
 
 def _full_like(call):
     """tf.fill over the shape of `a`."""
-    return f"tf.fill(tf.shape({call.text('a')}), tf.constant({call.text('fill_value')}, {_dtype(call)}))"
+    return f"tf.fill(tf.shape({call.text('a')}), {_fill_value(call)})"
 
 
 def _eye(call):

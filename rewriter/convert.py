@@ -92,8 +92,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
         env.update({name: fact for name, fact in zip(params["inputs"], facts)})
         helpers = FileHelpers(module, resolver, registry)
         try:
-            lowered = FunctionLowering(target, module.source, resolver, registry, env,
-                                       tensor_params=site.kind == "py_function", context=helpers).run()
+            lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
             edits = _output_edits(site, lowered, module)
             edits.update(helpers.insertions())
         except Inconsistent as exc:
@@ -176,6 +175,12 @@ _PLAUSIBLE = [np.dtype(d) for d in (
     "complex64", "complex128")]
 
 
+def _one_line(function) -> bool:
+    """`def f(x): return ...` on one line leaves no line for the dtype check."""
+    body = [s for s in function.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
+    return bool(body) and body[0].lineno == function.lineno
+
+
 def _named(combo, params, open_inputs) -> str:
     return ", ".join(f"{params['inputs'][i]}: {dtype}" for i, dtype in zip(open_inputs, combo))
 
@@ -223,6 +228,8 @@ def _parameters(target, site):
     args = target.args
     if args.vararg or args.kwarg or args.kwonlyargs:
         return None
+    if isinstance(target, gast.Lambda) and args.defaults:
+        return None  # an inlined lambda has no place for its defaults
     names = [a.id for a in args.args]
     if site.method_of is not None:
         names = names[1:]
@@ -257,10 +264,15 @@ def _bound_facts(site, params, constants) -> dict:
 
 
 def _output_edits(site, lowered, module) -> dict:
-    """Check the results against `Tout`; py_function converts them to Tout, so casts are
-    added there, while numpy_function fails on any mismatch (so that assignment is impossible)."""
+    """Check the results against `Tout` and make them tensors of exactly `Tout`.
+
+    numpy_function fails on any dtype mismatch (so that input assignment is impossible);
+    py_function converts results to Tout, so casts are added there. Python numbers (and the
+    int32 tensors that hold shape values) are made tensors of Tout, as the wrapper did."""
     edits = dict(lowered.edits)
     expected = len(site.tout)
+    if not lowered.returns:
+        raise Inconsistent("the function returns nothing")
     for node, value in lowered.returns:
         outputs = value.items if site.tout_is_list and value.items is not None else [value]
         facts = [o.fact for o in outputs]
@@ -270,16 +282,32 @@ def _output_edits(site, lowered, module) -> dict:
             raise Inconsistent("the number of outputs differs from Tout")
         for output, fact, dtype in zip(outputs, facts, site.tout):
             produced = _produced_dtype(fact)
-            if produced is None or produced == dtype:
+            numbers = fact.kind is Kind.SCALAR
+            if produced is None or (produced == dtype and not numbers):
                 continue
-            if site.kind != "py_function" or len(outputs) != len(facts):
+            if produced != dtype and site.kind != "py_function":
                 raise Inconsistent("output dtype differs from Tout")
-            span = module.source.span(node) if len(outputs) == 1 else None
-            if span is None:
-                raise Refusal(node, "cannot cast this output to Tout")
+            if numbers and not fact.tensor:
+                text = f"tf.constant({output.text}, {F.tf_name(dtype)})"
+            elif numbers and fact.dtype == dtype:
+                continue
+            else:
+                text = f"tf.cast({output.text}, {F.tf_name(dtype)})"
+            if len(outputs) != len(facts):
+                raise Refusal(node, "cannot make this output a tensor of Tout")
+            span = module.source.span(output_node(node, outputs.index(output), len(outputs)))
             edits = {s: t for s, t in edits.items() if not (span.start <= s.start and s.end <= span.end)}
-            edits[span] = f"tf.cast({output.text}, {F.tf_name(dtype)})"
+            edits[span] = text
     return edits
+
+
+def output_node(node, index, count):
+    """The expression of one output: the returned tuple's element, or the value itself."""
+    if count > 1 and isinstance(node, (gast.Tuple, gast.List)) and len(node.elts) == count:
+        return node.elts[index]
+    if count > 1:
+        raise Refusal(node, "cannot make this output a tensor of Tout")
+    return node
 
 
 def _produced_dtype(fact: Fact):
@@ -301,7 +329,7 @@ def _emit(site, module, resolver, edits, lowered, facts, params, open_inputs, gu
         return f"{name}: {'/'.join(d.name for d in implied[name])} (implied by Tout)"
 
     assumed = ", ".join(describe(i, n, f) for i, (n, f) in enumerate(zip(params["inputs"], facts)))
-    if guard and isinstance(site.target, gast.Lambda):
+    if guard and (isinstance(site.target, gast.Lambda) or _one_line(site.target)):
         return Conversion(site, "left", "the rewrite depends on the input dtypes and a lambda has no room "
                           "for the dtype check: declare them with `# rewriter: args=...`", "RW109",
                           site.line, site.col)

@@ -86,6 +86,8 @@ def _guard_edit(source, target, guard: dict) -> dict:
         if len(target.body) == 1:
             raise ValueError("function without body")
         first = target.body[1]
+    if first.lineno == target.lineno:
+        raise ValueError("the body shares the def's line: no room for the dtype check")
     indent = source.indent_of_line(first.lineno)
     start = source.line_starts[first.lineno - 1]
     lines = []
@@ -165,9 +167,21 @@ def _inline_lambda(target, body: str, inputs: list) -> str:
 
 
 def substitute(expression: str, mapping: dict) -> str:
-    """An expression's source with names replaced by other expressions' source."""
-    # Parenthesized, so a body spanning lines (inside the call's parentheses) parses alone.
-    tree = ast.parse(f"(\n{expression}\n)", mode="eval")
+    """An expression's source with parameter names replaced by argument expressions.
+
+    Arguments are pasted in place only when that cannot change what runs: pure expressions
+    (names, attributes, constants, shape and layout ops), or a single other argument used
+    exactly once. Otherwise the expression becomes `(lambda a, b: ...)(arg_a, arg_b)`, so
+    each argument is evaluated once, in order, even if unused (a random draw, an assign)."""
+    tree = ast.parse(f"(\n{expression}\n)", mode="eval")  # parenthesized: a body may span lines
+    uses = {name: 0 for name in mapping}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in uses:
+            uses[node.id] += 1
+    impure = [name for name, text in mapping.items() if not _pure(text)]
+    if len(impure) > 1 or any(uses[name] != 1 for name in impure):
+        params = ", ".join(mapping)
+        return f"(lambda {params}: {ast.unparse(tree)})({', '.join(mapping.values())})"
 
     class Substitute(ast.NodeTransformer):
         def visit_Name(self, node):
@@ -176,6 +190,38 @@ def substitute(expression: str, mapping: dict) -> str:
             return node
 
     return ast.unparse(Substitute().visit(tree))
+
+
+_PURE_CALLS = {"tf.transpose", "tf.reshape", "tf.shape", "tf.cast", "tf.convert_to_tensor", "tf.range",
+               "tf.expand_dims", "tf.squeeze", "tf.identity"}
+
+
+def _pure(text: str) -> bool:
+    """Whether evaluating an expression twice, or not at all, changes nothing."""
+    def pure(node) -> bool:
+        if isinstance(node, (ast.Name, ast.Constant)):
+            return True
+        if isinstance(node, ast.Attribute):
+            return pure(node.value)
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return all(pure(e) for e in node.elts)
+        if isinstance(node, ast.Subscript):
+            return pure(node.value) and pure(node.slice)
+        if isinstance(node, ast.Slice):
+            return all(pure(part) for part in (node.lower, node.upper, node.step) if part is not None)
+        if isinstance(node, ast.UnaryOp):
+            return pure(node.operand)
+        if isinstance(node, ast.BinOp):
+            return pure(node.left) and pure(node.right)
+        if isinstance(node, ast.Call):
+            return ast.unparse(node.func) in _PURE_CALLS and all(pure(a) for a in node.args) \
+                and all(pure(k.value) for k in node.keywords)
+        return False
+
+    try:
+        return pure(ast.parse(text.strip(), mode="eval").body)
+    except SyntaxError:
+        return False
 
 
 def _fresh_name(module: ParsedModule, wanted: str) -> str:

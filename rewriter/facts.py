@@ -140,6 +140,14 @@ def _stand_in(fact: Fact, zeros=False, size=2):
     raise LookupError
 
 
+def _arrays_in(value):
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _arrays_in(item)
+
+
 def fact_of_value(value, fresh=True) -> Fact:
     """Fact of a concrete result NumPy produced."""
     if isinstance(value, (np.ndarray, np.generic)):
@@ -225,7 +233,12 @@ def _evaluate_once(fn, args, kwargs):
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             try:
-                return fact_of_value(fn(*real_args, **real_kwargs))
+                result = fn(*real_args, **real_kwargs)
             except Exception:  # NumPy refusing the call is an answer: no fact
                 continue
+            # A result sharing memory with an argument is a view (or the argument itself):
+            # in-place updates through it must be refused, so it is not fresh.
+            inputs = [a for a in (*real_args, *real_kwargs.values()) if isinstance(a, np.ndarray)]
+            shares = any(np.may_share_memory(part, a) for part in _arrays_in(result) for a in inputs)
+            return fact_of_value(result, fresh=not shares)
     return None

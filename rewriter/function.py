@@ -20,7 +20,7 @@ class ConvertedFunction:
     returns: list      # facts of the returned values
 
 
-def convert_function(source_text: str, name: str, params: dict, registry=None, tensor_params=False):
+def convert_function(source_text: str, name: str, params: dict, registry=None):
     """The TF version of def `name` in `source_text`, its parameters having `params` facts.
 
     Raises Refusal (with node and reason) when it has no faithful lowering, Inconsistent when
@@ -31,7 +31,7 @@ def convert_function(source_text: str, name: str, params: dict, registry=None, t
     if target is None:
         raise LookupError(f"no function named {name}")
     lowered = FunctionLowering(target, module.source, resolver, registry or registry_module.default(),
-                               dict(params), tensor_params=tensor_params).run()
+                               dict(params)).run()
     if lowered.refusals:
         raise lowered.refusals[0]
     source = module.source

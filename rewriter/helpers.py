@@ -27,13 +27,14 @@ class FileHelpers:
         self.copies: dict = {}  # helper def -> (name, text)
         self.depth = 0
         self._constants: dict = {}
+        self._rebound_names: set | None = None
 
     def free_fact(self, node):
         """Fact of a module-level constant the function reads (`GAMMA = 0.99`,
         `MEAN = np.array([...], np.float32)`): assigned once at module level, its value
         expression is lowered for its dtype and rank (nothing is run)."""
         definitions = self.resolver.definitions(node)
-        if len(definitions) != 1:
+        if len(definitions) != 1 or node.id in self._rebound():
             return None
         target = definitions[0]
         statement = self.resolver.parents.get(target)
@@ -70,7 +71,9 @@ class FileHelpers:
         if self.depth >= MAX_DEPTH:
             raise Refusal(node, f"helper `{helper.name}` is nested too deeply", "RW202")
         values = [lw.expr(a) for a in node.args]
-        env = {p.id: v.fact for p, v in zip(args.args, values)}
+        # The caller's arrays: an in-place update inside the helper would be lost to it.
+        env = {p.id: (v.fact.with_(fresh=False) if v.fact.kind is Kind.ARRAY else v.fact)
+               for p, v in zip(args.args, values)}
         defaults = dict(zip([p.id for p in args.args][len(args.args) - len(args.defaults):], args.defaults))
         for name, default in defaults.items():
             if name not in env:
@@ -103,14 +106,30 @@ class FileHelpers:
         start = source.line_starts[helper.lineno - 1]
         end = source.span(helper).end
         local = [Edit(s.start - start, s.end - start, t) for s, t in edits.items()]
-        name = f"{helper.name}_tf"
+        from .emit import _fresh_name
+
+        previous = self.copies.get(helper)
+        name = previous[0] if previous else _fresh_name(self.module, f"{helper.name}_tf")
         text = apply_edits(source.text[start:end], local)
         text = re.sub(rf"(\bdef\s+){re.escape(helper.name)}\b", rf"\g<1>{name}", text, count=1)
-        previous = self.copies.get(helper)
         if previous is not None and previous[1] != text:
             raise Refusal(node, f"helper `{helper.name}` would need two different rewrites", "RW202")
         self.copies[helper] = (name, text)
         return name
+
+    def _rebound(self) -> set:
+        """Module names some code rebinds (`global X` in a function, `X += 1`, loops): not constants."""
+        if self._rebound_names is None:
+            names = set()
+            for n in gast.walk(self.module.tree):
+                if isinstance(n, gast.Global):
+                    names.update(n.names)
+            for statement in self.module.tree.body:
+                if isinstance(statement, (gast.AugAssign, gast.For, gast.With, gast.AnnAssign)):
+                    names.update(t.id for t in gast.walk(statement) if isinstance(t, gast.Name)
+                                 and isinstance(t.ctx, gast.Store))
+            self._rebound_names = names
+        return self._rebound_names
 
     def insertions(self) -> dict:
         """Span edits adding each helper copy after its original."""

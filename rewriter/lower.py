@@ -78,14 +78,13 @@ class FunctionLowering:
     """Lowers one function body under one assignment of facts to its parameters."""
 
     def __init__(self, fn, source: SourceMap, resolver: Resolver, registry: Registry,
-                 params: dict, tensor_params: bool = False, context=None):
+                 params: dict, context=None):
         self.fn = fn
         self.source = source
         self.resolver = resolver
         self.registry = registry
         self.env: dict = dict(params)
         self.aliased: set = set()
-        self.tensor_params = tensor_params  # py_function: parameters arrive as EagerTensors
         self.context = context
         self.loop_depth = 0
         """What the caller knows beyond the source (the decorator knows live values): an
@@ -154,14 +153,22 @@ class FunctionLowering:
         self._edit(node.value, value)
         for target in node.targets:
             self.bind(target, value.fact, node.value)
+        self._note_aliases(node, value)
+
+    def _note_aliases(self, node, value):
+        """Names that may now share an array. A view (`y = x.reshape(...)`, `y = x[1:]`) shares
+        with every array name in its expression; `b = c = a`, `b, c = a, a` and
+        `b = a if k else c` share their bare names. An in-place update of any of them is refused,
+        since the others would not see it in TF."""
+        targets = {n.id for t in node.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
+        arrays = {name for name, fact in self.env.items() if fact is not None and fact.kind is Kind.ARRAY}
+        shared = set(_bare_names(node.value)) & arrays
         if value.fact.kind is Kind.ARRAY and not value.fact.fresh:
-            # A view (`y = x.reshape(...)`, `y = x[1:]`): an in-place update of either name
-            # must be refused, since the other would not see it in TF.
-            sources = {n.id for n in gast.walk(node.value) if isinstance(n, gast.Name)
-                       and self.env.get(n.id) is not None and self.env[n.id].kind is Kind.ARRAY}
-            targets = {n.id for t in node.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
-            if sources:
-                self.aliased.update(sources | targets)
+            shared |= {n.id for n in gast.walk(node.value) if isinstance(n, gast.Name)} & arrays
+        if len(node.targets) > 1 and value.fact.kind in (Kind.ARRAY, Kind.TUPLE):
+            shared |= targets
+        if shared:
+            self.aliased.update(shared | targets)
 
     def stmt_AnnAssign(self, node):
         if node.value is None:
@@ -291,9 +298,6 @@ class FunctionLowering:
 
     def bind(self, target, fact: Fact, value_node=None):
         if isinstance(target, gast.Name):
-            if fact.kind is Kind.ARRAY and isinstance(value_node, gast.Name):
-                # `b = a`: both names now see the same array.
-                self.aliased.update({target.id, value_node.id})
             self.env[target.id] = fact
         elif isinstance(target, (gast.Tuple, gast.List)):
             if fact.kind is not Kind.TUPLE or len(fact.items) != len(target.elts):
@@ -457,7 +461,7 @@ class FunctionLowering:
             left, right = self.align_batched(node, (left, right))
             result = result.with_(batched=True)
         if name == "matmul":
-            return self._matmul(node, left, right, result)
+            return self._through_pattern(node, "numpy.matmul", {"x1": left, "x2": right})
         if name == "true_divide" and result.kind is Kind.ARRAY:
             left, right = self._cast_operands(result.dtype, left, right)
             return self._binop_text(node, left, right, op, result)
@@ -526,18 +530,15 @@ class FunctionLowering:
         base, exponent = self._cast_operands(result.dtype, base, exponent)
         return self._binop_text(node, base, exponent, gast.Pow(), result)
 
-    def _matmul(self, node, left, right, result):
-        left, right = self._cast_operands(result.dtype, left, right)
-        ranks = (left.fact.rank, right.fact.rank)
-        if None in ranks:
-            raise Refusal(node, "`@` needs the ranks of its operands (1-D operands behave differently in TF)")
-        if min(ranks) >= 2:
-            return self._binop_text(node, left, right, gast.MatMult(), result)
-        if ranks == (1, 1):
-            return Lowered(f"tf.tensordot({left.text}, {right.text}, 1)", result, True)
-        if ranks[1] == 1:
-            return Lowered(f"tf.linalg.matvec({left.text}, {right.text})", result, True)
-        return Lowered(f"tf.linalg.matvec({right.text}, {left.text}, transpose_a=True)", result, True)
+    def _through_pattern(self, node, name, given: dict) -> Lowered:
+        """An operator lowered by its ufunc's pattern (`a @ b` is numpy.matmul, whose lowering
+        knows NumPy's 1-D rules and the integer dtypes TF has no kernel for)."""
+        from .calls import apply_pattern, numpy_object
+
+        pattern = self.registry.get(name)
+        signature = signature_of(pattern, numpy_object(pattern))
+        args = {param: given.get(param, OMIT) for param in signature.parameters}
+        return apply_pattern(self, node, pattern, args, signature)
 
     def expr_Compare(self, node):
         if len(node.ops) != 1:
@@ -664,6 +665,20 @@ class FunctionLowering:
             self.out.edits = {s: t for s, t in self.out.edits.items()
                               if not (span.start <= s.start and s.end <= span.end)}
             self.out.edits[span] = lowered.text
+
+
+def _bare_names(node):
+    """Names an expression may hand over as they are (not through a computation)."""
+    if isinstance(node, gast.Name):
+        yield node.id
+    elif isinstance(node, (gast.Tuple, gast.List)):
+        for element in node.elts:
+            yield from _bare_names(element)
+    elif isinstance(node, gast.IfExp):
+        yield from _bare_names(node.body)
+        yield from _bare_names(node.orelse)
+    elif isinstance(node, gast.Starred):
+        yield from _bare_names(node.value)
 
 
 def _fits_in(child, parent) -> bool:

@@ -59,7 +59,7 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
         return FileResult(filename, text, text, error=f"syntax error: {exc.message}",
                           error_line=exc.line, error_col=exc.col)
     resolver = Resolver(module)
-    conversions = [_filtered(convert_site(site, module, resolver, registry), options, registry)
+    conversions = [_filtered(_convert_safely(site, module, resolver, registry), options, registry)
                    for site in find_sites(module, resolver)]
     alias = tensorflow_alias(module)
 
@@ -84,6 +84,17 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
                 conversion.reason = f"internal error: the rewrite does not parse ({exc.message}); file left as is"
         return FileResult(filename, text, text, conversions)
     return FileResult(filename, text, new, conversions)
+
+
+def _convert_safely(site, module, resolver, registry) -> Conversion:
+    """A bug of ours in one site costs that site, not the file: it is left, marked error."""
+    try:
+        return convert_site(site, module, resolver, registry)
+    except RecursionError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        return Conversion(site, "error", f"internal error ({type(exc).__name__}: {exc}); site left unchanged",
+                          "RW900", site.line, site.col)
 
 
 def _verify(conversion: Conversion, verifier, text: str, site_text: str):

@@ -171,6 +171,8 @@ def _find_target(site, resolver):
     if target is None:
         what = "the wrapped function" if not isinstance(func, gast.Name) else f"`{func.id}`"
         return _left(site, f"{what} is not a function defined in this file", "RW105")
+    if isinstance(target, gast.FunctionDef) and target.decorator_list:
+        return _left(site, f"`{target.name}` is decorated: its decorator may change what it receives", "RW105")
     site.target = target
     return site
 
@@ -181,9 +183,20 @@ def _method(site, name, resolver):
         return None
     for statement in cls.body:
         if isinstance(statement, gast.FunctionDef) and statement.name == name and not statement.decorator_list:
+            if _overridden(cls, name, resolver):
+                return None  # `self.name` may reach a subclass's version
             site.method_of = cls
             return statement
     return None
+
+
+def _overridden(cls, name, resolver) -> bool:
+    for node in gast.walk(resolver.module.tree):
+        if isinstance(node, gast.ClassDef) and node is not cls and any(
+                isinstance(b, gast.Name) and b.id == cls.name for b in node.bases):
+            if any(isinstance(s, gast.FunctionDef) and s.name == name for s in node.body):
+                return True
+    return False
 
 
 # -- what is known about the inputs --------------------------------------------------------
@@ -200,7 +213,9 @@ def declared_inputs(site, module: ParsedModule, resolver: Resolver) -> list | No
 def _args_comment(site, module):
     lines = module.source.lines
     first = site.call.lineno
-    candidates = [*range(first, site.call.end_lineno + 1), first - 1]
+    candidates = [*range(first, site.call.end_lineno + 1)]
+    if first > 1 and lines[first - 2].lstrip().startswith("#"):
+        candidates.append(first - 1)  # a comment line right above the call
     if site.target is not None and not isinstance(site.target, gast.Lambda):
         candidates.append(site.target.lineno)
     for lineno in candidates:
@@ -253,7 +268,9 @@ def _signature_fact(node, resolver) -> Fact | None:
 def _spec_fact(spec, resolver) -> Fact | None:
     if not isinstance(spec, gast.Call) or resolver.qualname(spec.func) != "tensorflow.TensorSpec":
         return None
-    args = _bind(spec, ("shape", "dtype", "name")) or {}
+    args = _bind(spec, ("shape", "dtype", "name"))
+    if args is None:  # TensorSpec(**kwargs): nothing is declared that we can read
+        return None
     dtype = _dtype_of(args["dtype"], resolver) if "dtype" in args else np.dtype("float32")
     if dtype is None:
         return None

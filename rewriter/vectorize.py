@@ -70,6 +70,8 @@ def lower_apply_along_axis(call):
     if (call.given("args") and call.args["args"].items) or call.given("kwargs"):
         call.refuse("extra arguments to the function are not vectorized")
     axis = call.const("axis")
+    if type(axis) is not int:
+        call.refuse("axis must be an integer")
     rank = arr.rank
     if not -rank <= axis < rank:
         call.refuse("axis out of range")
@@ -174,7 +176,9 @@ def vectorize_map_fn(site, module, resolver, elems=None):
     elems = elems or module.source.segment(site.elems)
     param = function.args.args[0].id
     expression = _single_expression(function)
-    if expression is not None and _elementwise(expression, param, resolver):
+    uses_element = expression is not None and any(
+        isinstance(n, gast.Name) and n.id == param for n in gast.walk(expression))
+    if expression is not None and uses_element and _elementwise(expression, param, resolver):
         body = module.source.segment(expression)
         return substitute(body, {param: elems}), "elementwise body applied to the whole tensor"
     for node in gast.walk(function):
@@ -295,7 +299,15 @@ def lower_accumulating_loop(lw, node) -> bool:
         if not (isinstance(statement, gast.AugAssign) and isinstance(statement.target, gast.Name)
                 and type(statement.op) in reductions and statement.target.id in lw.env):
             return False
-        accumulators.append(statement.target.id)
+        name = statement.target.id
+        fact = lw.env[name]
+        if fact.kind is Kind.ARRAY and (name in lw.aliased or not fact.fresh):
+            return False  # an in-place update others would see: the plain lowering refuses it
+        accumulators.append(name)
+    function = lw.resolver.enclosing(node, (gast.FunctionDef,)) or lw.fn
+    if any(isinstance(n, gast.Name) and n.id == node.target.id and n.lineno > node.end_lineno
+           for n in gast.walk(function)):
+        return False  # the loop variable is read after the loop
     names_read = {n.id for s in node.body for n in gast.walk(s.value) if isinstance(n, gast.Name)}
     if len(set(accumulators)) != len(accumulators) or names_read & set(accumulators):
         return False
