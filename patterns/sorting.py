@@ -572,10 +572,20 @@ def _histogram_bin_edges(call):
     return _histogram_edges(call)[1]
 
 
+def _let(bindings, body) -> str:
+    """`body` with each (name, text) bound once, in order (a later text may use an earlier
+    name), by immediately applied lambdas: ``(lambda t: ...)(tf.reshape(x, [-1]))``."""
+    for name, text in reversed(bindings):
+        body = f"(lambda {name}: {body})({text})"
+    return body
+
+
 def _interp(call):
     """NumPy's interpolation step by step in float64: the segment is found with
     tf.searchsorted; exact knots give fp exactly, outside the range left/right (fp[0]/fp[-1]),
-    and a NaN from the slope retries from the right end as NumPy does."""
+    and a NaN from the slope retries from the right end as NumPy does. Every intermediate is
+    bound once by an immediately applied lambda (the arguments are evaluated outside them, so
+    their names cannot be shadowed), so the graph holds each op once."""
     for name in ("xp", "fp"):
         fact = call.fact(name)
         if fact.kind is Kind.ARRAY and fact.rank != 1:
@@ -583,27 +593,28 @@ def _interp(call):
     for name in ("x", "xp", "fp"):
         if _dtype_of(call, name).kind not in "biuf":
             call.refuse(f"{name} must be real")
-    x, xp, fp = (_as_tensor(call, n, np.float64) for n in ("x", "xp", "fp"))
-    flat = _flat(x)
-    n = f"tf.size({xp})"
-    j = f"tf.searchsorted({xp}, {flat}, side='right') - 1"
-    j0 = f"tf.clip_by_value({j}, 0, tf.maximum({n} - 2, 0))"
-    j1 = f"tf.minimum({j0} + 1, {n} - 1)"
-    x0, x1 = f"tf.gather({xp}, {j0})", f"tf.gather({xp}, {j1})"
-    y0, y1 = f"tf.gather({fp}, {j0})", f"tf.gather({fp}, {j1})"
-    slope = f"({y1} - {y0}) / ({x1} - {x0})"
-    inner = f"{slope} * ({flat} - {x0}) + {y0}"
-    retry = f"{slope} * ({flat} - {x1}) + {y1}"
-    inner = f"tf.where(tf.math.is_nan({inner}), tf.where(tf.math.is_nan({retry}) & ({y0} == {y1}), {y0}, {retry}), {inner})"
-    inner = f"tf.where({flat} == {x0}, {y0}, {inner})"
-    left = _as_tensor(call, "left", np.float64) if not _none(call, "left") else f"{fp}[0]"
-    right = _as_tensor(call, "right", np.float64) if not _none(call, "right") else f"{fp}[-1]"
-    out = f"tf.where({flat} == {xp}[-1], {fp}[-1], {inner})"
-    out = f"tf.where({flat} > {xp}[-1], {right}, {out})"
-    out = f"tf.where({flat} < {xp}[0], {left}, {out})"
-    # A NaN x: NaN, except with a single knot, where NumPy's comparisons all fail and give fp.
-    out = f"tf.where(tf.math.is_nan({flat}), tf.where({n} > 1, {flat}, {fp}[0]), {out})"
-    return f"tf.reshape({out}, tf.shape({x}))"
+    params, values = ["x", "xp", "fp"], [_as_tensor(call, n, np.float64) for n in ("x", "xp", "fp")]
+    for name in ("left", "right"):
+        if not _none(call, name):
+            params.append(name)
+            values.append(_as_tensor(call, name, np.float64))
+    left = "left" if "left" in params else "fp[0]"
+    right = "right" if "right" in params else "fp[-1]"
+    # NumPy's loop, per x: NaN stays NaN (a single knot gives fp: its comparisons all fail);
+    # below/above the knots left/right; at the last knot fp[-1]; at a knot fp there; else the
+    # slope from the left end, retried from the right end when that is NaN.
+    out = (f"tf.where(tf.math.is_nan(t), tf.where(n > 1, t, fp[0]), "
+           f"tf.where(t < xp[0], {left}, tf.where(t > xp[-1], {right}, "
+           f"tf.where(t == xp[-1], fp[-1], tf.where(t == x0, y0, "
+           f"tf.where(tf.math.is_nan(inner), tf.where(tf.math.is_nan(retry) & (y0 == y1), y0, retry), inner))))))")
+    body = _let([("t", "tf.reshape(x, [-1])"), ("n", "tf.size(xp)"),
+                 ("j0", "tf.clip_by_value(tf.searchsorted(xp, t, side='right') - 1, 0, tf.maximum(n - 2, 0))"),
+                 ("j1", "tf.minimum(j0 + 1, n - 1)"),
+                 ("x0, x1, y0, y1", "tf.gather(xp, j0), tf.gather(xp, j1), tf.gather(fp, j0), tf.gather(fp, j1)"),
+                 ("slope", "(y1 - y0) / (x1 - x0)"),
+                 ("inner, retry", "slope * (t - x0) + y0, slope * (t - x1) + y1")],
+                f"tf.reshape({out}, tf.shape(x))")
+    return f"(lambda {', '.join(params)}: {body})({', '.join(values)})"
 
 
 def _is_none(fact) -> bool:

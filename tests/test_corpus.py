@@ -37,8 +37,6 @@ KNOWN_GAPS = {
         "every step in TF (quadratic): left as NumPy",
     "apply_histogram_rows.py":
         "numpy.histogram is not rewritten for float32 input (its domain is float64)",
-    "apply_row_power_spectrum.py":
-        "RW201 line 13 `return np.abs(nf.rfft(row * np.hanning(row.size))) ** 2`: `numpy.hanning` has no TensorFlow lowering yet",
     "loop_parity_tf_range.py":
         "RW313 line 14 `bit = tf.bitwise.bitwise_and(tf.bitwise.right_shift(codes, i), 1)`: the loop body does more than accumulate: it stays a loop",
     "loop_running_max.py":
@@ -50,13 +48,11 @@ KNOWN_GAPS = {
     "pipeline_colormap_to_class_mask.py":
         "RW204 line 22 `for cls, color in enumerate(PALETTE):`: builtin `enumerate` on an array is not rewritten",
     "pipeline_frame_windows.py":
-        "RW201 line 13 `frames = np.lib.stride_tricks.sliding_window_view(wav, FRAME)[::HOP]`: `numpy.lib.stride_tricks.sliding_window_view` has no TensorFlow lowering yet",
+        "RW200: slicing sliding_window_view windows with a step: TF would build every step-1 window (refused as a slowdown)",
     "pipeline_pad_crop_fixed_length.py":
         "RW200 line 15 `return np.pad(wav, (0, MAX_LEN - len(wav)), mode=\"constant\")`: numpy.pad: the rank of the input is unknown",
     "pipeline_percentile_clip.py":
         "RW200 line 17 `lo, hi = np.percentile(vol, [LOW_PCT, HIGH_PCT])`: the dtype or rank of an operand is unknown here",
-    "pipeline_rfft_magnitude.py":
-        "RW201 line 13 `window = np.hanning(frames.shape[-1])`: `numpy.hanning` has no TensorFlow lowering yet",
     "pipeline_softmax_temperature.py":
         "RW202 line 19 `probs = tf.numpy_function(lambda z: softmax(z, temperature=0.7), [logits], tf.float32)`: helper `softmax` called with keywords or *args",
     "pipeline_threshold_two_outputs.py":
