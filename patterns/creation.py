@@ -10,7 +10,7 @@ import numpy as np
 from rewriter.facts import Kind, tf_name
 from rewriter.pattern import ALL, COMPLEX, NUMERIC, Batch, Cast, Domain, Pattern
 
-FAMILY_CODE = "NP4"
+FAMILY_CODE = "NPC"
 
 _CREATE = Domain(dtypes=NUMERIC, ranks=(1, 2), grad=False)
 _CONST = Domain(dtypes=("float64",), ranks=(1,), grad=False)  # no array inputs: one run is enough

@@ -25,7 +25,7 @@ from dataclasses import replace
 from rewriter.facts import Fact, Kind, tf_name
 from rewriter.pattern import ALL, COMPLEX, FLOATS, INTS, NUMERIC, Batch, Cast, Domain, Pattern, Values
 
-FAMILY_CODE = "NP1"
+FAMILY_CODE = "NPE"
 
 _REAL = Domain(dtypes=NUMERIC)
 _FLOAT = Domain(dtypes=FLOATS + INTS)

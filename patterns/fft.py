@@ -14,7 +14,7 @@ import numpy as np
 from rewriter.facts import Kind, tf_name
 from rewriter.pattern import COMPLEX, FLOATS, INTS, Batch, Cast, Domain, Pattern
 
-FAMILY_CODE = "NP5"
+FAMILY_CODE = "NPF"
 
 _SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 _REAL_OF = {"complex64": "float32", "complex128": "float64"}

@@ -7,7 +7,7 @@ from rewriter.facts import Fact, Kind
 from rewriter.pattern import Batch, Cast, Domain, Pattern
 from rewriter.vectorize import lower_apply_along_axis
 
-FAMILY_CODE = "NP9"
+FAMILY_CODE = "NPV"
 
 
 def _unknown_until_lowered(facts):

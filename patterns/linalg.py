@@ -16,7 +16,7 @@ from rewriter import facts as F
 from rewriter.facts import Kind, tf_name
 from rewriter.pattern import COMPLEX, FLOATS, INTS, Batch, Cast, Domain, Pattern, Values
 
-FAMILY_CODE = "NP6"
+FAMILY_CODE = "NPL"
 
 _WIDEN = ("int8", "int16", "uint8")  # no matmul/einsum kernels in TF
 

@@ -41,7 +41,7 @@ from rewriter.facts import Fact, Kind, tf_name
 from rewriter.lower import Lowered
 from rewriter.pattern import ALL, INTS, NUMERIC, Batch, Cast, Domain, Pattern
 
-FAMILY_CODE = "NP8"
+FAMILY_CODE = "NPG"
 
 _PARAMS = Domain(dtypes=NUMERIC, ranks=(0, 1, 2), grad=False, broadcast=False)
 _ANY = Domain(dtypes=ALL, ranks=(1, 2), grad=False, broadcast=False)

@@ -21,7 +21,7 @@ from rewriter.facts import Kind, tf_name
 from rewriter.lower import Lowered
 from rewriter.pattern import INTS, NUMERIC, Batch, Cast, Domain, Pattern, parenthesize
 
-FAMILY_CODE = "NP2"
+FAMILY_CODE = "NPR"
 
 _NO_F16 = ("float32", "float64") + INTS
 _CHEAP = re.compile(r"[A-Za-z_][\w.]*|tf\.cast\([A-Za-z_][\w.]*, tf\.\w+\)")

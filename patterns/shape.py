@@ -24,7 +24,7 @@ from rewriter.facts import Fact, Kind, tf_name
 from rewriter.lower import Inconsistent, Lowered
 from rewriter.pattern import ALL, OMIT, Batch, Cast, Domain, Pattern, parenthesize, render
 
-FAMILY_CODE = "NP3"
+FAMILY_CODE = "NPS"
 
 _ANY = Domain(dtypes=ALL, ranks=(1, 2, 3))
 

@@ -18,7 +18,7 @@ import numpy as np
 from rewriter.facts import Kind, array, tf_name
 from rewriter.pattern import ALL, Batch, Cast, Domain, Pattern
 
-FAMILY_CODE = "NP10"
+FAMILY_CODE = "NPW"
 
 _PI = repr(float(np.pi))
 _TWO_PI = repr(2.0 * float(np.pi))  # NumPy's `2.0 * pi * n` multiplies the scalars first

@@ -18,7 +18,7 @@ import numpy as np
 from rewriter.facts import Kind, array, tf_name
 from rewriter.pattern import ALL, FLOATS, INTS, NUMERIC, Batch, Cast, Domain, Pattern, Values
 
-FAMILY_CODE = "NP7"
+FAMILY_CODE = "NPO"
 
 _REALS = NUMERIC + ("bool",)
 _NAN = "float('nan')"

@@ -1,7 +1,8 @@
 """The pattern registry: every pattern module shipped in `rewriter.patterns`, plus a project's own.
 
 A pattern module is any module with a `PATTERNS` tuple of `Pattern` records. Rule codes are
-stable: a module's `FAMILY_CODE` (e.g. ``"NP1"``) plus the pattern's position, unless the
+stable: a module's `FAMILY_CODE` (letters, e.g. ``"NPE"`` for elementwise) plus the pattern's
+three-digit position (``NPE004``), unless the
 pattern names its own code.
 """
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Registry:
     def add(self, pattern: Pattern):
         if pattern.numpy in self._by_name:
             raise PatternError(f"two patterns for {pattern.numpy}")
+        if any(p.code == pattern.code for p in self._by_name.values()):
+            raise PatternError(f"two patterns with the rule code {pattern.code}")
         if not pattern.examples:
             raise PatternError(f"pattern {pattern.numpy} has no examples to test it with")
         if not (pattern.tf or pattern.lower):
@@ -73,7 +76,7 @@ def _module_patterns(module) -> list:
     family = getattr(module, "FAMILY_CODE", "NPX")
     out = []
     for index, pattern in enumerate(getattr(module, "PATTERNS", ())):
-        out.append(pattern if pattern.code else replace(pattern, code=f"{family}{index:02d}"))
+        out.append(pattern if pattern.code else replace(pattern, code=f"{family}{index:03d}"))
     return out
 
 
