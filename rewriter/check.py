@@ -29,6 +29,7 @@ import numpy as np
 
 from .parse import ParseError, ParsedModule, parse
 from .resolve import Resolver
+from .sites import bind_arguments
 
 RULES = {
     "RWC001": "tf.numpy_function / tf.py_function site that `rewriter fix` can (or can't) convert",
@@ -338,7 +339,7 @@ class _Checker:
     # -- RWC002 -----------------------------------------------------------------------------------
 
     def rwc002_map_fn(self, call):
-        args = _bind(call, ("fn", "elems"))
+        args = bind_arguments(call, ("fn", "elems"))
         if args is None or "fn" not in args or "elems" not in args:
             return
         fn = self.resolver.function_def(args["fn"])
@@ -383,7 +384,7 @@ class _Checker:
     def rwc004_dataset_map(self, call):
         if not self.is_dataset(call.func.value, set()):
             return
-        args = _bind(call, ("map_func",))
+        args = bind_arguments(call, ("map_func",))
         if not args or "map_func" not in args:
             return
         fn = self.resolver.function_def(args["map_func"])
@@ -730,7 +731,7 @@ class _Elementwise:
 
     def cond(self, node) -> bool:
         """tf.cond(pred, lambda: a, lambda: b) with elementwise parts: tf.where over the tensor."""
-        args = _bind(node, ("pred", "true_fn", "false_fn"))
+        args = bind_arguments(node, ("pred", "true_fn", "false_fn"))
         if args is None or not {"pred", "true_fn", "false_fn"} <= args.keys():
             return False
         if set(args) - {"pred", "true_fn", "false_fn", "name"}:
@@ -843,16 +844,6 @@ class _Scalar:
 
 
 # -- shared helpers ----------------------------------------------------------------------------------
-
-def _bind(call, names):
-    """Arguments by parameter name (positional first, then keywords), or None with **kwargs."""
-    args = dict(zip(names, call.args))
-    for keyword in call.keywords:
-        if keyword.arg is None:
-            return None
-        args[keyword.arg] = keyword.value
-    return args
-
 
 def _number_literal(node):
     """The value of a Python int/float/complex literal (`3`, `-0.5`), else None (bools excluded)."""

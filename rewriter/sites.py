@@ -87,7 +87,7 @@ def _describe_map_fn(call, resolver) -> Site:
     """A `tf.map_fn(fn, elems, ...)` call: vectorizable unless its output is ragged, sparse or
     strings (per-element decoding of variable-size data stays a map)."""
     site = Site(call, "map_fn")
-    args = _bind(call, _MAP_FN_PARAMS)
+    args = bind_arguments(call, _MAP_FN_PARAMS)
     if args is None or not {"fn", "elems"} <= args.keys():
         return _left(site, "the call's arguments are not written out (fn, elems)", "RW101")
     site.func, site.elems = args["fn"], args["elems"]
@@ -105,7 +105,9 @@ def _describe_map_fn(call, resolver) -> Site:
     return site
 
 
-def _bind(call, names):
+def bind_arguments(call, names):
+    """A call's arguments by parameter name (positional first, then keywords), or None when
+    it passes **kwargs (then nothing can be said about them)."""
     args = dict(zip(names, call.args))
     for keyword in call.keywords:
         if keyword.arg is None:
@@ -116,7 +118,7 @@ def _bind(call, names):
 
 def _describe(call, kind, resolver) -> Site:
     site = Site(call, kind)
-    args = _bind(call, _PARAMS[kind])
+    args = bind_arguments(call, _PARAMS[kind])
     if args is None or not {"func", "inp", "Tout"} <= args.keys():
         return _left(site, "the call's arguments are not written out (func, inp, Tout)", "RW101")
     site.func = args["func"]
@@ -268,7 +270,7 @@ def _signature_fact(node, resolver) -> Fact | None:
 def _spec_fact(spec, resolver) -> Fact | None:
     if not isinstance(spec, gast.Call) or resolver.qualname(spec.func) != "tensorflow.TensorSpec":
         return None
-    args = _bind(spec, ("shape", "dtype", "name"))
+    args = bind_arguments(spec, ("shape", "dtype", "name"))
     if args is None:  # TensorSpec(**kwargs): nothing is declared that we can read
         return None
     dtype = _dtype_of(args["dtype"], resolver) if "dtype" in args else np.dtype("float32")

@@ -5,22 +5,14 @@ import numpy as np
 import pytest
 
 from rewriter import facts as F
+from rewrite_and_run import rewrite_and_run
 from rewriter.function import Refusal, convert_function
 
 
 def _rewrite(tf, expression, **arrays):
-    """Rewrite `def f(<arrays>): return <expression>`; (rewrite's result, NumPy's, TF text)."""
-    names = list(arrays)
-    source = f"import numpy as np\n\n\ndef f({', '.join(names)}):\n    return {expression}\n"
-    facts = {n: F.array(v.dtype, v.ndim, fresh=False) for n, v in arrays.items()}
-    converted = convert_function(source, "f", facts)
-    namespace = {"tf": tf, "np": np}
-    exec(converted.text, namespace)
-    got = namespace["f"](*[tf.constant(v) for v in arrays.values()])
-    expected_namespace = {"np": np}
-    exec(source, expected_namespace)
-    want = expected_namespace["f"](*arrays.values())
-    return np.asarray(got), np.asarray(want), converted.text
+    """(rewrite's result, NumPy's, TF text) as arrays."""
+    got, want, text = rewrite_and_run(tf, expression, **arrays)
+    return np.asarray(got), np.asarray(want), text
 
 
 def _relative(got, want):

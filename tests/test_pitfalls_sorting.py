@@ -2,24 +2,14 @@
 inputs that expose the pitfall, compares with NumPy, and shows that the naive TF mapping
 gives a different answer there (so simplifying a pattern to it fails the test)."""
 import numpy as np
+from rewrite_and_run import rewrite_and_run
 
 from rewriter import facts as F
 from rewriter.function import convert_function
 
 
 def _rewrite(tf, expression, **arrays):
-    """Rewrite `def f(<arrays>): return <expression>` and run it on the arrays."""
-    names = list(arrays)
-    source = f"import numpy as np\n\n\ndef f({', '.join(names)}):\n    return {expression}\n"
-    facts = {n: F.array(v.dtype, v.ndim, fresh=False) for n, v in arrays.items()}
-    converted = convert_function(source, "f", facts)
-    namespace = {"tf": tf, "np": np}
-    exec(converted.text, namespace)
-    got = namespace["f"](*[tf.constant(v) for v in arrays.values()])
-    expected_namespace = {"np": np}
-    exec(source, expected_namespace)
-    want = expected_namespace["f"](*arrays.values())
-    return got, want, converted.text
+    return rewrite_and_run(tf, expression, **arrays)
 
 
 def _same(got, want):
