@@ -13,6 +13,9 @@ from .lower import Inconsistent, Lowered, Refusal
 
 
 def lower_subscript(lw, node) -> Lowered:
+    row = _row_of_fill_loop(lw, node)
+    if row is not None:
+        return row
     value = lw.expr(node.value)
     if value.fact.batched:
         raise Refusal(node, "indexing inside a vectorized body has no batching rule")
@@ -59,6 +62,24 @@ def lower_subscript(lw, node) -> Lowered:
         indices = f"tf.where({index.text} < 0, {index.text} + {size}, {index.text})"
     axis = f", axis={position}" if position else ""
     return Lowered(f"tf.gather({value.text}, {indices}{axis})", value.fact.with_(rank=rank, fresh=True), True)
+
+
+def _row_of_fill_loop(lw, node):
+    """`v[i]` with `i` the counter of a fill loop over the rows of `a`: all rows of `v` at once
+    (the first len(a) of them when `v` is another array)."""
+    from .vectorize import RowIndex
+
+    if not isinstance(node.slice, gast.Name):
+        return None
+    counter = lw.env.get(node.slice.id)
+    if counter is None or not isinstance(counter.value, RowIndex):
+        return None
+    value = lw.expr(node.value)
+    if value.fact.kind is not Kind.ARRAY or not value.fact.rank or value.fact.batched:
+        raise Refusal(node, "only rows of arrays are read in a vectorized fill loop")
+    rows = counter.value.rows
+    text = value.text if value.text == rows else f"{value.text}[:tf.shape({rows})[0]]"
+    return Lowered(text, value.fact.with_(rank=value.fact.rank - 1, batched=True, fresh=False), True)
 
 
 def _component(lw, node):

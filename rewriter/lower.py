@@ -234,9 +234,9 @@ class FunctionLowering:
         self.env = _merge(after_body, self.env)
 
     def stmt_For(self, node):
-        from .vectorize import lower_accumulating_loop
+        from .vectorize import lower_accumulating_loop, lower_fill_loop
 
-        if lower_accumulating_loop(self, node):
+        if lower_accumulating_loop(self, node) or lower_fill_loop(self, node):
             return
         iterable = self.expr(node.iter)
         self._edit(node.iter, iterable)

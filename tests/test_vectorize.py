@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rewriter import facts as F
-from rewriter.function import convert_function
+from rewriter.function import Refusal, convert_function
 from rewriter.pipeline import rewrite_source
 
 LOOP_OPS = {"While", "StatelessWhile", "PyFunc", "PyFuncStateless", "EagerPyFunc"}
@@ -140,3 +140,46 @@ def test_map_fn_over_variable_size_decoding_stays():
     assert result.new == source
     (conversion,) = result.conversions
     assert conversion.status == "left" and "ragged" in conversion.reason
+
+
+FILL = textwrap.dedent("""\
+    import numpy as np
+
+
+    def f(a, b):
+        out = np.empty_like(a)
+        for i in range(len(a)):
+            out[i] = np.sqrt(np.abs(a[i])) * b[i].sum()
+        res = np.zeros_like(a, dtype=np.int64)
+        for j in range(a.shape[0]):
+            res[j] = a[j] * 10
+        return out, res
+    """)
+
+
+def test_fill_loops_become_whole_array_ops(tf):
+    converted = convert_function(FILL, "f", {"a": F.array("float64", 2, fresh=False),
+                                             "b": F.array("float64", 2, fresh=False)})
+    assert "for " not in converted.text
+    a, b = np.random.default_rng(7).standard_normal((5, 3)), np.random.default_rng(8).standard_normal((7, 3))
+    original = {"np": np}
+    exec(FILL, original)
+    rewritten = {"tf": tf}
+    exec(converted.text, rewritten)
+    for have, want in zip(rewritten["f"](tf.constant(a), tf.constant(b)), original["f"](a, b)):
+        assert have.dtype == tf.as_dtype(want.dtype)
+        np.testing.assert_allclose(have.numpy(), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("body", [
+    "out = np.zeros((3, 4))\n    for i in range(len(a)):\n        out[i] = a[i]\n    return out",
+    "out = np.zeros_like(a)\n    for i in range(1, len(a)):\n        out[i] = out[i - 1] + a[i]\n    return out",
+    "out = np.zeros_like(a)\n    for i in range(len(a)):\n        out[i] = a[i] * i\n    return out",
+], ids=["output-not-made-like-the-rows", "recurrence", "counter-used-as-a-number"])
+def test_fill_loops_that_are_not_row_maps_stay_loops(body):
+    source = f"import numpy as np\n\n\ndef f(a):\n    {body}\n"
+    try:
+        converted = convert_function(source, "f", {"a": F.array("float64", 2, fresh=False)})
+    except Refusal:
+        return  # refused: the site stays NumPy, which is also right
+    assert "for " in converted.text
