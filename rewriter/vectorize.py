@@ -13,7 +13,7 @@ import gast
 
 from .emit import substitute
 from .facts import Fact, Kind
-from .lower import FunctionLowering, Lowered, Refusal
+from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
 from .parse import Span
 
 
@@ -279,7 +279,7 @@ def _lift(lw, expression, extra: dict, strict=False):
         value = inner.expr(expression)
         if inner.out.refusals:
             raise inner.out.refusals[0]
-    except Refusal:
+    except (Refusal, Inconsistent):  # not liftable: the caller lowers it another way
         if strict:
             raise
         return None
