@@ -629,7 +629,9 @@ class FunctionLowering:
         result = F.evaluate_numpy(fn, args, kwargs)
         if result is None:
             if any(_vague(a) for a in (*args, *kwargs.values())):
-                raise Refusal(node, "the dtype or rank of an operand is unknown here")
+                raise Refusal(node, f"`{_short(self.source.segment(node))}`: the dtype or rank of an operand is "
+                                    "unknown (a value the rewriter cannot follow, such as an attribute or a "
+                                    "module-level object)")
             raise Inconsistent(f"NumPy rejects `{self.source.segment(node)}` for these input dtypes")
         if fn is np.result_type:
             return Fact(Kind.DTYPE, value=np.dtype(result_dtype_of(args)))
@@ -698,6 +700,11 @@ def result_dtype_of(args) -> np.dtype:
         elif fact.kind is Kind.SCALAR:
             stand_ins.append(fact.value if fact.known else fact.pytype(1))
     return np.result_type(*stand_ins)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _vague(fact: Fact) -> bool:
