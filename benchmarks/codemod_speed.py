@@ -18,10 +18,12 @@ interleaved, so a change in the machine's load hits every command alike):
 * both commands on an empty tree: their fixed start-up cost (tf_upgrade_v2 imports TensorFlow;
   rewriter fix without --verify does not).
 
-`tf_upgrade_v2` gives up on the whole tree at the first file it cannot parse. Every file is
-parsed with this Python first; if any fails, `tf_upgrade_v2` gets a copy of the tree without
-those files (the table says so) while rewriter gets the whole tree, where such a file is one
-error line.
+`tf_upgrade_v2` gives up on the whole tree (a traceback, no output tree completed, no report)
+at the first file its parser, pasta, fails on with anything but a SyntaxError. On TF 2.21 two
+files of `tensorflow/python/ops` that Python 3.11 parses do that (f-strings pasta's annotator
+does not follow). So every file is first given to `pasta.parse` (untimed, in a process pool);
+the files it crashes on are left out of the timed tree, for every command alike, so that all
+rows cover the same files and lines, and the output names them.
 
 Wall seconds depend on the machine's load (the load average is printed); CPU seconds (user +
 system of the command and all its worker processes) are steadier on a shared machine. The
@@ -83,15 +85,32 @@ def census(tree: Path) -> dict:
     return {"files": len(files), "lines": lines, "unparseable": unparseable}
 
 
-def filtered_copy(tree: Path, skip: list, target: Path) -> Path:
-    skip = {p.resolve() for p in skip}
-    for path in sorted(tree.rglob("*.py")):
-        if path.resolve() in skip:
-            continue
-        out = target / path.relative_to(tree)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, out)
-    return target
+def _pasta_crash(path: str) -> str:
+    """What makes tf_upgrade_v2 abort its tree on this file ("" when nothing does): pasta
+    raising anything but the SyntaxError/ValueError/TypeError that tf_upgrade_v2 catches."""
+    import pasta  # ships with TensorFlow, as tf_upgrade_v2's parser
+
+    try:
+        pasta.parse(Path(path).read_text(encoding="utf-8"))
+    except (SyntaxError, ValueError, TypeError):
+        return ""
+    except Exception as exc:  # noqa: BLE001 - exactly what escapes tf_upgrade_v2's handler
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return ""
+
+
+def pasta_crashes(tree: Path) -> dict:
+    from concurrent.futures import ProcessPoolExecutor
+
+    files = sorted(str(p) for p in tree.rglob("*.py"))
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        reasons = list(pool.map(_pasta_crash, files, chunksize=4))
+    return {Path(f): r for f, r in zip(files, reasons) if r}
+
+
+def drop(tree: Path, paths) -> None:
+    for path in paths:
+        Path(path).unlink()
 
 
 def timed(command: list, stderr_path: Path, before=None) -> dict:
@@ -131,12 +150,18 @@ def main(argv=None) -> int:
         empty.mkdir()
 
         notes = []
-        upgrade_tree = tree
+        print("checking which files tf_upgrade_v2's parser (pasta) aborts on ...", file=sys.stderr)
+        crashes = pasta_crashes(tree)
+        if crashes:
+            drop(tree, crashes)
+            before = facts
+            facts = census(tree)
+            notes.append(f"tf_upgrade_v2 aborts the whole tree (traceback, no report) on {len(crashes)} of "
+                         f"{before['files']} files ({before['lines'] - facts['lines']} lines), which "
+                         "Python parses: left out of the timed tree for every command:")
+            notes.extend(f"  {p.relative_to(tree)}: {r}" for p, r in crashes.items())
         if facts["unparseable"]:
-            upgrade_tree = filtered_copy(tree, facts["unparseable"], root / "tree_parseable")
-            notes.append(f"tf_upgrade_v2 ran on {facts['files'] - len(facts['unparseable'])} files: "
-                         f"{len(facts['unparseable'])} do not parse and would abort its whole tree")
-        upgrade_facts = census(upgrade_tree) if upgrade_tree is not tree else facts
+            notes.append(f"{len(facts['unparseable'])} files do not parse (each is an error line for both tools)")
 
         out = root / "out"
 
@@ -145,8 +170,8 @@ def main(argv=None) -> int:
             shutil.rmtree(root / "empty_out", ignore_errors=True)
 
         commands = {
-            "tf_upgrade_v2": ([tf_upgrade, "--intree", str(upgrade_tree), "--outtree", str(out),
-                               "--reportfile", str(root / "report.txt")], upgrade_facts),
+            "tf_upgrade_v2": ([tf_upgrade, "--intree", str(tree), "--outtree", str(out),
+                               "--reportfile", str(root / "report.txt")], facts),
             "rewriter fix --diff --jobs 2": ([*rewriter, "fix", "--diff", "--jobs", "2", str(tree)], facts),
             "rewriter fix --diff --jobs 1": ([*rewriter, "fix", "--diff", "--jobs", "1", str(tree)], facts),
             "rewriter fix --check --jobs 2": ([*rewriter, "fix", "--check", "--jobs", "2", str(tree)], facts),
@@ -208,8 +233,10 @@ def main(argv=None) -> int:
             lps = "" if row["lines_per_s"] is None else f"{row['lines_per_s']:,.0f}"
             print(f"| `{row['command']}` | {row['files'] or ''} | {row['lines'] or ''} | {row['wall_s']:.2f} | "
                   f"{row['cpu_s']:.2f} | {lps} | {ratio} | {ratio_cpu} |")
+        if notes:
+            print()
         for note in notes:
-            print(f"\nnote: {note}")
+            print(note if note.startswith("  ") else f"note: {note}")
         if args.json:
             Path(args.json).write_text(json.dumps({"machine": {"cores": os.cpu_count(), "load": load},
                                                    "files": facts["files"], "lines": facts["lines"],

@@ -254,7 +254,7 @@ def _nan_arg(op):
     def lower(call):
         if _float_input(call):
             fill = "-inf" if op == "tf.argmax" else "inf"
-            a = _bind(call.text("a"), lambda x: f"tf.where(tf.math.is_nan({x}), float('{fill}'), {x})")
+            a = _bind(call.text("a"), lambda x: f"tf.where(tf.math.is_nan({x}), tf.constant(float('{fill}'), {x}.dtype), {x})")
             call.args["a"] = Lowered(a, call.fact("a"), True)
         return inner(call)
 
@@ -269,7 +269,7 @@ def _cumulative(op, array="a", nan_fill=None, axis_default=None):
     def lower(call):
         x = _input_as_result(call, array)
         if nan_fill is not None and _float_input(call, array):
-            x = _bind(x, lambda v: f"tf.where(tf.math.is_nan({v}), {nan_fill}, {v})")
+            x = _bind(x, lambda v: f"tf.where(tf.math.is_nan({v}), tf.constant({nan_fill}, {v}.dtype), {v})")
         if call.given("axis") or axis_default is not None:
             axis = _axis(call, default=axis_default)
             if axis is None or call.fact(array).rank == 0:  # NumPy treats a 0-d array as 1-d here
@@ -340,7 +340,8 @@ def _nan_to(call, fill):
     a = _input_as_result(call)
     if not _float_input(call):
         return a
-    return _bind(a, lambda x: f"tf.where(tf.math.is_nan({x}), {fill}, {x})")
+    # A bare Python float in tf.where is float32 inside a graph: the fill takes x's dtype.
+    return _bind(a, lambda x: f"tf.where(tf.math.is_nan({x}), tf.constant({fill}, {x}.dtype), {x})")
 
 
 def _nanreduce(op):
@@ -361,8 +362,8 @@ def _nanextremum(op):
         fill = "-inf" if op == "tf.reduce_max" else "inf"
         # NaN is skipped; a slice of NaN only gives NaN (NumPy warns).
         return _bind(call.text("a"), lambda x: (
-            f"tf.where(tf.reduce_all(tf.math.is_nan({x}){tail}), float('nan'), "
-            f"{op}(tf.where(tf.math.is_nan({x}), float('{fill}'), {x}){tail}))"))
+            f"tf.where(tf.reduce_all(tf.math.is_nan({x}){tail}), tf.constant(float('nan'), {x}.dtype), "
+            f"{op}(tf.where(tf.math.is_nan({x}), tf.constant(float('{fill}'), {x}.dtype), {x}){tail}))"))
 
     lower.__doc__ = f"{op} skipping NaN; all-NaN slices give NaN"
     return lower
@@ -375,7 +376,7 @@ def _nanmean(call):
     _no_f16_result(call)
     tail = _kw(call, "axis", "keepdims")
     return _bind(_input_as_result(call), lambda x: (
-        f"tf.reduce_sum(tf.where(tf.math.is_nan({x}), 0., {x}){tail}) / "
+        f"tf.reduce_sum(tf.where(tf.math.is_nan({x}), tf.zeros_like({x}), {x}){tail}) / "
         f"tf.reduce_sum(tf.cast(tf.logical_not(tf.math.is_nan({x})), {x}.dtype){tail})"))
 
 
@@ -393,10 +394,10 @@ def _nanmoment(kind):
 
         def body(x):
             count = f"tf.reduce_sum(tf.cast(tf.logical_not(m), {x}.dtype){axis}"
-            mean = f"tf.reduce_sum(tf.where(m, 0., {x}){axis}, keepdims=True) / {count}, keepdims=True)"
-            squares = f"tf.reduce_sum(tf.square(tf.where(m, 0., {x} - {mean})){axis}{keep})"
+            mean = f"tf.reduce_sum(tf.where(m, tf.zeros_like({x}), {x}){axis}, keepdims=True) / {count}, keepdims=True)"
+            squares = f"tf.reduce_sum(tf.square(tf.where(m, tf.zeros_like({x}), {x} - {mean})){axis}{keep})"
             # NumPy gives NaN (not inf) where the degrees of freedom are not positive.
-            return (f"(lambda m: (lambda dof: {squares} / tf.where(dof > 0, dof, float('nan')))"
+            return (f"(lambda m: (lambda dof: {squares} / tf.where(dof > 0, dof, tf.constant(float('nan'), dof.dtype)))"
                     f"({count}{keep}) - {ddof!r}))(tf.math.is_nan({x}))")
 
         var = _bind(_input_as_result(call), body)
@@ -412,7 +413,8 @@ def _sorted_along(call, x, k):
     """tf.sort along axis k; NaN (which TF's sort misplaces) sorts as +inf here and the
     caller puts NaN back for the slices holding one."""
     if _float_input(call):
-        return _bind(x, lambda v: f"tf.sort(tf.where(tf.math.is_nan({v}), float('inf'), {v}), axis={k})")
+        return _bind(x, lambda v: f"tf.sort(tf.where(tf.math.is_nan({v}), tf.constant(float('inf'), {v}.dtype), {v}), "
+                                  f"axis={k})")
     return f"tf.sort({x}, axis={k})"
 
 
@@ -428,7 +430,9 @@ def _with_nan(call, x, k, text, keep=""):
     """NumPy's median and quantiles are NaN for a slice holding a NaN."""
     if not _float_input(call):
         return text
-    return f"tf.where(tf.reduce_any(tf.math.is_nan({x}), axis={k}{keep}), float('nan'), {text})"
+    # A bare float next to a tensor is float32 inside a graph: NaN takes the value's dtype.
+    return (f"(lambda t: tf.where(tf.reduce_any(tf.math.is_nan({x}), axis={k}{keep}), "
+            f"tf.constant(float('nan'), t.dtype), t))({text})")
 
 
 def _median(call):
@@ -500,7 +504,7 @@ def _quantile(percent):
             # Above the last index NumPy takes the last value and measures gamma from -1.
             lo = f"tf.cast(tf.where(i >= {last}, {last}, tf.floor(i)), tf.int32)"
             hi = f"tf.cast(tf.where(i >= {last}, {last}, tf.floor(i) + 1), tf.int32)"
-            gamma = f"i - tf.where(i >= {last}, -1., tf.floor(i))"
+            gamma = f"i - tf.where(i >= {last}, tf.constant(-1.0, tf.float64), tf.floor(i))"
             t, u = (f"tf.cast(g, {result})", f"tf.cast(1 - g, {result})")
             # numpy._lerp: a + d*t below t = 0.5, b - d*(1 - t) from there; d = b - a in the
             # input dtype.

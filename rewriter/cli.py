@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="skip paths matching this glob (repeatable)")
     fix.add_argument("-j", "--jobs", type=int, default=None,
                      help="worker processes (default: the number of cores)")
+    fix.add_argument("--backend", default=None, metavar="processes|dask[://ADDR]",
+                     help="where files are processed: local worker processes (default), or a Dask cluster "
+                          "(a local one, or the scheduler at ADDR or $REWRITER_DASK_SCHEDULER; needs rewriter[dask])")
     verbosity = fix.add_mutually_exclusive_group()
     verbosity.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     verbosity.add_argument("-v", "--verbose", action="store_true", help="print every site, converted or left")
@@ -173,7 +176,16 @@ def _run_fix(args) -> int:
     if args.verify:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     summary, records = Summary(), []
-    for outcome in _progress(_map(process_file, job, files, args.jobs), len(files), args.quiet):
+    from .distributed import BackendError, map_files
+
+    try:
+        outcomes = list(_progress(map_files(process_file, job, files, backend=args.backend or "processes",
+                                            jobs=args.jobs), len(files), args.quiet)) if args.backend \
+            else _progress(_map(process_file, job, files, args.jobs), len(files), args.quiet)
+    except BackendError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    for outcome in outcomes:
         record = outcome.record
         records.append(record)
         summary.add(record)

@@ -267,7 +267,7 @@ def _relative_to(path: Path, root: Path | None) -> str:
     base = root if root is not None else Path.cwd()
     try:
         return path.resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside the root, or a symlink loop
         return path.as_posix()
 
 

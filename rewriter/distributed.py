@@ -135,7 +135,7 @@ def _dask(fn, job, files, jobs, address, client, window):
         try:
             if address is None:
                 cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                                       dashboard_address=":0", silence_logs=logging.ERROR)
                 client = Client(cluster)
             else:
                 client = Client(address, timeout="30s")

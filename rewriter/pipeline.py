@@ -7,6 +7,8 @@ file's `error`, a site that can't be converted is `left` with its reason.
 """
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import dataclass, field
 
 from . import registry as registry_module
@@ -15,6 +17,8 @@ from .emit import apply_edits, import_edit, tensorflow_alias, use_alias, Edit
 from .parse import ParseError, parse
 from .resolve import Resolver
 from .sites import find_sites
+
+_MAY_HAVE_SITES = re.compile(r"numpy_function|py_function|py_func|map_fn|\brange\b")
 
 SITE_CODES = {"numpy_function": "RW001", "py_function": "RW002", "py_func": "RW003", "map_fn": "RW004", "range_loop": "RW005"}
 
@@ -52,6 +56,14 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
     """Rewrite every site in `text`. `verifier(conversion, text, text_with_that_site_rewritten)`
     (from `verify_sites.make_verifier`, for --verify) may veto sites: they are then left."""
     options = options or RewriteOptions()
+    if not _MAY_HAVE_SITES.search(text):  # most files of a repository: no analysis needed
+        try:
+            ast.parse(text, filename)
+        except (SyntaxError, ValueError) as exc:
+            message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+            return FileResult(filename, text, text, error=f"syntax error: {message}",
+                              error_line=getattr(exc, "lineno", 0) or 0, error_col=getattr(exc, "offset", 0) or 0)
+        return FileResult(filename, text, text)
     registry = options.registry or registry_module.default()
     try:
         module = parse(text, filename)
