@@ -23,7 +23,7 @@ _WIDEN = ("int8", "int16", "uint8")  # no matmul/einsum kernels in TF
 
 # -- helpers ----------------------------------------------------------------------------
 
-def _kernel(dtype, einsum=False) -> np.dtype:
+def _kernel(dtype) -> np.dtype:
     """The dtype TF multiplies in: int32 for the narrow ints, float32 for float16 (NumPy's
     float16 dot products accumulate in float32 and round once; tf.einsum is moreover wrong
     in float16 when it broadcasts `...`, TF 2.21), else NumPy's result dtype."""
@@ -204,7 +204,7 @@ def _einsum(call):
         call.refuse("no operands")
     if call.result.kind is not Kind.ARRAY or call.result.dtype.kind == "b":
         call.refuse("boolean einsum is not rewritten")
-    kernel = _kernel(call.result.dtype, einsum=True)
+    kernel = _kernel(call.result.dtype)
     texts = []
     for item in operands:
         if item.fact.kind is Kind.SCALAR and not item.fact.tensor:
@@ -599,7 +599,7 @@ def _cross(x, y, numpy_axes):
             call.refuse("axis= is not rewritten")
         if _rank(call, x) < 1 or _rank(call, y) < 1:
             call.refuse("cross needs vectors")
-        kernel = _kernel(call.result.dtype, einsum=True)
+        kernel = _kernel(call.result.dtype)
         a, b = call.cast(x, kernel), call.cast(y, kernel)
         eps = f"tf.constant({_LEVI_CIVITA}, {tf_name(kernel)})"
         return _back(call, f"tf.einsum('...i,...j,ijk->...k', {a}, {b}, {eps})", kernel)

@@ -152,7 +152,7 @@ class FunctionLowering:
         value = self._unpacked(node, self.expr(node.value))
         self._edit(node.value, value)
         for target in node.targets:
-            self.bind(target, value.fact, node.value)
+            self.bind(target, value.fact)
         self._note_aliases(node, value)
 
     def _note_aliases(self, node, value):
@@ -175,7 +175,7 @@ class FunctionLowering:
             return
         value = self.expr(node.value)
         self._edit(node.value, value)
-        self.bind(node.target, value.fact, node.value)
+        self.bind(node.target, value.fact)
 
     def _unpacked(self, node, value: Lowered) -> Lowered:
         """`h, w = img.shape[:2]` and `dy, dx = deltas.T`: unpacking a tensor iterates over it,
@@ -243,7 +243,7 @@ class FunctionLowering:
         if node.orelse:
             raise Refusal(node, "`for ... else` is not rewritten")
         before = dict(self.env)
-        self._loop(node.body, lambda: self.bind(node.target, _element_of(iterable.fact), node.iter))
+        self._loop(node.body, lambda: self.bind(node.target, _element_of(iterable.fact)))
         if iterable.fact.tensor or iterable.fact.kind is Kind.ARRAY:
             self._carried_as_tensors(node, before)
 
@@ -296,7 +296,7 @@ class FunctionLowering:
     def stmt_Continue(self, node):
         pass
 
-    def bind(self, target, fact: Fact, value_node=None):
+    def bind(self, target, fact: Fact):
         if isinstance(target, gast.Name):
             self.env[target.id] = fact
         elif isinstance(target, (gast.Tuple, gast.List)):

@@ -56,17 +56,6 @@ class SourceMap:
         span = self.span(node)
         return self.text[span.start:span.end]
 
-    def line_of(self, offset: int) -> int:
-        """1-based line number of a character offset."""
-        lo, hi = 0, len(self.line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo + 1
-
     def indent_of_line(self, lineno: int) -> str:
         line = self.lines[lineno - 1]
         return line[: len(line) - len(line.lstrip(" \t"))]

@@ -74,10 +74,6 @@ class Resolver:
                 return defs[0]
         return None
 
-    def is_numpy(self, node) -> bool:
-        name = self.qualname(node)
-        return name is not None and (name == "numpy" or name.startswith("numpy."))
-
     def function_def(self, node):
         """The def or lambda a name (or a lambda itself) refers to, when it is unique."""
         if isinstance(node, gast.Lambda):
