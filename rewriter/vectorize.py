@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gast
 
+from . import facts as F
 from .emit import substitute
 from .facts import Fact, Kind
 from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
@@ -290,45 +291,50 @@ def _lift(lw, expression, extra: dict, strict=False):
 def lower_accumulating_loop(lw, node) -> bool:
     """`for r in a: s += f(r)` (and `*=`) becomes `s = s + tf.reduce_sum(f(a), axis=0)`.
 
-    Returns False when the loop is not of that shape (it is then lowered as a loop)."""
+    Accumulations may sit under `if c(r):` / `else:`, or follow `if c(r): continue`: rows
+    the condition leaves out add the neutral element (0 for `+=`, 1 for `*=`), through
+    `tf.where`. Returns False when the loop is not of that shape (it is then a loop)."""
     if node.orelse or not isinstance(node.target, gast.Name) or not node.body:
         return False
-    reductions = {gast.Add: "tf.reduce_sum", gast.Mult: "tf.reduce_prod"}
-    accumulators = []
-    for statement in node.body:
-        if not (isinstance(statement, gast.AugAssign) and isinstance(statement.target, gast.Name)
-                and type(statement.op) in reductions and statement.target.id in lw.env):
-            return False
-        name = statement.target.id
-        fact = lw.env[name]
-        if fact.kind is Kind.ARRAY and (name in lw.aliased or not fact.fresh):
-            return False  # an in-place update others would see: the plain lowering refuses it
-        accumulators.append(name)
-    function = lw.resolver.enclosing(node, (gast.FunctionDef,)) or lw.fn
-    if any(isinstance(n, gast.Name) and n.id == node.target.id and n.lineno > node.end_lineno
-           for n in gast.walk(function)):
-        return False  # the loop variable is read after the loop
-    names_read = {n.id for s in node.body for n in gast.walk(s.value) if isinstance(n, gast.Name)}
-    if len(set(accumulators)) != len(accumulators) or names_read & set(accumulators):
+    steps = _accumulations(node.body, None)
+    if not steps:
+        return False
+    accumulators = [statement.target.id for statement, _ in steps]
+    for name in set(accumulators):
+        fact = lw.env.get(name)
+        if fact is None or (fact.kind is Kind.ARRAY and (name in lw.aliased or not fact.fresh)):
+            return False  # undefined, or an in-place update others would see
+    if read_after_loop(lw, node):
+        return False  # the loop variable is read after the loop (it would hold the last row)
+    read = [n.id for s in node.body for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+    if len(set(accumulators)) != len(accumulators) or set(read) & set(accumulators):
         return False
     rows = lw.expr(node.iter)
     fact = rows.fact
     if fact.kind is not Kind.ARRAY or not fact.rank or fact.dtype is None or fact.batched:
         return False
-    element = fact.with_(rank=fact.rank - 1, batched=True, fresh=False)
-    lines = []
+    element = {node.target.id: fact.with_(rank=fact.rank - 1, batched=True, fresh=False)}
+    lines, results = [], {}
     indent = lw.source.indent_of_line(node.lineno)
-    results = {}
-    for statement in node.body:
-        value = _lift(lw, statement.value, {node.target.id: element})
+    for statement, condition in steps:
+        value = _lift(lw, statement.value, element)
+        if value is not None and value.fact.kind is Kind.SCALAR and value.fact.known and not value.fact.tensor:
+            # `count += 1`: the same number for every row.
+            dtype = F.as_dtype(value.fact.pytype)
+            value = Lowered(f"tf.fill(tf.shape({node.target.id})[:1], tf.constant({value.text}, {F.tf_name(dtype)}))",
+                            Fact(Kind.ARRAY, dtype=dtype, rank=0, batched=True, fresh=True), True)
         if value is None or value.fact.kind is not Kind.ARRAY:
             return False
         name = statement.target.id
         total = lw.binop(statement, statement.op, Lowered(name, lw.env[name]), value.with_unbatched())
         if lw.env[name].kind is Kind.ARRAY and total.fact.dtype != lw.env[name].dtype:
             return False  # an in-place dtype change: leave it to the plain loop lowering
-        body = value.text if value.changed else lw.source.segment(statement.value)
-        reduced = f"{reductions[type(statement.op)]}({substitute(body, {node.target.id: rows.text})}, axis=0)"
+        if condition is not None:
+            value = _masked(lw, statement, condition, value, element)
+            if value is None:
+                return False
+        reduction = "tf.reduce_sum" if isinstance(statement.op, gast.Add) else "tf.reduce_prod"
+        reduced = f"{reduction}({substitute(value.text, {node.target.id: rows.text})}, axis=0)"
         operator = "+" if isinstance(statement.op, gast.Add) else "*"
         lines.append(f"{indent}{name} = {name} {operator} {reduced}\n")
         results[name] = total.fact.with_(fresh=True)
@@ -336,6 +342,56 @@ def lower_accumulating_loop(lw, node) -> bool:
     lw.out.edits[Span(start, end)] = "".join(lines)
     lw.env.update(results)
     return True
+
+
+def read_after_loop(lw, loop) -> bool:
+    """Whether the loop variable is read after the loop before something rebinds it (a later
+    `for` over the same name rebinds it first)."""
+    name = loop.target.id
+    function = lw.resolver.enclosing(loop, (gast.FunctionDef,)) or lw.fn
+    rebinding = [n for n in gast.walk(function) if isinstance(n, gast.For) and n is not loop
+                 and isinstance(n.target, gast.Name) and n.target.id == name and n.lineno > loop.end_lineno]
+    for node in gast.walk(function):
+        if isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load) \
+                and node.lineno > loop.end_lineno \
+                and not any(r.lineno <= node.lineno <= r.end_lineno for r in rebinding):
+            return True
+    return False
+
+
+def _accumulations(statements, condition):
+    """[(AugAssign, (test, holds) or None)] for a body of accumulations, possibly under one
+    level of `if`/`else` or after `if test: continue`; None for any other body."""
+    out = []
+    for index, statement in enumerate(statements):
+        if isinstance(statement, gast.AugAssign) and isinstance(statement.target, gast.Name) \
+                and isinstance(statement.op, (gast.Add, gast.Mult)):
+            out.append((statement, condition))
+        elif isinstance(statement, gast.If) and condition is None:
+            if len(statement.body) == 1 and isinstance(statement.body[0], gast.Continue) and not statement.orelse:
+                rest = _accumulations(statements[index + 1:], (statement.test, False))
+                return None if rest is None else out + rest
+            body = _accumulations(statement.body, (statement.test, True))
+            orelse = _accumulations(statement.orelse, (statement.test, False))
+            if body is None or orelse is None:
+                return None
+            out += body + orelse
+        else:
+            return None
+    return out
+
+
+def _masked(lw, statement, condition, value, element):
+    """The per-row contribution where the condition selects the row, the neutral element
+    elsewhere: `tf.where(c, v, 0)` (or 1 for a product)."""
+    test, holds = condition
+    mask = _lift(lw, test, element)
+    if mask is None or mask.fact.kind is not Kind.ARRAY or mask.fact.dtype is None or mask.fact.dtype.kind != "b":
+        return None
+    mask, value = lw.align_batched(statement, [mask, value])
+    neutral = "tf.zeros_like" if isinstance(statement.op, gast.Add) else "tf.ones_like"
+    chosen, other = (value.text, f"{neutral}({value.text})") if holds else (f"{neutral}({value.text})", value.text)
+    return Lowered(f"tf.where({mask.text}, {chosen}, {other})", value.fact, True)
 
 
 # -- scalar loops over tf.range --------------------------------------------------------------

@@ -183,3 +183,38 @@ def test_fill_loops_that_are_not_row_maps_stay_loops(body):
     except Refusal:
         return  # refused: the site stays NumPy, which is also right
     assert "for " in converted.text
+
+
+FILTERED = textwrap.dedent("""\
+    import numpy as np
+
+
+    def f(x):
+        pos = 0.0
+        count = 0
+        prod = 1.0
+        for r in x:
+            if r.sum() < 0:
+                continue
+            pos += r.sum()
+            count += 1
+        for r in x:
+            if r.max() > 1.0:
+                prod *= r.max()
+            else:
+                pos += np.abs(r).sum()
+        return pos, count, prod
+    """)
+
+
+def test_accumulations_under_branches_and_continue_become_masked_reductions(tf):
+    converted = convert_function(FILTERED, "f", {"x": F.array("float64", 2, fresh=False)})
+    assert "for " not in converted.text and "tf.where(" in converted.text
+    original = {"np": np}
+    exec(FILTERED, original)
+    rewritten = {"tf": tf}
+    exec(converted.text, rewritten)
+    for seed in range(3):
+        x = np.random.default_rng(seed).standard_normal((9, 3))
+        for have, want in zip(rewritten["f"](tf.constant(x)), original["f"](x)):
+            np.testing.assert_allclose(np.asarray(have), want, rtol=1e-12)
