@@ -218,3 +218,34 @@ def test_accumulations_under_branches_and_continue_become_masked_reductions(tf):
         x = np.random.default_rng(seed).standard_normal((9, 3))
         for have, want in zip(rewritten["f"](tf.constant(x)), original["f"](x)):
             np.testing.assert_allclose(np.asarray(have), want, rtol=1e-12)
+
+
+EXTREMA = textwrap.dedent("""\
+    import numpy as np
+
+
+    def f(x):
+        best = -np.inf
+        low = np.zeros(3)
+        for r in x:
+            best = np.maximum(best, r.max())
+            low = np.minimum(low, r)
+        return best, low
+    """)
+
+
+@pytest.mark.parametrize("rows", [
+    [[0.3, -1.0, 2.0], [0.5, 0.1, 3.0]],
+    [[1.0, float("nan"), 2.0], [0.5, 0.1, 3.0]],   # NaN propagates, as in NumPy
+    np.zeros((0, 3)),                                 # no rows: the accumulators stay as they were
+], ids=["values", "nan", "empty"])
+def test_running_extrema_become_reductions(tf, rows):
+    converted = convert_function(EXTREMA, "f", {"x": F.array("float64", 2, fresh=False)})
+    assert "for " not in converted.text and "tf.reduce_max" in converted.text
+    x = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+    original = {"np": np}
+    exec(EXTREMA, original)
+    rewritten = {"tf": tf}
+    exec(converted.text, rewritten)
+    for have, want in zip(rewritten["f"](tf.constant(x)), original["f"](x)):
+        np.testing.assert_allclose(np.asarray(have), want, rtol=1e-12)
