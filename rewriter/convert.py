@@ -20,7 +20,7 @@ from . import facts as F
 from .facts import Fact, Kind
 from .helpers import FileHelpers
 from .lower import FunctionLowering, Inconsistent, Refusal
-from .parse import ParsedModule, Span
+from .parse import ParsedModule
 from .resolve import Resolver
 from .sites import Site, declared_inputs
 

@@ -17,7 +17,7 @@ import numpy as np
 from . import facts as F
 from .facts import Fact, Kind
 from .parse import SourceMap, Span
-from .pattern import OMIT, Cast, Pattern, parenthesize, render
+from .pattern import OMIT, Pattern, parenthesize
 from .registry import Registry
 from .resolve import Resolver
 

@@ -27,10 +27,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .check import Diagnostic, check_source
-from .pipeline import RewriteOptions, rewrite_source
+from .pipeline import FileResult, RewriteOptions, rewrite_source
 
 _PLANE_15, _PLANE_16 = 0xF0000, 0x100000          # private-use planes: % and ! masks
 _MASK = re.compile(r"^([ \t]*)#([\U000F0000-\U0010FFFF])", re.MULTILINE)
@@ -38,23 +38,12 @@ _RESERVED = re.compile(r"[\U000F0000-\U0010FFFF]")
 
 
 @dataclass
-class NotebookResult:
-    """The outcome for one notebook; shaped like pipeline.FileResult so reports can read it.
+class NotebookResult(FileResult):
+    """The outcome for one notebook: a FileResult, so reports read it alike.
     Each conversion's `line` is its line within its cell and `conversion.cell` the cell's
     1-based index among all the notebook's cells."""
 
-    filename: str
-    original: str
-    new: str
-    conversions: list = field(default_factory=list)
-    error: str = ""
-    error_line: int = 0
-    error_col: int = 0
     error_cell: int | None = None
-
-    @property
-    def changed(self) -> bool:
-        return self.new != self.original
 
 
 class _SplitError(Exception):

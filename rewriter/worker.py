@@ -5,7 +5,7 @@ raises for a problem with the file: every outcome is a record.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .files import SourceError, read_source, write_atomic

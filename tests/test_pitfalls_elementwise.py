@@ -1,11 +1,10 @@
 """Semantic pitfalls of elementwise NumPy code, each run through the rewriter and compared with
 NumPy, next to the naive TF mapping, which must give a different answer on the same inputs (so
 each test fails if a pattern is simplified to the naive form)."""
-import warnings
-
 import numpy as np
 import pytest
 
+from rewrite_and_run import rewrite_and_run
 from rewriter import facts as F
 from rewriter.function import Inconsistent, Refusal, convert_function
 
@@ -16,19 +15,7 @@ def _source(expr, names):
 
 def rewrite(tf, expr, **arrays):
     """(rewrite's result, NumPy's result, rewritten text) of `expr` over the named arrays."""
-    names = list(arrays)
-    source = _source(expr, names)
-    facts = {n: F.array(v.dtype, v.ndim, fresh=False) for n, v in arrays.items()}
-    converted = convert_function(source, "f", facts)
-    namespace = {"tf": tf, "np": np}
-    exec(converted.text, namespace)
-    got = namespace["f"](*[tf.constant(v) for v in arrays.values()])
-    reference = {"np": np}
-    exec(source, reference)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        want = reference["f"](*arrays.values())
-    return got, want, converted.text
+    return rewrite_and_run(tf, expr, **arrays)
 
 
 def refused(expr, **arrays):

@@ -8,20 +8,14 @@ a pattern to the naive mapping makes the test fail.
 import numpy as np
 import pytest
 
-from rewriter import facts as F
-from rewriter.function import Refusal, convert_function
+from rewrite_and_run import rewrite_and_run
+from rewriter.function import Refusal
 
 
 def _rewrite(tf, expr, **arrays):
     """The rewritten function's text and its result on `arrays` (as tf constants)."""
-    names = list(arrays)
-    source = f"import numpy as np\n\n\ndef f({', '.join(names)}):\n    return {expr}\n"
-    facts = {n: F.array(a.dtype, a.ndim, fresh=False) for n, a in arrays.items()}
-    text = convert_function(source, "f", facts).text
+    out, _, text = rewrite_and_run(tf, expr, **arrays)
     assert "np." not in text.split("def f", 1)[1], f"not rewritten:\n{text}"
-    namespace = {"tf": tf}
-    exec(text, namespace)
-    out = namespace["f"](*[tf.constant(a) for a in arrays.values()])
     return text, out
 
 

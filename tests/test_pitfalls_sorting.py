@@ -4,8 +4,6 @@ gives a different answer there (so simplifying a pattern to it fails the test)."
 import numpy as np
 from rewrite_and_run import rewrite_and_run
 
-from rewriter import facts as F
-from rewriter.function import convert_function
 
 
 def _rewrite(tf, expression, **arrays):
