@@ -207,7 +207,7 @@ def _convert_map_fn(site, module, resolver, left) -> Conversion:
 
 def _convert_range_loop(site, module, resolver, left) -> Conversion:
     from .emit import Edit
-    from .vectorize import vectorize_range_loop
+    from .range_loops import vectorize_range_loop
 
     try:
         text = vectorize_range_loop(site, module, resolver)

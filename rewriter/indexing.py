@@ -67,7 +67,7 @@ def lower_subscript(lw, node) -> Lowered:
 def _row_of_fill_loop(lw, node):
     """`v[i]` with `i` the counter of a fill loop over the rows of `a`: all rows of `v` at once
     (the first len(a) of them when `v` is another array)."""
-    from .vectorize import RowIndex
+    from .fill import RowIndex
 
     if not isinstance(node.slice, gast.Name):
         return None

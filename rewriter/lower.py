@@ -234,7 +234,8 @@ class FunctionLowering:
         self.env = _merge(after_body, self.env)
 
     def stmt_For(self, node):
-        from .vectorize import lower_accumulating_loop, lower_fill_loop
+        from .accumulate import lower_accumulating_loop
+        from .fill import lower_fill_loop
 
         if lower_accumulating_loop(self, node) or lower_fill_loop(self, node):
             return

@@ -9,15 +9,12 @@ what TF can and stays correct for the rest.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import gast
 
-from . import facts as F
 from .emit import substitute
 from .facts import Fact, Kind
 from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
-from .parse import Span
 
 
 def _function_of(call, name):
@@ -181,7 +178,7 @@ def vectorize_map_fn(site, module, resolver, elems=None):
     expression = _single_expression(function)
     uses_element = expression is not None and any(
         isinstance(n, gast.Name) and n.id == param for n in gast.walk(expression))
-    if expression is not None and uses_element and _elementwise(expression, param, resolver):
+    if expression is not None and uses_element and tf_elementwise(expression, param, resolver):
         body = module.source.segment(expression)
         return substitute(body, {param: elems}), "elementwise body applied to the whole tensor"
     for node in gast.walk(function):
@@ -208,18 +205,18 @@ def _single_expression(function):
     return None
 
 
-def _elementwise(node, param, resolver) -> bool:
+def tf_elementwise(node, param, resolver) -> bool:
     """Whether an expression is built only from elementwise TF ops on `param` and numbers."""
     if isinstance(node, gast.Name):
         return node.id == param
     if isinstance(node, gast.Constant):
         return isinstance(node.value, (int, float, bool)) and not isinstance(node.value, complex)
     if isinstance(node, gast.BinOp):
-        return not isinstance(node.op, gast.MatMult) and all(_elementwise(n, param, resolver) for n in (node.left, node.right))
+        return not isinstance(node.op, gast.MatMult) and all(tf_elementwise(n, param, resolver) for n in (node.left, node.right))
     if isinstance(node, gast.UnaryOp):
-        return not isinstance(node.op, gast.Not) and _elementwise(node.operand, param, resolver)
+        return not isinstance(node.op, gast.Not) and tf_elementwise(node.operand, param, resolver)
     if isinstance(node, gast.Compare):
-        return len(node.ops) == 1 and all(_elementwise(n, param, resolver) for n in (node.left, node.comparators[0]))
+        return len(node.ops) == 1 and all(tf_elementwise(n, param, resolver) for n in (node.left, node.comparators[0]))
     if isinstance(node, gast.Call):
         name = resolver.qualname(node.func)
         if name not in _TF_ELEMENTWISE:
@@ -229,16 +226,16 @@ def _elementwise(node, param, resolver) -> bool:
         for keyword in node.keywords:
             if keyword.arg in ("dtype", "name"):
                 continue  # tf.cast(x, dtype=...) / name= do not involve the element
-            if not _elementwise(keyword.value, param, resolver):
+            if not tf_elementwise(keyword.value, param, resolver):
                 return False
         args = node.args
         if name in ("tensorflow.cast", "tensorflow.dtypes.cast") and len(args) == 2:
             args = args[:1]  # the dtype argument
-        return all(_elementwise(a, param, resolver) for a in args)
+        return all(tf_elementwise(a, param, resolver) for a in args)
     return False
 
 
-# -- comprehensions and accumulating loops over the rows of an array -----------------------
+# -- comprehensions over the rows of an array --------------- -----------------------
 
 _STACKERS = frozenset({"numpy.array", "numpy.asarray", "numpy.stack"})
 
@@ -263,11 +260,11 @@ def lower_list_comprehension(lw, node) -> Lowered:
     if fact.kind is not Kind.ARRAY or not fact.rank or fact.dtype is None or fact.batched:
         raise Refusal(node, "the comprehension must iterate over an array of known rank")
     name = generator.target.id
-    value = _lift(lw, node.elt, {name: fact.with_(rank=fact.rank - 1, batched=True, fresh=False)})
+    value = lift(lw, node.elt, {name: fact.with_(rank=fact.rank - 1, batched=True, fresh=False)})
     if value is not None:
         text = substitute(value.text if value.changed else lw.source.segment(node.elt), {name: rows.text})
     else:
-        value = _lift(lw, node.elt, {name: fact.with_(rank=fact.rank - 1, fresh=False)}, strict=True)
+        value = lift(lw, node.elt, {name: fact.with_(rank=fact.rank - 1, fresh=False)}, strict=True)
         body = value.text if value.changed else lw.source.segment(node.elt)
         text = f"tf.vectorized_map(lambda {name}: {body}, {rows.text})"
     if value.fact.kind is not Kind.ARRAY or value.fact.rank is None:
@@ -275,7 +272,7 @@ def lower_list_comprehension(lw, node) -> Lowered:
     return Lowered(text, value.fact.with_(rank=value.fact.rank + 1, batched=False, fresh=True), True)
 
 
-def _lift(lw, expression, extra: dict, strict=False):
+def lift(lw, expression, extra: dict, strict=False):
     """Lower `expression` with extra facts in scope; None if some call can't be lifted."""
     inner = FunctionLowering(lw.fn, lw.source, lw.resolver, lw.registry, {**lw.env, **extra}, context=lw.context)
     try:
@@ -288,304 +285,3 @@ def _lift(lw, expression, extra: dict, strict=False):
         return None
     lw.out.patterns.update(inner.out.patterns)
     return value
-
-
-def lower_accumulating_loop(lw, node) -> bool:
-    """`for r in a: s += f(r)` (and `*=`) becomes `s = s + tf.reduce_sum(f(a), axis=0)`;
-    `s = np.maximum(s, f(r))` (or minimum) becomes a maximum with `tf.reduce_max` (both
-    propagate NaN, as NumPy does).
-
-    Sums and products may sit under `if c(r):` / `else:`, or follow `if c(r): continue`:
-    rows the condition leaves out add the neutral element (0 or 1) through `tf.where`.
-    Returns False when the loop is not of that shape (it is then lowered as a loop)."""
-    if node.orelse or not isinstance(node.target, gast.Name) or not node.body:
-        return False
-    steps = _accumulations(lw, node.body, None)
-    if not steps:
-        return False
-    accumulators = [step.name for step in steps]
-    for name in set(accumulators):
-        fact = lw.env.get(name)
-        if fact is None or (fact.kind is Kind.ARRAY and (name in lw.aliased or not fact.fresh)):
-            return False  # undefined, or an in-place update others would see
-    if read_after_loop(lw, node):
-        return False  # the loop variable is read after the loop (it would hold the last row)
-    read = {n.id for step in steps for n in gast.walk(step.value) if isinstance(n, gast.Name)}
-    read |= {n.id for step in steps if step.condition for n in gast.walk(step.condition[0]) if isinstance(n, gast.Name)}
-    if len(set(accumulators)) != len(accumulators) or read & set(accumulators):
-        return False
-    rows = lw.expr(node.iter)
-    fact = rows.fact
-    if fact.kind is not Kind.ARRAY or not fact.rank or fact.dtype is None or fact.batched:
-        return False
-    element = {node.target.id: fact.with_(rank=fact.rank - 1, batched=True, fresh=False)}
-    lines, results = [], {}
-    indent = lw.source.indent_of_line(node.lineno)
-    for step in steps:
-        value = _lift(lw, step.value, element)
-        if value is not None and value.fact.kind is Kind.SCALAR and value.fact.known and not value.fact.tensor:
-            # `count += 1`: the same number for every row.
-            dtype = F.as_dtype(value.fact.pytype)
-            value = Lowered(f"tf.fill(tf.shape({node.target.id})[:1], tf.constant({value.text}, {F.tf_name(dtype)}))",
-                            Fact(Kind.ARRAY, dtype=dtype, rank=0, batched=True, fresh=True), True)
-        if value is None or value.fact.kind is not Kind.ARRAY:
-            return False
-        name = step.name
-        current = Lowered(name, lw.env[name])
-        if step.op in ("max", "min"):
-            total = _extremum(lw, step, current, value.with_unbatched())
-        else:
-            total = lw.binop(step.node, gast.Add() if step.op == "+" else gast.Mult(), current, value.with_unbatched())
-        if total is None or (lw.env[name].kind is Kind.ARRAY and total.fact.dtype != lw.env[name].dtype):
-            return False  # an in-place dtype change: leave it to the plain loop lowering
-        if step.condition is not None:
-            value = _masked(lw, step, step.condition, value, element)
-            if value is None:
-                return False
-        reduction = {"+": "tf.reduce_sum", "*": "tf.reduce_prod", "max": "tf.reduce_max", "min": "tf.reduce_min"}[step.op]
-        reduced = f"{reduction}({substitute(value.text, {node.target.id: rows.text})}, axis=0)"
-        if step.op in ("max", "min"):
-            combine = "tf.maximum" if step.op == "max" else "tf.minimum"
-            lines.append(f"{indent}{name} = {combine}({name}, {reduced})\n")
-        else:
-            lines.append(f"{indent}{name} = {name} {step.op} {reduced}\n")
-        results[name] = total.fact.with_(fresh=True)
-    start, end = lw.source.line_starts[node.lineno - 1], lw.source.line_starts[node.end_lineno]
-    lw.out.edits[Span(start, end)] = "".join(lines)
-    lw.env.update(results)
-    return True
-
-
-@dataclass
-class _Step:
-    """One accumulation of a loop: `name op= value`, under `condition` (test, holds) if any."""
-
-    name: str
-    op: str          # "+", "*", "max", "min"
-    value: object    # the value expression's node
-    node: object     # the statement
-    condition: tuple | None = None
-
-
-def _extremum(lw, step, current, value):
-    """NumPy's result of `np.maximum(s, v)` (the dtype the accumulator ends with)."""
-    import numpy as np
-
-    if current.fact.kind is not Kind.ARRAY and current.fact.kind is not Kind.SCALAR:
-        return None
-    fact = lw._numpy_result(step.node, np.maximum, (current.fact, value.fact), {})
-    return Lowered("", fact, True) if fact.kind is Kind.ARRAY else None
-
-
-def read_after_loop(lw, loop) -> bool:
-    """Whether the loop variable is read after the loop before something rebinds it (a later
-    `for` over the same name rebinds it first)."""
-    name = loop.target.id
-    function = lw.resolver.enclosing(loop, (gast.FunctionDef,)) or lw.fn
-    rebinding = [n for n in gast.walk(function) if isinstance(n, gast.For) and n is not loop
-                 and isinstance(n.target, gast.Name) and n.target.id == name and n.lineno > loop.end_lineno]
-    for node in gast.walk(function):
-        if isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load) \
-                and node.lineno > loop.end_lineno \
-                and not any(r.lineno <= node.lineno <= r.end_lineno for r in rebinding):
-            return True
-    return False
-
-
-def _accumulations(lw, statements, condition):
-    """The accumulations of a loop body, possibly under one level of `if`/`else` or after
-    `if test: continue` (sums and products only); None for any other body."""
-    out = []
-    for index, statement in enumerate(statements):
-        if isinstance(statement, gast.AugAssign) and isinstance(statement.target, gast.Name) \
-                and isinstance(statement.op, (gast.Add, gast.Mult)):
-            op = "+" if isinstance(statement.op, gast.Add) else "*"
-            out.append(_Step(statement.target.id, op, statement.value, statement, condition))
-        elif condition is None and _extremum_update(lw, statement):
-            call = statement.value
-            name = statement.targets[0].id
-            other = call.args[1] if isinstance(call.args[0], gast.Name) and call.args[0].id == name else call.args[0]
-            op = "max" if lw.resolver.qualname(call.func) == "numpy.maximum" else "min"
-            out.append(_Step(name, op, other, statement))
-        elif isinstance(statement, gast.If) and condition is None:
-            if len(statement.body) == 1 and isinstance(statement.body[0], gast.Continue) and not statement.orelse:
-                rest = _accumulations(lw, statements[index + 1:], (statement.test, False))
-                return None if rest is None else out + rest
-            body = _accumulations(lw, statement.body, (statement.test, True))
-            orelse = _accumulations(lw, statement.orelse, (statement.test, False))
-            if body is None or orelse is None or any(s.op in ("max", "min") for s in body + orelse):
-                return None
-            out += body + orelse
-        else:
-            return None
-    return out
-
-
-def _extremum_update(lw, statement) -> bool:
-    """`s = np.maximum(s, v)` or `s = np.minimum(v, s)`."""
-    if not (isinstance(statement, gast.Assign) and len(statement.targets) == 1
-            and isinstance(statement.targets[0], gast.Name) and isinstance(statement.value, gast.Call)):
-        return False
-    call = statement.value
-    if lw.resolver.qualname(call.func) not in ("numpy.maximum", "numpy.minimum") or call.keywords \
-            or len(call.args) != 2:
-        return False
-    name = statement.targets[0].id
-    return sum(isinstance(a, gast.Name) and a.id == name for a in call.args) == 1
-
-
-def _masked(lw, step, condition, value, element):
-    """The per-row contribution where the condition selects the row, the neutral element
-    elsewhere: `tf.where(c, v, 0)` (or 1 for a product)."""
-    test, holds = condition
-    mask = _lift(lw, test, element)
-    if mask is None or mask.fact.kind is not Kind.ARRAY or mask.fact.dtype is None or mask.fact.dtype.kind != "b":
-        return None
-    mask, value = lw.align_batched(step.node, [mask, value])
-    neutral = "tf.zeros_like" if step.op == "+" else "tf.ones_like"
-    chosen, other = (value.text, f"{neutral}({value.text})") if holds else (f"{neutral}({value.text})", value.text)
-    return Lowered(f"tf.where({mask.text}, {chosen}, {other})", value.fact, True)
-
-
-# -- scalar loops over tf.range --------------------------------------------------------------
-
-def vectorize_range_loop(site, module, resolver):
-    """`for i in tf.range(...)` whose body only accumulates (`r += e`, `r -= e`, possibly under
-    `if/else` on `i`) expressions of `i` and numbers: every iteration at once.
-
-    `r += e(i)` becomes `r = r + tf.reduce_sum(e(tf.range(...)))`; a branch becomes `tf.where`
-    over the steps. Returns the replacement lines."""
-    loop = site.call
-    counter = loop.target.id
-    function = resolver.enclosing(loop, (gast.FunctionDef,))
-    after = [n for n in gast.walk(function or module.tree) if isinstance(n, gast.Name) and n.id == counter
-             and n.lineno > loop.end_lineno]
-    if after:
-        raise Refusal(loop, f"`{counter}` is used after the loop (it would hold the last step)", "RW314")
-    contributions: dict = {}
-    steps = module.source.segment(loop.iter)
-    _collect(loop.body, counter, resolver, contributions, None, module, steps)
-    if not contributions:
-        raise Refusal(loop, "the loop does not accumulate anything", "RW311")
-    indent = module.source.indent_of_line(loop.lineno)
-    lines = []
-    for name, parts in contributions.items():
-        total = " + ".join(parts)
-        lines.append(f"{indent}{name} = {name} + tf.reduce_sum({total})\n")
-    return "".join(lines)
-
-
-def _collect(statements, counter, resolver, out, condition, module, steps):
-    for statement in statements:
-        if isinstance(statement, gast.AugAssign) and isinstance(statement.target, gast.Name) \
-                and isinstance(statement.op, (gast.Add, gast.Sub)):
-            if not _elementwise(statement.value, counter, resolver):
-                raise Refusal(statement, "an accumulated value depends on more than the loop counter", "RW312")
-            if statement.target.id == counter:
-                raise Refusal(statement, "the loop updates its own counter", "RW312")
-            value = _over_steps(statement.value, counter, steps, module)
-            if isinstance(statement.op, gast.Sub):
-                value = f"-{value}"
-            if condition is not None:
-                test, branch = condition
-                chosen = (value, f"tf.zeros_like({value})") if branch else (f"tf.zeros_like({value})", value)
-                value = f"tf.where({test}, {chosen[0]}, {chosen[1]})"
-            out.setdefault(statement.target.id, []).append(value)
-        elif isinstance(statement, gast.If) and condition is None:
-            if not _elementwise(statement.test, counter, resolver):
-                raise Refusal(statement, "the branch depends on more than the loop counter", "RW312")
-            test = _over_steps(statement.test, counter, steps, module)
-            _collect(statement.body, counter, resolver, out, (test, True), module, steps)
-            _collect(statement.orelse, counter, resolver, out, (test, False), module, steps)
-        else:
-            raise Refusal(statement, "the loop body does more than accumulate: it stays a loop", "RW313")
-
-
-def _over_steps(node, counter, steps, module) -> str:
-    """An expression of the counter, evaluated for every step at once (constants broadcast)."""
-    text = substitute(module.source.segment(node), {counter: steps})
-    if not any(isinstance(n, gast.Name) and n.id == counter for n in gast.walk(node)):
-        text = f"tf.broadcast_to({text}, tf.shape({steps}))"
-    return f"({text})" if not text.startswith(("tf.", "(")) else text
-
-
-# -- loops that fill an output row by row ------------------------------------------------------
-
-_LIKE = frozenset({"numpy.empty_like", "numpy.zeros_like", "numpy.ones_like", "numpy.full_like"})
-
-
-class RowIndex:
-    """The loop counter of a fill loop over the rows of `rows` (an array name): `v[i]` means
-    the batch of all rows of `v`, anything else done with `i` has no batching rule."""
-
-    def __init__(self, rows: str):
-        self.rows = rows
-
-
-def lower_fill_loop(lw, node) -> bool:
-    """`out = np.empty_like(a); for i in range(len(a)): out[i] = g(a[i], b[i])` becomes
-    `out = g(a, b)` (cast to out's dtype). Returns False when the loop is not of that shape."""
-    if node.orelse or not isinstance(node.target, gast.Name) or len(node.body) != 1:
-        return False
-    statement = node.body[0]
-    if not (isinstance(statement, gast.Assign) and len(statement.targets) == 1
-            and isinstance(statement.targets[0], gast.Subscript)):
-        return False
-    target = statement.targets[0]
-    counter = node.target.id
-    if not (isinstance(target.value, gast.Name) and isinstance(target.slice, gast.Name)
-            and target.slice.id == counter):
-        return False
-    rows = _range_over_rows(lw, node.iter)
-    out = target.value.id
-    fact = lw.env.get(out)
-    if rows is None or fact is None or fact.kind is not Kind.ARRAY or fact.rank is None or fact.dtype is None:
-        return False
-    if out in lw.aliased or not fact.fresh or not _made_like(lw, target.value, rows):
-        return False  # only an output shaped like the rows it is filled from
-    reads = [n for n in gast.walk(statement.value) if isinstance(n, gast.Name)]
-    if any(n.id == out for n in reads):
-        return False  # the output feeds itself: a recurrence
-    value = _lift(lw, statement.value, {counter: Fact(Kind.OTHER, value=RowIndex(rows))})
-    if value is None or value.fact.kind is not Kind.ARRAY or not value.fact.batched \
-            or value.fact.rank != fact.rank - 1 or value.fact.dtype is None:
-        return False
-    text = value.text
-    if value.fact.dtype != fact.dtype:
-        from .facts import tf_name
-
-        text = f"tf.cast({text}, {tf_name(fact.dtype)})"
-    start, end = lw.source.line_starts[node.lineno - 1], lw.source.line_starts[node.end_lineno]
-    indent = lw.source.indent_of_line(node.lineno)
-    lw.out.edits[Span(start, end)] = f"{indent}{out} = {text}\n"
-    lw.env[out] = fact.with_(fresh=True)
-    return True
-
-
-def _range_over_rows(lw, node):
-    """`range(len(a))` or `range(a.shape[0])`: the name `a`, else None."""
-    if not (isinstance(node, gast.Call) and lw.resolver.builtin(node.func) is range and len(node.args) == 1):
-        return None
-    bound = node.args[0]
-    if isinstance(bound, gast.Call) and lw.resolver.builtin(bound.func) is len and len(bound.args) == 1:
-        bound = bound.args[0]
-    elif isinstance(bound, gast.Subscript) and isinstance(bound.value, gast.Attribute) \
-            and bound.value.attr == "shape" and isinstance(bound.slice, gast.Constant) and bound.slice.value == 0:
-        bound = bound.value.value
-    else:
-        return None
-    if isinstance(bound, gast.Name) and lw.env.get(bound.id) is not None and lw.env[bound.id].kind is Kind.ARRAY:
-        return bound.id
-    return None
-
-
-def _made_like(lw, name_node, rows: str) -> bool:
-    """Whether the output was created by `np.*_like(rows)` (so it has exactly those rows)."""
-    definitions = lw.resolver.definitions(name_node)
-    if len(definitions) != 1:
-        return False
-    statement = lw.resolver.parents.get(definitions[0])
-    value = getattr(statement, "value", None)
-    return isinstance(statement, gast.Assign) and isinstance(value, gast.Call) \
-        and lw.resolver.qualname(value.func) in _LIKE and value.args[:1] != [] \
-        and isinstance(value.args[0], gast.Name) and value.args[0].id == rows
