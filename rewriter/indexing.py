@@ -65,8 +65,8 @@ def lower_subscript(lw, node) -> Lowered:
 
 
 def _row_of_fill_loop(lw, node):
-    """`v[i]` with `i` the counter of a fill loop over the rows of `a`: all rows of `v` at once
-    (the first len(a) of them when `v` is another array)."""
+    """`v[i]` with `i` the counter of a fill loop: all rows of `v` at once (the first as many
+    as the loop has steps, when `v` is not the array the loop runs over)."""
     from .fill import RowIndex
 
     if not isinstance(node.slice, gast.Name):
@@ -77,8 +77,8 @@ def _row_of_fill_loop(lw, node):
     value = lw.expr(node.value)
     if value.fact.kind is not Kind.ARRAY or not value.fact.rank or value.fact.batched:
         raise Refusal(node, "only rows of arrays are read in a vectorized fill loop")
-    rows = counter.value.rows
-    text = value.text if value.text == rows else f"{value.text}[:tf.shape({rows})[0]]"
+    index = counter.value
+    text = value.text if value.text == index.rows else f"{value.text}[:{index.count}]"
     return Lowered(text, value.fact.with_(rank=value.fact.rank - 1, batched=True, fresh=False), True)
 
 

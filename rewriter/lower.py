@@ -236,8 +236,9 @@ class FunctionLowering:
     def stmt_For(self, node):
         from .accumulate import lower_accumulating_loop
         from .fill import lower_fill_loop
+        from .recurrence import lower_recurrence_loop
 
-        if lower_accumulating_loop(self, node) or lower_fill_loop(self, node):
+        if lower_accumulating_loop(self, node) or lower_fill_loop(self, node) or lower_recurrence_loop(self, node):
             return
         iterable = self.expr(node.iter)
         self._edit(node.iter, iterable)
@@ -359,6 +360,10 @@ class FunctionLowering:
         receiver = self.expr(node.value)
         if receiver.fact.batched:
             raise Refusal(node, f"`.{node.attr}` inside a vectorized body has no batching rule")
+        if receiver.fact.kind is Kind.ARRAY and node.attr == "dtype" and receiver.fact.dtype is not None:
+            # `np.zeros(n, dtype=x.dtype)`: a tensor's `.dtype` names the same dtype in TF.
+            return Lowered(f"{parenthesize(receiver.text)}.dtype", Fact(Kind.DTYPE, value=receiver.fact.dtype),
+                           receiver.changed)
         if receiver.fact.kind is Kind.ARRAY:
             pattern = self.registry.get(f"ndarray.{node.attr}")
             if pattern is None or not pattern.is_attribute:

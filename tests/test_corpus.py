@@ -32,9 +32,6 @@ from rewriter.pipeline import rewrite_source
 # The status checks that fail today: file -> the engine's first reason (code, line, message).
 # Remove an entry when its test XPASSes; never add one to silence a regression.
 KNOWN_GAPS = {
-    "loop_discounted_returns.py":
-        "RW209 line 17 `returns[t] = running`: an in-place update inside a loop would copy the whole array at "
-        "every step in TF (quadratic): left as NumPy",
     "apply_histogram_rows.py":
         "numpy.histogram is not rewritten for float32 input (its domain is float64)",
     "loop_parity_tf_range.py":

@@ -171,11 +171,48 @@ def test_fill_loops_become_whole_array_ops(tf):
         np.testing.assert_allclose(have.numpy(), want, rtol=1e-12)
 
 
+FILL_WITH_TEMPORARIES = textwrap.dedent("""\
+    import numpy as np
+
+
+    def f(a, b):
+        n = len(a)
+        norms = np.zeros(n)
+        scaled = np.empty((a.shape[0], a.shape[1]), dtype=np.float32)
+        for i in range(n):
+            centred = a[i] - a[i].mean()
+            norms[i] = np.sqrt((centred * centred).sum())
+            scaled[i] = centred * 2 + b[i]
+        return norms, scaled
+    """)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 5])
+def test_fill_loops_with_per_row_temporaries_and_outputs_made_by_shape(tf, rows):
+    converted = convert_function(FILL_WITH_TEMPORARIES, "f", {"a": F.array("float64", 2, fresh=False),
+                                                              "b": F.array("float64", 2, fresh=False)})
+    assert "for " not in converted.text
+    rng = np.random.default_rng(rows)
+    a, b = rng.standard_normal((rows, 3)), rng.standard_normal((rows + 2, 3))
+    original = {"np": np}
+    exec(FILL_WITH_TEMPORARIES, original)
+    rewritten = {"tf": tf}
+    exec(converted.text, rewritten)
+    for have, want in zip(rewritten["f"](tf.constant(a), tf.constant(b)), original["f"](a, b)):
+        assert have.dtype == tf.as_dtype(want.dtype) and have.shape == want.shape
+        np.testing.assert_allclose(have.numpy(), want, rtol=1e-6)
+
+
 @pytest.mark.parametrize("body", [
     "out = np.zeros((3, 4))\n    for i in range(len(a)):\n        out[i] = a[i]\n    return out",
     "out = np.zeros_like(a)\n    for i in range(1, len(a)):\n        out[i] = out[i - 1] + a[i]\n    return out",
     "out = np.zeros_like(a)\n    for i in range(len(a)):\n        out[i] = a[i] * i\n    return out",
-], ids=["output-not-made-like-the-rows", "recurrence", "counter-used-as-a-number"])
+    "out = np.zeros_like(a)\n    for i in range(len(a)):\n        out[i] = a[i] * 2\n    return out, i",
+    "out = np.zeros_like(a)\n    a = a[1:]\n    for i in range(len(a)):\n        out[i] = a[i] * 2\n    return out",
+    "out = np.zeros(len(a) + 1)\n    for i in range(len(a)):\n        out[i] = a[i].sum()\n    return out",
+    "out = np.zeros_like(a)\n    for i in range(len(a)):\n        m = a[i] * 2\n        out[i] = m\n    return out, m",
+], ids=["output-not-made-like-the-rows", "recurrence", "counter-used-as-a-number", "counter-read-after",
+        "rows-rebound-before-the-loop", "output-longer-than-the-steps", "temporary-read-after"])
 def test_fill_loops_that_are_not_row_maps_stay_loops(body):
     source = f"import numpy as np\n\n\ndef f(a):\n    {body}\n"
     try:

@@ -1,0 +1,183 @@
+"""Loops that carry state from step to step: running totals become tf.cumsum/tf.cumprod,
+other recurrences tf.scan, with NumPy's values (and gradients) and the loop gone."""
+import textwrap
+
+import numpy as np
+import pytest
+
+from rewriter import facts as F
+from rewriter.function import Refusal, convert_function
+
+LOOP_OPS = {"While", "StatelessWhile", "PyFunc", "PyFuncStateless", "EagerPyFunc"}
+
+
+def _both(tf, source, inputs, facts=None):
+    """(rewritten TF function, original NumPy function, rewritten text)."""
+    facts = facts or {name: F.array(value.dtype, value.ndim, fresh=False) for name, value in inputs.items()}
+    converted = convert_function(source, "f", facts)
+    original = {"np": np}
+    exec(source, original)
+    rewritten = {"tf": tf, "np": np}
+    exec(converted.text, rewritten)
+    return rewritten["f"], original["f"], converted.text
+
+
+def _check(tf, source, inputs, rtol=1e-6):
+    fn, reference, text = _both(tf, source, inputs)
+    have = fn(*[tf.constant(v) for v in inputs.values()])
+    want = reference(*inputs.values())
+    have, want = (have, want) if isinstance(want, tuple) else ((have,), (want,))
+    for h, w in zip(have, want):
+        if isinstance(w, (np.ndarray, np.generic)):  # a Python number has no dtype of its own
+            assert h.dtype == tf.as_dtype(w.dtype), text
+        w = np.asarray(w)
+        assert h.shape == w.shape, text
+        np.testing.assert_allclose(h.numpy(), w, rtol=rtol, err_msg=text)
+    return text
+
+
+def _graph_ops(tf, fn, specs):
+    graph_def = tf.function(fn).get_concrete_function(*specs).graph.as_graph_def()
+    ops = {n.op for n in graph_def.node}
+    for function in graph_def.library.function:
+        ops |= {n.op for n in function.node_def}
+    return ops
+
+
+DISCOUNTED = textwrap.dedent("""\
+    import numpy as np
+
+
+    def f(rewards, dones):
+        returns = np.zeros_like(rewards)
+        running = np.zeros(rewards.shape[1], dtype=rewards.dtype)
+        for t in reversed(range(rewards.shape[0])):
+            running = rewards[t] + 0.9 * running * (1.0 - dones[t])
+            returns[t] = running
+        return returns
+    """)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("steps", [0, 1, 9])
+def test_discounted_returns_become_a_reverse_scan(tf, dtype, steps):
+    rng = np.random.default_rng(steps)
+    rewards = rng.standard_normal((steps, 4)).astype(dtype)
+    dones = (rng.random((steps, 4)) < 0.3).astype(dtype)
+    text = _check(tf, DISCOUNTED, {"rewards": rewards, "dones": dones})
+    assert "tf.scan(" in text and "reverse=True" in text and "for " not in text
+
+
+def test_a_scan_has_the_gradients_of_the_loop(tf):
+    fn, _, _ = _both(tf, DISCOUNTED, {"rewards": np.zeros((1, 1)), "dones": np.zeros((1, 1))})
+    rng = np.random.default_rng(3)
+    rewards, dones = rng.standard_normal((6, 3)), (rng.random((6, 3)) < 0.3).astype(np.float64)
+    theoretical, numerical = tf.test.compute_gradient(lambda r: fn(r, tf.constant(dones)), [tf.constant(rewards)])
+    np.testing.assert_allclose(theoretical[0], numerical[0], atol=1e-6)
+    ops = _graph_ops(tf, fn, [tf.TensorSpec([None, 3], tf.float64)] * 2)
+    assert not ops & {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
+
+
+FORWARD = textwrap.dedent("""\
+    import numpy as np
+
+
+    def f(x):
+        ema = np.zeros(x.shape[1])
+        peak = 0.0
+        out = np.empty_like(x)
+        for t in range(len(x)):
+            scaled = 0.1 * x[t]
+            ema = 0.9 * ema + scaled
+            peak = peak * 0.5 + np.max(np.abs(scaled))
+            out[t] = ema - peak
+        return out, ema, peak
+    """)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("steps", [0, 1, 7])
+def test_forward_recurrence_keeps_the_final_state_and_the_start_value_on_no_steps(tf, dtype, steps):
+    x = np.random.default_rng(steps).standard_normal((steps, 3)).astype(dtype)
+    text = _check(tf, FORWARD, {"x": x})
+    assert "tf.scan(" in text and "for " not in text
+
+
+INTEGER = textwrap.dedent("""\
+    import numpy as np
+
+
+    def f(x):
+        acc = 0
+        for t in range(len(x)):
+            acc = acc * 31 + x[t]
+        return acc
+    """)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_integer_recurrence_wraps_like_numpy(tf, dtype):
+    x = np.random.default_rng(1).integers(-1000, 1000, size=40).astype(dtype)
+    _check(tf, INTEGER, {"x": x})
+
+
+TOTALS = textwrap.dedent("""\
+    import numpy as np
+
+
+    def f(x):
+        total = 0.0
+        before = np.zeros(len(x))
+        after = np.zeros(len(x), dtype=np.int32)
+        for i in range(len(x)):
+            before[i] = total
+            total += x[i].sum() * 2
+            after[i] = total
+        back = np.empty(x.shape)
+        rest = np.zeros(x.shape[1])
+        for i in reversed(range(x.shape[0])):
+            rest = rest + x[i]
+            back[i] = rest
+        growth = np.ones(len(x), dtype=x.dtype)
+        level = 1
+        for i in range(len(x)):
+            level *= x[i].sum() + 2
+            growth[i] = level
+        return before, after, total, back, growth, level
+    """)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
+@pytest.mark.parametrize("rows", [0, 1, 6])
+def test_running_totals_become_cumsum_and_cumprod(tf, dtype, rows):
+    x = np.random.default_rng(rows).integers(-3, 4, size=(rows, 3)).astype(dtype)
+    text = _check(tf, TOTALS, {"x": x})
+    assert "for " not in text and "tf.scan" not in text
+    assert "exclusive=True" in text and "tf.math.cumprod(" in text and "reverse=True" in text
+
+
+def test_running_totals_have_no_loop_in_the_graph(tf):
+    fn, _, _ = _both(tf, TOTALS, {"x": np.zeros((2, 3))})
+    assert not _graph_ops(tf, fn, [tf.TensorSpec([None, 3], tf.float64)]) & LOOP_OPS
+
+
+@pytest.mark.parametrize("body", [
+    # the output is read back: a recurrence through the array
+    "out = np.zeros_like(x)\n    for t in range(1, len(x)):\n        out[t] = out[t - 1] * 0.5 + x[t]\n    return out",
+    # a per-step name read after the loop (it would need the last step's value)
+    "s = 0.0\n    for t in range(len(x)):\n        d = x[t] * 2\n        s = s + d * s\n    return s, d",
+    # data-dependent exit
+    "s = 0.0\n    for t in range(len(x)):\n        s = s * 0.5 + x[t].sum()\n        if s > 3:\n            break\n    return s",
+    # the state grows from a number to a row on the first step
+    "s = 0.0\n    for t in range(len(x)):\n        s = s * 0.5 + x[t]\n    return s",
+    # an output with more rows than the loop has steps
+    "s = np.zeros(x.shape[1])\n    out = np.zeros((len(x) + 1, x.shape[1]))\n    for t in range(len(x)):\n"
+    "        s = s * 0.5 + x[t]\n        out[t] = s\n    return out",
+], ids=["output-read-back", "temporary-read-after", "break", "state-changes-rank", "more-rows-than-steps"])
+def test_loops_that_do_not_fit_stay_loops_or_are_refused(tf, body):
+    source = f"import numpy as np\n\n\ndef f(x):\n    {body}\n"
+    try:
+        converted = convert_function(source, "f", {"x": F.array("float64", 2, fresh=False)})
+    except Refusal:
+        return  # left as NumPy: right as well
+    assert "tf.scan" not in converted.text and "for " in converted.text or "while" in converted.text
