@@ -48,6 +48,7 @@ class Conversion:
     inputs: list = field(default_factory=list)  # facts of the inputs the rewrite was made for
     allowed: dict = field(default_factory=dict)  # input name -> dtypes the rewrite accepts
     verification: dict | None = None  # figures from --verify
+    notes: list = field(default_factory=list)  # loops kept as loops, and why
 
 
 def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry) -> Conversion:
@@ -336,4 +337,4 @@ def _emit(site, module, resolver, edits, lowered, facts, params, open_inputs, gu
     file_edits, function_text = function_edits(site, module, resolver, edits, guard)
     return Conversion(site, "converted", line=site.line, col=site.col, edits=file_edits,
                       patterns=tuple(sorted(lowered.patterns)), assumed=assumed, function_text=function_text,
-                      inputs=facts, allowed=guard or {})
+                      inputs=facts, allowed=guard or {}, notes=list(lowered.notes))

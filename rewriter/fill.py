@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import gast
 
-from .accumulate import read_after_loop
 from .facts import Fact, Kind, tf_name
+from .loops import read_after
 from .parse import Span
 from .vectorize import lift
 
@@ -66,7 +66,7 @@ def lower_fill_loop(lw, node) -> bool:
     names = {n.id for s in node.body for n in gast.walk(s.value) if isinstance(n, gast.Name)}
     if names & outputs:
         return False  # an output feeds itself: a recurrence
-    if _read_before_assigned(node.body, temporaries) or read_after_loop(lw, node) \
+    if _read_before_assigned(node.body, temporaries) or read_after(lw, node, counter) \
             or any(read_after(lw, node, t) for t in temporaries):
         return False
     extra = {counter: Fact(Kind.OTHER, value=RowIndex(rows, count))}
@@ -105,13 +105,6 @@ def _read_before_assigned(body, temporaries) -> bool:
         if isinstance(statement.targets[0], gast.Name):
             assigned.add(statement.targets[0].id)
     return False
-
-
-def read_after(lw, loop, name) -> bool:
-    """Whether `name` is read anywhere after the loop in the enclosing function."""
-    function = lw.resolver.enclosing(loop, (gast.FunctionDef,)) or lw.fn
-    return any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
-               and n.lineno > loop.end_lineno for n in gast.walk(function))
 
 
 def steps_of(lw, bound):

@@ -55,6 +55,8 @@ class LoweredFunction:
     edits: dict = field(default_factory=dict)  # Span -> replacement text
     returns: list = field(default_factory=list)  # (value node, Lowered) of each return
     patterns: set = field(default_factory=set)  # qualified NumPy names lowered
+    notes: list = field(default_factory=list)
+    """Loops kept as loops (AutoGraph compiles them), each "line N: why" for the report."""
     refusals: list = field(default_factory=list)
     """Refusals whose result dtype was still known, so lowering could go on: the caller
     decides whether they matter (they don't when the input dtypes are inconsistent anyway)."""
@@ -244,10 +246,19 @@ class FunctionLowering:
         self._edit(node.iter, iterable)
         if node.orelse:
             raise Refusal(node, "`for ... else` is not rewritten")
+        self._note_kept_loop(node, in_python=not (iterable.fact.tensor or iterable.fact.kind is Kind.ARRAY))
         before = dict(self.env)
         self._loop(node.body, lambda: self.bind(node.target, _element_of(iterable.fact)))
         if iterable.fact.tensor or iterable.fact.kind is Kind.ARRAY:
             self._carried_as_tensors(node, before)
+
+    def _note_kept_loop(self, loop, in_python):
+        """Say why a loop stays a loop (the vectorizer's forms did not apply)."""
+        from .loops import why_kept
+
+        note = f"line {loop.lineno}: loop kept: {why_kept(loop, self.env, in_python)}"
+        if note not in self.out.notes:
+            self.out.notes.append(note)
 
     def _carried_as_tensors(self, loop, before):
         """AutoGraph turns a loop over a tensor into a while loop, whose carried values must
@@ -270,6 +281,7 @@ class FunctionLowering:
     def stmt_While(self, node):
         if node.orelse:
             raise Refusal(node, "`while ... else` is not rewritten")
+        self._note_kept_loop(node, in_python=False)
         self._loop(node.body, lambda: self._edit(node.test, self.expr(node.test)))
 
     def _loop(self, body, start_iteration):

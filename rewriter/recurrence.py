@@ -12,9 +12,9 @@ import gast
 
 from . import facts as F
 from .emit import Edit, apply_edits
-from .accumulate import read_after_loop
 from .facts import Fact, Kind
-from .fill import RowIndex, read_after, rows_key, steps_of
+from .fill import RowIndex, rows_key, steps_of
+from .loops import read_after
 from .lower import FunctionLowering, Inconsistent, Lowered, Refusal, _merge
 from .parse import Span
 from .vectorize import lift
@@ -27,7 +27,7 @@ def lower_recurrence_loop(lw, node) -> bool:
     if shape is None:
         return False
     bound, reverse, carried, temporaries, writes = shape
-    if read_after_loop(lw, node) or any(read_after(lw, node, name) for name in temporaries):
+    if read_after(lw, node, node.target.id) or any(read_after(lw, node, name) for name in temporaries):
         return False  # a per-step name read after the loop would need its last value
     steps = steps_of(lw, bound)
     if writes and (steps is None or any(rows_key(lw, out) != steps[0] for out, _ in writes)):

@@ -25,6 +25,7 @@ class SiteRecord:
     assumed: str = ""
     verification: dict | None = None
     cell: int | None = None  # notebooks: the 1-based cell the line is in
+    notes: list = field(default_factory=list)  # converted sites: loops kept as loops, and why
 
 
 @dataclass
@@ -42,7 +43,8 @@ def site_records(result, registry) -> list:
         records.append(SiteRecord(conversion.line or conversion.site.line, conversion.col or conversion.site.col,
                                   conversion.site.kind, conversion.status, conversion.code, conversion.reason,
                                   list(conversion.patterns), rules, conversion.assumed,
-                                  conversion.verification, getattr(conversion, "cell", None)))
+                                  conversion.verification, getattr(conversion, "cell", None),
+                                  list(conversion.notes)))
     return records
 
 
@@ -79,7 +81,8 @@ def render_site(path: str, site: SiteRecord) -> str:
             device = str(v.get("device", "?")).rsplit("device:", 1)[-1]
             figures = (f"; verified on {device}: max rel err {_num(v.get('max_rel_err'))}, "
                        f"grad err {_num(v.get('grad_err'))}, {v.get('trials')} trials")
-        return f"{path}:{site.line}:{site.col}: converted {site.kind} ({site.assumed}{figures})"
+        notes = "".join(f"\n    {note}" for note in site.notes)
+        return f"{path}:{site.line}:{site.col}: converted {site.kind} ({site.assumed}{figures}){notes}"
     return f"{path}:{site.line}:{site.col}: {site.code} left {site.kind}: {site.reason}"
 
 
@@ -114,8 +117,9 @@ def to_markdown(records: list, summary: Summary) -> str:
     converted = [(r.path, s) for r in records for s in r.sites if s.status == "converted"]
     left = [(r.path, s) for r in records for s in r.sites if s.status != "converted"]
     if converted:
-        lines += ["### Converted", "", "| location | kind | patterns | inputs |", "|---|---|---|---|"]
-        lines += [f"| `{p}:{s.line}` | {s.kind} | {', '.join(s.patterns) or '—'} | {s.assumed} |" for p, s in converted]
+        lines += ["### Converted", "", "| location | kind | patterns | inputs | loops kept |", "|---|---|---|---|---|"]
+        lines += [f"| `{p}:{s.line}` | {s.kind} | {', '.join(s.patterns) or '—'} | {s.assumed} | "
+                  f"{'<br>'.join(n.replace('|', '/') for n in s.notes) or '—'} |" for p, s in converted]
         lines.append("")
     if left:
         lines += ["### Left unchanged", "", "| location | kind | code | reason |", "|---|---|---|---|"]

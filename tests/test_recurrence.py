@@ -181,3 +181,70 @@ def test_loops_that_do_not_fit_stay_loops_or_are_refused(tf, body):
     except Refusal:
         return  # left as NumPy: right as well
     assert "tf.scan" not in converted.text and "for " in converted.text or "while" in converted.text
+
+
+KEPT = textwrap.dedent("""\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def early_exit(scores):
+        total = 0.0
+        for i in range(len(scores)):
+            if scores[i] > 3.0:
+                break
+            total = total * 0.5 + scores[i]
+        return np.float32(total)
+
+
+    def nonlinear(x):
+        s = np.ones_like(x[0])
+        for t in range(len(x)):
+            if s.sum() > 0:
+                s = s * x[t]
+            else:
+                s = s + x[t]
+        return s
+
+
+    def vectorized(x):
+        out = np.zeros_like(x)
+        for t in range(len(x)):
+            out[t] = x[t] * 2
+        return out
+
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, 3], tf.float32)])
+    def program(scores, x):
+        a = tf.numpy_function(early_exit, [scores], tf.float32)
+        b = tf.numpy_function(nonlinear, [x], tf.float32)
+        c = tf.numpy_function(vectorized, [x], tf.float32)
+        return a, b, c
+    """)
+
+
+def test_loops_kept_as_loops_are_reported_with_the_reason():
+    from rewriter.pipeline import rewrite_source
+
+    result = rewrite_source(KEPT, "kept.py")
+    notes = {c.site.line: c.notes for c in result.conversions if c.status == "converted"}
+    assert len(notes) == 3, [(c.line, c.reason) for c in result.conversions]
+    early, nonlinear, vectorized = (notes[line] for line in sorted(notes))
+    assert early == ["line 7: loop kept: it leaves early (`break`/`return`) on a condition that changes per step"]
+    assert len(nonlinear) == 1 and "line 16" in nonlinear[0] and "`s` carries from step to step" in nonlinear[0]
+    assert vectorized == []
+
+
+def test_kept_loops_reach_the_json_report(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "kept.py"
+    path.write_text(KEPT)
+    report = tmp_path / "report.json"
+    run = subprocess.run([sys.executable, "-m", "rewriter", "fix", str(path), "--report", str(report)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    sites = json.loads(report.read_text())["files"][0]["sites"]
+    assert [len(site["notes"]) for site in sites] == [1, 1, 0]
