@@ -214,6 +214,8 @@ def _scan(lw, node, bound, reverse, carried, writes) -> bool:
                 return False
         except (Refusal, Inconsistent):
             return False
+        if any(inner.env[name].kind is Kind.SCALAR and not inner.env[name].tensor for name in carried):
+            return False  # a Python number all along (a counter): as a tensor it would promote differently
         after = {name: _as_tensor_fact(inner.env[name]) for name in carried}
         if None in after.values():
             return False
@@ -276,7 +278,10 @@ def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, wr
         edits[span] = f"{rows[out.id]} = {text}"
         outputs[out.id] = len(slots)
         slots.append(rows[out.id])
-    n = lw.expr(bound)
+    try:
+        n = lw.expr(bound)
+    except (Refusal, Inconsistent):
+        return False
     if n.fact.kind is Kind.ARRAY or (n.fact.kind is Kind.SCALAR and n.fact.pytype is not int):
         return False
     text = apply_edits(lw.source.text[body_start:body_end],
@@ -284,7 +289,8 @@ def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, wr
     lines = []
     for name in carried:
         if lw.env[name].kind is Kind.SCALAR:  # a Python number starts as a tensor of the state's dtype
-            lines.append(f"{indent}{name} = tf.constant({name}, {F.tf_name(facts[name].dtype)})\n")
+            convert = "tf.cast" if lw.env[name].tensor else "tf.constant"
+            lines.append(f"{indent}{name} = {convert}({name}, {F.tf_name(facts[name].dtype)})\n")
     lines.append(f"{indent}def {step}({carry}, {counter}):\n")
     lines.append(f"{inner_indent}{', '.join(carried)}, *_ = {carry}\n")
     lines.append(text if text.endswith("\n") else text + "\n")
