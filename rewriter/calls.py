@@ -108,11 +108,14 @@ def lower_call(lw, node) -> Lowered:
             raise Refusal(node, "keyword arguments to a vectorized function are not rewritten")
         lw.out.patterns.add("numpy.vectorize")
         return lower_vectorize_call(lw, node, node.func, args)
-    from .vectorize import lower_list_comprehension, stacked_comprehension
+    from .vectorize import (lower_list_comprehension, lower_reduced_comprehension, reduced_comprehension,
+                            stacked_comprehension)
 
     if stacked_comprehension(lw, node):
         lw.out.patterns.add(lw.resolver.qualname(node.func))
         return lower_list_comprehension(lw, node.args[0])
+    if reduced_comprehension(lw, node):
+        return lower_reduced_comprehension(lw, node)
     qualname = lw.resolver.qualname(node.func)
     if qualname and qualname.startswith("numpy."):
         pattern = lw.registry.get(qualname)
@@ -266,12 +269,13 @@ def _method_call(lw, node, receiver) -> Lowered:
     return bind_and_apply(lw, node, pattern, receiver=receiver)
 
 
-def bind_and_apply(lw, node, pattern: Pattern, receiver) -> Lowered:
-    """Bind a call's arguments to NumPy's signature and lower it through `pattern`."""
+def bind_and_apply(lw, node, pattern: Pattern, receiver, positional=None) -> Lowered:
+    """Bind a call's arguments to NumPy's signature and lower it through `pattern`
+    (`positional` replaces the call's positional arguments; Lowered ones are taken as they are)."""
     signature = signature_of(pattern, numpy_object(pattern))
     if signature is None:
         raise Refusal(node, f"no signature known for {pattern.numpy}")
-    positional = list(node.args)
+    positional = list(node.args) if positional is None else list(positional)
     if receiver is not None:
         positional.insert(0, receiver)
     try:

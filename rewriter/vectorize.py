@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gast
 
+from . import facts as F
 from .emit import substitute
 from .facts import Fact, Kind
 from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
@@ -238,6 +239,11 @@ def tf_elementwise(node, param, resolver) -> bool:
 # -- comprehensions over the rows of an array --------------- -----------------------
 
 _STACKERS = frozenset({"numpy.array", "numpy.asarray", "numpy.stack"})
+# NumPy functions that turn their first argument into one array before anything else, so a
+# list built by a comprehension means the stacked rows there.
+_ARRAY_LIKE_FIRST = frozenset(f"numpy.{name}" for name in (
+    "sum mean max min amax amin prod std var median any all argmax argmin average ptp "
+    "nansum nanmean nanmax nanmin nanstd nanvar nanprod cumsum cumprod").split())
 
 
 def stacked_comprehension(lw, call) -> bool:
@@ -246,30 +252,87 @@ def stacked_comprehension(lw, call) -> bool:
             and lw.resolver.qualname(call.func) in _STACKERS and not call.keywords)
 
 
+def reduced_comprehension(lw, call) -> bool:
+    """Whether a call reduces a comprehension: `np.mean([f(r) for r in a])`, `sum(f(r) for r in a)`."""
+    if not call.args or not isinstance(call.args[0], (gast.ListComp, gast.GeneratorExp)):
+        return False
+    if lw.resolver.builtin(call.func) is sum:
+        return len(call.args) == 1 and not call.keywords
+    return isinstance(call.args[0], gast.ListComp) and lw.resolver.qualname(call.func) in _ARRAY_LIKE_FIRST
+
+
+def lower_reduced_comprehension(lw, call) -> Lowered:
+    from .calls import bind_and_apply
+
+    stacked = lower_list_comprehension(lw, call.args[0])
+    if lw.resolver.builtin(call.func) is not sum:
+        qualname = lw.resolver.qualname(call.func)
+        lw.out.patterns.add(qualname)
+        return bind_and_apply(lw, call, lw.registry.get(qualname), receiver=None,
+                              positional=[stacked, *call.args[1:]])
+    # Python's sum: 0 + e0 + e1 + ... in order; the sum of the stacked rows (a Python 0 is
+    # weak in NumPy's promotion, so the rows' dtype stays).
+    dtype = stacked.fact.dtype
+    if dtype is None or dtype.kind not in "iufc":
+        raise Refusal(call, "builtin `sum` of booleans or of values of unknown dtype is not rewritten", "RW204")
+    lw.out.patterns.add("numpy.sum")
+    return Lowered(f"tf.reduce_sum({stacked.text}, axis=0)", stacked.fact.with_(rank=stacked.fact.rank - 1), True)
+
+
 def lower_list_comprehension(lw, node) -> Lowered:
-    """`np.array([g(r) for r in a])`: g lifted to all rows of `a` at once (or vectorized_map).
+    """`np.array([g(r) for r in a])` or `[g(a[i]) for i in range(len(a))]`: g lifted to all
+    rows at once (or mapped with tf.vectorized_map); `if c(r)` filters keep the rows where c
+    holds (`tf.boolean_mask`).
 
     Only where the list is stacked right away: a Python list of tensors is not a tensor."""
     if len(node.generators) != 1:
         raise Refusal(node, "comprehensions over several loops are not vectorized yet")
     generator = node.generators[0]
-    if generator.ifs or generator.is_async or not isinstance(generator.target, gast.Name):
-        raise Refusal(node, "comprehensions with filters or unpacking are not vectorized yet")
-    rows = lw.expr(generator.iter)
+    if generator.is_async or not isinstance(generator.target, gast.Name):
+        raise Refusal(node, "comprehensions with unpacking are not vectorized yet")
+    name = generator.target.id
+    batched, single, over = _comprehension_element(lw, node, generator)
+    value = lift(lw, node.elt, {name: batched})
+    if value is not None:
+        text = substitute(value.text if value.changed else lw.source.segment(node.elt), {name: over})
+    elif generator.ifs:
+        raise Refusal(node, "a filtered comprehension is vectorized only when its element lifts to all rows")
+    else:
+        value = lift(lw, node.elt, {name: single}, strict=True)
+        body = value.text if value.changed else lw.source.segment(node.elt)
+        text = f"tf.vectorized_map(lambda {name}: {body}, {over})"
+    if value.fact.kind is not Kind.ARRAY or value.fact.rank is None:
+        raise Refusal(node, "the comprehension's elements must be arrays of known rank")
+    for test in generator.ifs:
+        mask = lift(lw, test, {name: batched})
+        if mask is None or mask.fact.kind is not Kind.ARRAY or mask.fact.rank != 0 or mask.fact.dtype is None \
+                or mask.fact.dtype.kind != "b":
+            raise Refusal(test, "a comprehension's filter must be one boolean per row")
+        mask_text = substitute(mask.text if mask.changed else lw.source.segment(test), {name: over})
+        text = f"tf.boolean_mask({text}, {mask_text})"
+    return Lowered(text, value.fact.with_(rank=value.fact.rank + 1, batched=False, fresh=True), True)
+
+
+def _comprehension_element(lw, node, generator):
+    """(batched fact, one-row fact, what the loop runs over) for the comprehension's variable:
+    rows of an array, or the counter of `range(len(a))` indexing rows."""
+    from .fill import RowIndex, steps_of
+
+    iterable = generator.iter
+    if isinstance(iterable, gast.Call) and lw.resolver.builtin(iterable.func) is range \
+            and len(iterable.args) == 1 and not iterable.keywords:
+        steps = steps_of(lw, iterable.args[0])
+        if steps is None:
+            raise Refusal(node, "the comprehension's range must count the rows of an array")
+        _, rows, count = steps
+        counter = Fact(Kind.OTHER, value=RowIndex(rows, count))
+        return counter, F.shape_value(), f"tf.range({count})"
+    rows = lw.expr(iterable)
     fact = rows.fact
     if fact.kind is not Kind.ARRAY or not fact.rank or fact.dtype is None or fact.batched:
         raise Refusal(node, "the comprehension must iterate over an array of known rank")
-    name = generator.target.id
-    value = lift(lw, node.elt, {name: fact.with_(rank=fact.rank - 1, batched=True, fresh=False)})
-    if value is not None:
-        text = substitute(value.text if value.changed else lw.source.segment(node.elt), {name: rows.text})
-    else:
-        value = lift(lw, node.elt, {name: fact.with_(rank=fact.rank - 1, fresh=False)}, strict=True)
-        body = value.text if value.changed else lw.source.segment(node.elt)
-        text = f"tf.vectorized_map(lambda {name}: {body}, {rows.text})"
-    if value.fact.kind is not Kind.ARRAY or value.fact.rank is None:
-        raise Refusal(node, "the comprehension's elements must be arrays of known rank")
-    return Lowered(text, value.fact.with_(rank=value.fact.rank + 1, batched=False, fresh=True), True)
+    return fact.with_(rank=fact.rank - 1, batched=True, fresh=False), fact.with_(rank=fact.rank - 1, fresh=False), \
+        rows.text
 
 
 def lift(lw, expression, extra: dict, strict=False):

@@ -8,6 +8,7 @@ import pytest
 from rewriter import facts as F
 from rewriter.function import Refusal, convert_function
 from rewriter.pipeline import rewrite_source
+from rewrite_and_run import rewrite_and_run
 
 LOOP_OPS = {"While", "StatelessWhile", "PyFunc", "PyFuncStateless", "EagerPyFunc"}
 
@@ -19,6 +20,10 @@ NUMPY_SHAPES = {
     "vectorize-branch": ("np.vectorize(lambda v: v * 2.0 if v > 0 else np.exp(v) - 1)(x)", (4, 3)),
     "comprehension-rows": ("np.array([np.sqrt(np.abs(r)) / (r.sum() + 10.0) for r in x])", (4, 3)),
     "comprehension-fallback": ("np.stack([np.sort(r) for r in x])", (4, 3)),
+    "comprehension-over-row-indices": ("np.stack([x[i] * 2 + x[i].mean() for i in range(len(x))])", (4, 3)),
+    "comprehension-filtered": ("np.array([r.sum() for r in x if r.max() > 0])", (6, 3)),
+    "reduction-of-comprehension": ("np.mean([r.std() for r in x])", (4, 3)),
+    "builtin-sum-of-generator": ("sum(np.sum(r ** 2) for r in x)", (4, 3)),
 }
 
 
@@ -286,3 +291,19 @@ def test_running_extrema_become_reductions(tf, rows):
     exec(converted.text, rewritten)
     for have, want in zip(rewritten["f"](tf.constant(x)), original["f"](x)):
         np.testing.assert_allclose(np.asarray(have), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32", "uint8", "int64"])
+@pytest.mark.parametrize("rows", [1, 5])
+def test_builtin_sum_of_rows_keeps_numpy_dtype_and_wraps_alike(tf, dtype, rows):
+    x = np.random.default_rng(rows).integers(0, 200, size=(rows, 3)).astype(dtype)
+    got, want, text = rewrite_and_run(tf, "sum(r * 3 for r in x)", x=x)
+    assert "tf.reduce_sum(" in text
+    assert got.dtype == tf.as_dtype(want.dtype)
+    np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_builtin_sum_of_booleans_is_refused():
+    source = "import numpy as np\n\n\ndef f(x):\n    return sum(r > 0 for r in x)\n"
+    with pytest.raises(Refusal, match="builtin `sum` of booleans"):
+        convert_function(source, "f", {"x": F.array("float64", 2, fresh=False)})
