@@ -259,11 +259,26 @@ def _signature_fact(node, resolver) -> Fact | None:
         if not isinstance(decorator, gast.Call) or resolver.qualname(decorator.func) != "tensorflow.function":
             continue
         for keyword in decorator.keywords:
-            if keyword.arg == "input_signature" and isinstance(keyword.value, (gast.List, gast.Tuple)):
-                specs = keyword.value.elts
+            specs = _spec_list(keyword.value) if keyword.arg == "input_signature" else None
+            if specs is not None:
                 offset = 1 if fn.args.args and fn.args.args[0].id == "self" else 0
                 if 0 <= index - offset < len(specs):
                     return _spec_fact(specs[index - offset], resolver)
+    return None
+
+
+def _spec_list(node):
+    """The specs of an `input_signature` literal: `[a, b]`, `(a, b)`, `[a] * 2`, `[a] + [b]`."""
+    if isinstance(node, (gast.List, gast.Tuple)):
+        return list(node.elts)
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add):
+        left, right = _spec_list(node.left), _spec_list(node.right)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        items, count = (node.left, node.right) if isinstance(node.right, gast.Constant) else (node.right, node.left)
+        items = _spec_list(items)
+        if items is not None and isinstance(count, gast.Constant) and type(count.value) is int and count.value >= 0:
+            return items * count.value
     return None
 
 

@@ -491,3 +491,27 @@ def test_two_sites_needing_different_copies_of_one_function_convert_one_and_leav
     assert [c.status for c in result.conversions] == ["converted", "left"]
     assert result.conversions[1].code == "RW121"
     assert result.new.count("def grow_tf") == 1 and "tf.exp(x)" in result.new
+
+
+@pytest.mark.parametrize("signature", [
+    "[tf.TensorSpec([None, 3], tf.float64)] * 2",
+    "2 * (tf.TensorSpec([None, 3], tf.float64),)",
+    "[tf.TensorSpec([None, 3], tf.float64)] + [tf.TensorSpec([None, 3], tf.float64)]",
+])
+def test_input_signatures_built_by_repetition_or_concatenation_declare_the_inputs(signature):
+    source = textwrap.dedent(f"""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def total(a, b):
+            return a.sum(axis=1) + b.sum(axis=1)
+
+
+        @tf.function(input_signature={signature})
+        def program(a, b):
+            return tf.numpy_function(total, [a, b], tf.float64)
+        """)
+    (conversion,) = rewrite_source(source, "m.py").conversions
+    assert conversion.status == "converted"
+    assert conversion.assumed == "a: float64 (declared), b: float64 (declared)"
