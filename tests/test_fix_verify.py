@@ -71,3 +71,70 @@ def test_verify_runs_map_fn_sites(tf, tmp_path):
     (conversion,) = result.conversions
     assert conversion.status == "converted" and conversion.verification["ok"]
     assert "return tf.nn.relu(x) * 3.0" in result.new
+
+
+LOOP_FORMS = textwrap.dedent("""\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def row_energy(x):
+        return np.apply_along_axis(lambda r: np.sqrt(np.sum(r * r)), 1, x)
+
+
+    def centred(x):
+        out = np.empty_like(x)
+        for i in range(len(x)):
+            m = x[i].mean()
+            out[i] = x[i] - m
+        return out
+
+
+    def positive_total(x):
+        total = 0.0
+        for r in x:
+            if r.sum() < 0:
+                continue
+            total += np.sum(r * r)
+        return total
+
+
+    def running(x):
+        out = np.zeros_like(x)
+        s = np.zeros(x.shape[1])
+        for t in range(len(x)):
+            s += x[t]
+            out[t] = s
+        return out
+
+
+    def discounted(x):
+        out = np.zeros_like(x)
+        g = np.zeros(x.shape[1])
+        for t in reversed(range(x.shape[0])):
+            g = x[t] + 0.9 * g
+            out[t] = g
+        return out
+
+
+    def stacked(x):
+        return np.array([np.tanh(r) * r.max() for r in x])
+
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float64)])
+    def pipeline(x):
+        return (tf.numpy_function(row_energy, [x], tf.float64), tf.numpy_function(centred, [x], tf.float64),
+                tf.numpy_function(positive_total, [x], tf.float64), tf.numpy_function(running, [x], tf.float64),
+                tf.numpy_function(discounted, [x], tf.float64), tf.numpy_function(stacked, [x], tf.float64))
+    """)
+
+
+def test_every_vectorized_loop_form_goes_through_the_verifier(tf, tmp_path):
+    path = tmp_path / "loops.py"
+    path.write_text(LOOP_FORMS)
+    result = rewrite_source(LOOP_FORMS, str(path), verifier=make_verifier(str(path)))
+    assert [c.status for c in result.conversions] == ["converted"] * 6, [c.reason for c in result.conversions]
+    for conversion in result.conversions:
+        figures = conversion.verification
+        assert figures["values_ok"] and figures["grad_ok"] and figures["grad_err"] is not None, figures
+    assert "for " not in result.new and "tf.scan(" in result.new and "tf.cumsum(" in result.new
