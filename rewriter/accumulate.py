@@ -1,18 +1,24 @@
 """Accumulating loops over the rows of an array become reductions.
 
 `for r in a: s += f(r)` sums `f` over every row at once; conditions on the row become masks
-(`tf.where` with the neutral element), running extrema become `tf.reduce_max`/`tf.reduce_min`.
+(`tf.where` with the neutral element), running extrema become `tf.reduce_max`/`tf.reduce_min`,
+flags set under a condition become `tf.reduce_any`/`tf.reduce_all`, and Python's
+`if v > best: best = v` (or `best = max(best, v)`) keeps its own choice of row: the first of
+the largest, never a NaN.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import gast
+import numpy as np
 
 from . import facts as F
 from .emit import substitute
 from .facts import Fact, Kind
-from .lower import Lowered
+from .loops import read_after
+from .lower import Inconsistent, Lowered, Refusal
 from .parse import Span
 from .vectorize import lift
 
@@ -20,65 +26,52 @@ from .vectorize import lift
 def lower_accumulating_loop(lw, node) -> bool:
     """`for r in a: s += f(r)` (and `*=`) becomes `s = s + tf.reduce_sum(f(a), axis=0)`;
     `s = np.maximum(s, f(r))` (or minimum) becomes a maximum with `tf.reduce_max` (both
-    propagate NaN, as NumPy does).
+    propagate NaN, as NumPy does). On booleans, `found |= c(r)` and `ok &= c(r)` become
+    `tf.reduce_any`/`tf.reduce_all`, as does a flag set under a condition
+    (`if c(r): found = True`, with or without `break`). `if v(r) > best: best = v(r)` and
+    `best = max(best, v(r))` pick the row Python would pick (`for i, r in enumerate(a)` may
+    also keep its index).
 
-    Sums and products may sit under `if c(r):` / `else:`, or follow `if c(r): continue`:
-    rows the condition leaves out add the neutral element (0 or 1) through `tf.where`.
+    Sums, products and flags may sit under `if c(r):` / `else:`, or follow `if c(r): continue`:
+    rows the condition leaves out add the neutral element (0, 1, False, True) through `tf.where`.
     Returns False when the loop is not of that shape (it is then lowered as a loop)."""
-    if node.orelse or not isinstance(node.target, gast.Name) or not node.body:
-        return False
-    steps = _accumulations(lw, node.body, None)
+    header = _header(lw, node)
+    steps = _accumulations(lw, node.body, None) if header else None
     if not steps:
         return False
-    accumulators = [step.name for step in steps]
-    for name in set(accumulators):
-        fact = lw.env.get(name)
-        if fact is None or (fact.kind is Kind.ARRAY and (name in lw.aliased or not fact.fresh)):
-            return False  # undefined, or an in-place update others would see
-    if read_after_loop(lw, node):
-        return False  # the loop variable is read after the loop (it would hold the last row)
-    read = {n.id for step in steps for n in gast.walk(step.value) if isinstance(n, gast.Name)}
-    read |= {n.id for step in steps if step.condition for n in gast.walk(step.condition[0]) if isinstance(n, gast.Name)}
-    if len(set(accumulators)) != len(accumulators) or read & set(accumulators):
+    row, counter, iterable = header
+    if any(step.stops for step in steps) and len(steps) != 1:
+        return False  # a `break` would end the other accumulations early too
+    accumulators = [step.name for step in steps] + [step.index for step in steps if step.index]
+    if len(set(accumulators)) != len(accumulators) or any(lw.env.get(name) is None for name in accumulators):
         return False
-    rows = lw.expr(node.iter)
+    for step in steps:
+        fact = lw.env[step.name]
+        if isinstance(step.node, gast.AugAssign) and fact.kind is Kind.ARRAY \
+                and (step.name in lw.aliased or not fact.fresh):
+            return False  # an in-place update others would see
+    if any(read_after(lw, node, name) for name in (row, counter) if name):
+        return False  # the loop variable would hold the last row (or index) after the loop
+    read = {n.id for step in steps for part in (step.value, step.condition and step.condition[0]) if part
+            for n in gast.walk(part) if isinstance(n, gast.Name)}
+    if read & set(accumulators) or (counter and not _counts_only_indexes(node.body, counter, steps)):
+        return False
+    rows = lw.expr(iterable)
     fact = rows.fact
     if fact.kind is not Kind.ARRAY or not fact.rank or fact.dtype is None or fact.batched:
         return False
-    element = {node.target.id: fact.with_(rank=fact.rank - 1, batched=True, fresh=False)}
+    loop = _Rows(row, counter, rows.text, {row: fact.with_(rank=fact.rank - 1, batched=True, fresh=False)},
+                 lw.source.indent_of_line(node.lineno), _names_in(lw.resolver.module.tree))
     lines, results = [], {}
-    indent = lw.source.indent_of_line(node.lineno)
     for step in steps:
-        value = lift(lw, step.value, element)
-        if value is not None and value.fact.kind is Kind.SCALAR and value.fact.known and not value.fact.tensor:
-            # `count += 1`: the same number for every row.
-            dtype = F.as_dtype(value.fact.pytype)
-            value = Lowered(f"tf.fill(tf.shape({node.target.id})[:1], tf.constant({value.text}, {F.tf_name(dtype)}))",
-                            Fact(Kind.ARRAY, dtype=dtype, rank=0, batched=True, fresh=True), True)
-        if value is None or value.fact.kind is not Kind.ARRAY:
+        lowering = _best if step.op == "best" else _flag if step.op in ("any", "all") else _reduction
+        lowered = lowering(lw, step, loop)
+        if lowered is None:
             return False
-        name = step.name
-        current = Lowered(name, lw.env[name])
-        if step.op in ("max", "min"):
-            total = _extremum(lw, step, current, value.with_unbatched())
-        else:
-            total = lw.binop(step.node, gast.Add() if step.op == "+" else gast.Mult(), current, value.with_unbatched())
-        if total is None or (lw.env[name].kind is Kind.ARRAY and total.fact.dtype != lw.env[name].dtype):
-            return False  # an in-place dtype change: leave it to the plain loop lowering
-        if step.condition is not None:
-            value = _masked(lw, step, step.condition, value, element)
-            if value is None:
-                return False
-        reduction = {"+": "tf.reduce_sum", "*": "tf.reduce_prod", "max": "tf.reduce_max", "min": "tf.reduce_min"}[step.op]
-        reduced = f"{reduction}({substitute(value.text, {node.target.id: rows.text})}, axis=0)"
-        if step.op in ("max", "min"):
-            combine = "tf.maximum" if step.op == "max" else "tf.minimum"
-            lines.append(f"{indent}{name} = {combine}({name}, {reduced})\n")
-        else:
-            lines.append(f"{indent}{name} = {name} {step.op} {reduced}\n")
-        results[name] = total.fact.with_(fresh=True)
+        lines += lowered[0]
+        results.update(lowered[1])
     start, end = lw.source.line_starts[node.lineno - 1], lw.source.line_starts[node.end_lineno]
-    lw.out.edits[Span(start, end)] = "".join(lines)
+    lw.out.edits[Span(start, end)] = "".join(f"{loop.indent}{line}\n" for line in lines)
     lw.env.update(results)
     return True
 
@@ -88,52 +81,283 @@ class _Step:
     """One accumulation of a loop: `name op= value`, under `condition` (test, holds) if any."""
 
     name: str
-    op: str          # "+", "*", "max", "min"
-    value: object    # the value expression's node
+    op: str          # "+", "*", "|", "&", "max", "min" (np.maximum/minimum), "any", "all", "best"
+    value: object    # the value expression's node (None for a flag)
     node: object     # the statement
     condition: tuple | None = None
+    stops: bool = False        # a flag followed by `break`
+    largest: bool = True       # "best": a running maximum (else minimum)
+    strict: bool = True        # "best": replaced only by a larger value (else also by an equal one)
+    value_first: bool = False  # "best": `max(v, best)` rather than `max(best, v)`
+    index: str | None = None   # "best": the name that keeps the loop counter of the best row
+    index_value: object = None  # "best": the Name node assigned to it (the counter)
 
 
-def _extremum(lw, step, current, value):
-    """NumPy's result of `np.maximum(s, v)` (the dtype the accumulator ends with)."""
-    import numpy as np
+@dataclass
+class _Rows:
+    """The loop seen as a batch: its variable (and `enumerate`'s counter), the rows' array (as
+    TF text), the facts in scope for one row, and what the replacement lines need (indentation,
+    names already taken)."""
 
-    if current.fact.kind is not Kind.ARRAY and current.fact.kind is not Kind.SCALAR:
+    name: str
+    counter: str | None
+    text: str
+    element: dict
+    indent: str
+    taken: set
+
+    def over_rows(self, text: str) -> str:
+        return substitute(text, {self.name: self.text})
+
+    def fresh(self, wanted: str) -> str:
+        name, number = wanted, 2
+        while name in self.taken:
+            name, number = f"{wanted}{number}", number + 1
+        self.taken.add(name)
+        return name
+
+
+def _header(lw, node):
+    """(row name, counter name or None, iterated node) of `for r in a` or
+    `for i, r in enumerate(a)`; None for any other loop."""
+    if node.orelse or not node.body:
         return None
-    fact = lw._numpy_result(step.node, np.maximum, (current.fact, value.fact), {})
-    return Lowered("", fact, True) if fact.kind is Kind.ARRAY else None
+    if isinstance(node.target, gast.Name):
+        return node.target.id, None, node.iter
+    call = node.iter
+    if isinstance(node.target, gast.Tuple) and len(node.target.elts) == 2 \
+            and all(isinstance(e, gast.Name) for e in node.target.elts) \
+            and node.target.elts[0].id != node.target.elts[1].id \
+            and isinstance(call, gast.Call) and lw.resolver.builtin(call.func) is enumerate \
+            and len(call.args) == 1 and not call.keywords and not isinstance(call.args[0], gast.Starred):
+        counter, row = (e.id for e in node.target.elts)
+        return row, counter, call.args[0]
+    return None
 
 
-def read_after_loop(lw, loop) -> bool:
-    """Whether the loop variable is read after the loop before something rebinds it (a later
-    `for` over the same name rebinds it first)."""
-    name = loop.target.id
-    function = lw.resolver.enclosing(loop, (gast.FunctionDef,)) or lw.fn
-    rebinding = [n for n in gast.walk(function) if isinstance(n, gast.For) and n is not loop
-                 and isinstance(n.target, gast.Name) and n.target.id == name and n.lineno > loop.end_lineno]
-    for node in gast.walk(function):
-        if isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load) \
-                and node.lineno > loop.end_lineno \
-                and not any(r.lineno <= node.lineno <= r.end_lineno for r in rebinding):
-            return True
-    return False
+def _per_row(value):
+    """A lifted value that is an array for every row at once (None when it did not lift)."""
+    if value is None or value.fact.kind is not Kind.ARRAY or value.fact.dtype is None or value.fact.rank is None:
+        return None
+    return value
+
+
+_UFUNCS = {"+": np.add, "*": np.multiply, "|": np.bitwise_or, "&": np.bitwise_and,
+           "max": np.maximum, "min": np.minimum}
+_REDUCTIONS = {"+": "tf.reduce_sum", "*": "tf.reduce_prod", "|": "tf.reduce_any", "&": "tf.reduce_all",
+               "max": "tf.reduce_max", "min": "tf.reduce_min"}
+_OPERATORS = {"+": gast.Add, "*": gast.Mult, "|": gast.BitOr, "&": gast.BitAnd}
+
+
+def _reduction(lw, step, loop):
+    """`s op= v(r)` or `s = np.maximum(s, v(r))`: one reduction over the rows, combined with
+    `s`. Each row's value is first converted to the accumulator's result dtype, as NumPy does
+    at every step (a bool counted into an int, ints summed into a float)."""
+    name = step.name
+    current = Lowered(name, lw.env[name])
+    value = lift(lw, step.value, loop.element)
+    if value is None:
+        return None
+    try:
+        result = lw._numpy_result(step.node, _UFUNCS[step.op], (current.fact, value.fact.with_(batched=False)), {})
+    except (Refusal, Inconsistent):
+        return None
+    if result.kind is not Kind.ARRAY or result.dtype is None:
+        return None
+    if current.fact.kind is Kind.ARRAY and result.dtype != current.fact.dtype:
+        return None  # an in-place dtype change: leave it to the plain loop lowering
+    if (step.op in ("|", "&")) != (result.dtype.kind == "b"):
+        return None  # bitwise on integers (no exact reduction in TF), or a sum of bools (a logical or)
+    if value.fact.kind is Kind.SCALAR and value.fact.known and not value.fact.tensor:
+        # `count += 1`: the same number for every row.
+        value = Lowered(f"tf.fill(tf.shape({loop.name})[:1], tf.constant({value.text}, {F.tf_name(result.dtype)}))",
+                        Fact(Kind.ARRAY, dtype=result.dtype, rank=0, batched=True, fresh=True), True)
+    value = _per_row(value)
+    if value is None:
+        return None
+    if value.fact.dtype != result.dtype:
+        value = Lowered(f"tf.cast({value.text}, {F.tf_name(result.dtype)})", value.fact.with_(dtype=result.dtype), True)
+    if step.op in _OPERATORS:
+        total = lw.binop(step.node, _OPERATORS[step.op](), current, value.with_unbatched())
+        if total.fact.dtype != result.dtype:
+            return None
+    if step.condition is not None:
+        value = _masked(lw, step, loop, value)
+        if value is None:
+            return None
+    reduced = f"{_REDUCTIONS[step.op]}({loop.over_rows(value.text)}, axis=0)"
+    if step.op in ("max", "min"):
+        line = f"{name} = {'tf.maximum' if step.op == 'max' else 'tf.minimum'}({name}, {reduced})"
+    else:
+        line = f"{name} = {name} {step.op} {reduced}"
+    return [line], {name: result.with_(fresh=True)}
+
+
+def _flag(lw, step, loop):
+    """`if c(r): found = True` leaves `found or any(c)`; `if c(r): ok = False` leaves
+    `ok and all(not c)`. A `break` after it only stops early: the result is the same.
+    It must start as a Python bool, so that it stays one in NumPy; here it becomes a 0-d bool
+    array, which NumPy's arithmetic treats as it treats the bool (`found * 2.5` is 2.5)."""
+    start = lw.env[step.name]
+    if start.kind is not Kind.SCALAR or start.pytype is not bool:
+        return None
+    mask = _selected(lw, step.condition[0], loop)
+    if mask is None:
+        return None
+    test, holds = step.condition
+    negate = holds == (step.op == "all")
+    rows = loop.over_rows(f"tf.logical_not({mask.text})" if negate else mask.text)
+    name = step.name
+    line = f"{name} = {name} | tf.reduce_any({rows})" if step.op == "any" \
+        else f"{name} = {name} & tf.reduce_all({rows})"
+    return [line], {name: F.array(bool, 0, fresh=True)}
+
+
+def _best(lw, step, loop):
+    """`if v(r) > best: best = v(r)` (or `best = max(best, v(r))`): Python keeps the first row
+    whose value is the largest, and only if it beats the start; a NaN value is never taken and
+    a NaN start is never replaced. The rows' values are reduced with NaN left out, and the row
+    picked by position (`tf.gather`), so the sign of a zero and the index come out as Python's.
+    With `>=` the last of the largest rows is kept instead."""
+    value = _per_row(lift(lw, step.value, loop.element))
+    if value is None or value.fact.rank != 0 or value.fact.dtype.kind not in "iuf":
+        return None
+    dtype = value.fact.dtype
+    if step.value_first and dtype.kind == "f":
+        which = "max" if step.largest else "min"
+        raise Refusal(step.node, f"`{which}(v, {step.name})` lets a NaN `v` replace `{step.name}` and keeps `v` "
+                                 f"on ties: only `{which}({step.name}, v)` becomes a reduction", "RW204")
+    if isinstance(step.node, gast.If) and not _deterministic(lw, step.value, loop):
+        return None  # `v` is evaluated twice (compared, then kept): it must give the same value
+    name, start = step.name, lw.env[step.name]
+    if not _holds_exactly(start, dtype):
+        return None
+    lines = [] if _as_tensor(name, start, dtype) == name else [f"{name} = {_as_tensor(name, start, dtype)}"]
+    index = lw.env.get(step.index) if step.index else None
+    if step.index and (step.index_value.id != loop.counter or index.kind is not Kind.SCALAR or index.pytype is not int):
+        return None
+    values = loop.over_rows(value.text)
+    reduce = "tf.reduce_max" if step.largest else "tf.reduce_min"
+    results = {name: F.array(dtype, 0, fresh=True)}
+    if dtype.kind in "iu" and not step.index:  # no NaN, and equal integers are the same value
+        combine = "tf.maximum" if step.largest else "tf.minimum"
+        return lines + [f"{name} = {combine}({name}, {reduce}({values}))"], results
+    rows, top, at = (loop.fresh(f"{name}_{part}") for part in ("values", "top", "at"))
+    candidates = rows
+    if dtype.kind == "f":
+        candidates = f"tf.where(tf.math.is_nan({rows}), float('{'-' if step.largest else ''}inf'), {rows})"
+    compare = (">" if step.largest else "<") + ("" if step.strict else "=")
+    taken = f"({rows} == {top}) & ({rows} {compare} {name})"
+    size = f"tf.size({rows})"
+    lines += [f"{rows} = {values}", f"{top} = {reduce}({candidates})"]
+    if step.strict:  # the first row taken; the start, appended last, when none is
+        lines += [f"{at} = tf.minimum(tf.reduce_min(tf.where({taken}, tf.range({size}), {size})), {size})",
+                  f"{name} = tf.gather(tf.concat([{rows}, [{name}]], 0), {at})"]
+        picked = f"{at} < {size}"
+    else:  # the last row taken; the start, put first, when none is
+        lines += [f"{at} = tf.maximum(tf.reduce_max(tf.where({taken}, tf.range({size}), -1)), -1)",
+                  f"{name} = tf.gather(tf.concat([[{name}], {rows}], 0), {at} + 1)"]
+        picked = f"{at} >= 0"
+    if step.index:
+        kept = _as_tensor(step.index, index, np.dtype("int64"))
+        lines.append(f"{step.index} = tf.where({picked}, tf.cast({at}, tf.int64), {kept})")
+        results[step.index] = Fact(Kind.SCALAR, pytype=int, tensor=True, dtype=np.dtype("int64"))
+    return lines, results
+
+
+def _holds_exactly(start: Fact, dtype) -> bool:
+    """Whether the start of a running extremum is a `dtype` value, or a Python number that NumPy
+    compares as that `dtype` (a weak scalar) and that `dtype` holds exactly, so the tensor
+    standing for it has the same value whether or not a row replaces it."""
+    if start.kind is Kind.ARRAY:
+        return start.dtype == dtype and start.rank == 0 and not start.batched
+    if start.kind is not Kind.SCALAR or start.pytype not in (int, float) \
+            or (start.pytype is float and dtype.kind != "f"):
+        return False
+    if not start.known:
+        return F.as_dtype(start.pytype) == dtype
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            held = np.array(start.value, dtype)
+    except (OverflowError, ValueError, RuntimeWarning):
+        return False
+    return held.item() == start.value or (np.isnan(held) and start.value != start.value)
+
+
+def _as_tensor(name, fact: Fact, dtype) -> str:
+    """A scalar as a tensor of `dtype` (a Python number through tf.constant, which keeps a
+    float64 exact where tf.cast would first make it a float32)."""
+    if (fact.kind is Kind.ARRAY or fact.tensor) and fact.dtype == dtype:
+        return name
+    if fact.kind is Kind.SCALAR and not fact.tensor:
+        return f"tf.constant({name}, {F.tf_name(dtype)})"
+    return f"tf.cast({name}, {F.tf_name(dtype)})"
+
+
+def _deterministic(lw, node, loop) -> bool:
+    """Whether evaluating the expression twice gives the same value: NumPy functions other
+    than random draws, and methods of the row or of arrays computed from it."""
+    def array_valued(receiver) -> bool:
+        if isinstance(receiver, gast.Name):
+            fact = loop.element.get(receiver.id) or lw.env.get(receiver.id)
+            return fact is not None and fact.kind is Kind.ARRAY
+        if isinstance(receiver, (gast.Subscript, gast.Attribute)):
+            return array_valued(receiver.value)
+        return isinstance(receiver, (gast.Call, gast.BinOp, gast.UnaryOp))
+
+    for call in (n for n in gast.walk(node) if isinstance(n, gast.Call)):
+        qualname = lw.resolver.qualname(call.func)
+        if qualname is not None:
+            if not qualname.startswith("numpy.") or qualname.startswith("numpy.random."):
+                return False
+        elif isinstance(call.func, gast.Attribute):
+            if not array_valued(call.func.value):
+                return False
+        elif lw.resolver.builtin(call.func) not in (abs, float, int, len, max, min):
+            return False
+    return True
+
+
+def _counts_only_indexes(body, counter, steps) -> bool:
+    """Whether `enumerate`'s counter is used only to remember the index of a best row."""
+    kept = {id(step.index_value) for step in steps if step.index}
+    return all(id(n) in kept for statement in body for n in gast.walk(statement)
+               if isinstance(n, gast.Name) and n.id == counter)
+
+
+def _names_in(tree) -> set:
+    names = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+    return names | {n.name for n in gast.walk(tree) if isinstance(n, (gast.FunctionDef, gast.ClassDef))}
+
+
+_AUGMENTED = {gast.Add: "+", gast.Mult: "*", gast.BitOr: "|", gast.BitAnd: "&"}
 
 
 def _accumulations(lw, statements, condition):
     """The accumulations of a loop body, possibly under one level of `if`/`else` or after
-    `if test: continue` (sums and products only); None for any other body."""
+    `if test: continue` (sums, products and flags only); None for any other body."""
     out = []
     for index, statement in enumerate(statements):
         if isinstance(statement, gast.AugAssign) and isinstance(statement.target, gast.Name) \
-                and isinstance(statement.op, (gast.Add, gast.Mult)):
-            op = "+" if isinstance(statement.op, gast.Add) else "*"
+                and type(statement.op) in _AUGMENTED:
+            op = _AUGMENTED[type(statement.op)]
             out.append(_Step(statement.target.id, op, statement.value, statement, condition))
+        elif isinstance(statement, gast.Pass):
+            continue
+        elif condition is not None and (flag := _flag_value(statement)) is not None:
+            out.append(_Step(statement.targets[0].id, "any" if flag else "all", None, statement, condition))
+        elif isinstance(statement, gast.Break) and index == len(statements) - 1 and out \
+                and out[-1].op in ("any", "all") and out[-1].condition is condition:
+            out[-1].stops = True  # setting the flag again on later rows changes nothing
         elif condition is None and _extremum_update(lw, statement):
             call = statement.value
             name = statement.targets[0].id
             other = call.args[1] if isinstance(call.args[0], gast.Name) and call.args[0].id == name else call.args[0]
             op = "max" if lw.resolver.qualname(call.func) == "numpy.maximum" else "min"
             out.append(_Step(name, op, other, statement))
+        elif condition is None and (best := _best_update(lw, statement)) is not None:
+            out.append(best)
         elif isinstance(statement, gast.If) and condition is None:
             if len(statement.body) == 1 and isinstance(statement.body[0], gast.Continue) and not statement.orelse:
                 rest = _accumulations(lw, statements[index + 1:], (statement.test, False))
@@ -146,6 +370,15 @@ def _accumulations(lw, statements, condition):
         else:
             return None
     return out
+
+
+def _flag_value(statement):
+    """`name = True` or `name = False`: the constant, else None."""
+    if isinstance(statement, gast.Assign) and len(statement.targets) == 1 \
+            and isinstance(statement.targets[0], gast.Name) and isinstance(statement.value, gast.Constant) \
+            and isinstance(statement.value.value, bool):
+        return statement.value.value
+    return None
 
 
 def _extremum_update(lw, statement) -> bool:
@@ -161,15 +394,69 @@ def _extremum_update(lw, statement) -> bool:
     return sum(isinstance(a, gast.Name) and a.id == name for a in call.args) == 1
 
 
-def _masked(lw, step, condition, value, element):
+# `v OP best`: (keeps the largest, replaced only by a strictly better value)
+_ORDER = {gast.Gt: (True, True), gast.GtE: (True, False), gast.Lt: (False, True), gast.LtE: (False, False)}
+_MIRRORED = {gast.Gt: gast.Lt, gast.GtE: gast.LtE, gast.Lt: gast.Gt, gast.LtE: gast.GtE}
+
+
+def _best_update(lw, statement):
+    """`if v > best: best = v` (`>=`, `<`, `<=`, either side; optionally also `best_i = i`)
+    or `best = max(best, v)` / `min`: a "best" step, else None."""
+    if isinstance(statement, gast.Assign) and len(statement.targets) == 1 \
+            and isinstance(statement.targets[0], gast.Name) and isinstance(statement.value, gast.Call):
+        call, name = statement.value, statement.targets[0].id
+        builtin = lw.resolver.builtin(call.func)
+        if builtin not in (max, min) or call.keywords or len(call.args) != 2 \
+                or any(isinstance(a, gast.Starred) for a in call.args):
+            return None
+        mine = [isinstance(a, gast.Name) and a.id == name for a in call.args]
+        if sum(mine) != 1:
+            return None
+        value = call.args[1] if mine[0] else call.args[0]
+        return _Step(name, "best", value, statement, largest=builtin is max, value_first=mine[1])
+    if not (isinstance(statement, gast.If) and not statement.orelse and isinstance(statement.test, gast.Compare)
+            and len(statement.test.ops) == 1 and type(statement.test.ops[0]) in _ORDER
+            and 1 <= len(statement.body) <= 2
+            and all(isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)
+                    for s in statement.body)):
+        return None
+    test = statement.test
+    left, right, op = test.left, test.comparators[0], type(test.ops[0])
+    assigned = {s.targets[0].id: s.value for s in statement.body}
+    if len(assigned) != len(statement.body):
+        return None
+    for name, value in assigned.items():
+        for mine, other, order in ((right, left, op), (left, right, _MIRRORED[op])):
+            if isinstance(mine, gast.Name) and mine.id == name and gast.dump(other) == gast.dump(value):
+                largest, strict = _ORDER[order]
+                step = _Step(name, "best", value, statement, largest=largest, strict=strict)
+                rest = [(n, v) for n, v in assigned.items() if n != name]
+                if rest:
+                    step.index, step.index_value = rest[0]
+                    if not isinstance(step.index_value, gast.Name):
+                        return None
+                return step
+    return None
+
+
+def _selected(lw, test, loop):
+    """The rows' truth values of an `if` test: a bool per row (NumPy's `if` on an array of
+    more than one element raises, so only a scalar per row)."""
+    mask = lift(lw, test, loop.element)
+    if mask is None or mask.fact.kind is not Kind.ARRAY or mask.fact.dtype is None \
+            or mask.fact.dtype.kind != "b" or mask.fact.rank != 0:
+        return None
+    return mask
+
+
+def _masked(lw, step, loop, value):
     """The per-row contribution where the condition selects the row, the neutral element
-    elsewhere: `tf.where(c, v, 0)` (or 1 for a product)."""
-    test, holds = condition
-    mask = lift(lw, test, element)
-    if mask is None or mask.fact.kind is not Kind.ARRAY or mask.fact.dtype is None or mask.fact.dtype.kind != "b":
+    elsewhere: `tf.where(c, v, 0)` (1 for a product, False for `|`, True for `&`)."""
+    test, holds = step.condition
+    mask = _selected(lw, test, loop)
+    if mask is None:
         return None
     mask, value = lw.align_batched(step.node, [mask, value])
-    neutral = "tf.zeros_like" if step.op == "+" else "tf.ones_like"
+    neutral = "tf.zeros_like" if step.op in ("+", "|") else "tf.ones_like"
     chosen, other = (value.text, f"{neutral}({value.text})") if holds else (f"{neutral}({value.text})", value.text)
     return Lowered(f"tf.where({mask.text}, {chosen}, {other})", value.fact, True)
-

@@ -13,7 +13,8 @@ def read_after(lw, loop, name) -> bool:
     leave it holding something else); a later `for` over the same name rebinds it first."""
     function = lw.resolver.enclosing(loop, (gast.FunctionDef,)) or lw.fn
     rebinding = [n for n in gast.walk(function) if isinstance(n, gast.For) and n is not loop
-                 and isinstance(n.target, gast.Name) and n.target.id == name and n.lineno > loop.end_lineno]
+                 and name in {t.id for t in gast.walk(n.target) if isinstance(t, gast.Name)}
+                 and n.lineno > loop.end_lineno]
     return any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
                and n.lineno > loop.end_lineno and not any(r.lineno <= n.lineno <= r.end_lineno for r in rebinding)
                for n in gast.walk(function))

@@ -4,24 +4,17 @@ import warnings
 import numpy as np
 import pytest
 
+from graph_ops import graph_ops
 from rewriter import RewriterWarning, autograph_numpy
 
 CALLBACK_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
 CENTERS = np.linspace(-1.0, 1.0, 6)  # a module-level array read by a decorated function
 
 
-def _ops(concrete):
-    graph_def = concrete.graph.as_graph_def()
-    ops = {n.op for n in graph_def.node}
-    for function in graph_def.library.function:
-        ops |= {n.op for n in function.node_def}
-    return ops
-
-
 def _graph_ops(decorated, *args):
     import tensorflow as tf
 
-    return _ops(tf.function(decorated).get_concrete_function(*args))
+    return graph_ops(tf.function(decorated).get_concrete_function(*args))
 
 
 def _square_norm(v):

@@ -8,9 +8,9 @@ import pytest
 from rewriter import facts as F
 from rewriter.function import Refusal, convert_function
 from rewriter.pipeline import rewrite_source
+from graph_ops import LOOP_OPS, graph_ops, loop_ops
 from rewrite_and_run import rewrite_and_run
 
-LOOP_OPS = {"While", "StatelessWhile", "PyFunc", "PyFuncStateless", "EagerPyFunc"}
 
 NUMPY_SHAPES = {
     "apply-row-reduction": ("np.apply_along_axis(lambda r: np.sum(np.square(r)), 1, x)", (6, 5)),
@@ -27,15 +27,6 @@ NUMPY_SHAPES = {
 }
 
 
-def _loop_ops(tf, fn, shape):
-    concrete = tf.function(fn).get_concrete_function(tf.TensorSpec(shape, tf.float64))
-    graph_def = concrete.graph.as_graph_def()
-    ops = {n.op for n in graph_def.node}
-    for function in graph_def.library.function:
-        ops |= {n.op for n in function.node_def}
-    return ops & LOOP_OPS
-
-
 @pytest.mark.parametrize("expression, shape", NUMPY_SHAPES.values(), ids=NUMPY_SHAPES.keys())
 def test_numpy_per_row_code_is_vectorized(tf, expression, shape):
     source = f"import numpy as np\n\n\ndef f(x):\n    return {expression}\n"
@@ -46,7 +37,7 @@ def test_numpy_per_row_code_is_vectorized(tf, expression, shape):
     rewritten = {"tf": tf, "np": np}
     exec(converted.text, rewritten)
     np.testing.assert_allclose(rewritten["f"](tf.constant(x)).numpy(), original["f"](x), rtol=1e-12)
-    assert "vectorized_map" in converted.text or not _loop_ops(tf, rewritten["f"], shape), converted.text
+    assert "vectorized_map" in converted.text or not loop_ops(tf, rewritten["f"], tf.TensorSpec(shape, tf.float64)), converted.text
     variable = tf.Variable(x)
     with tf.GradientTape() as tape:
         total = tf.reduce_sum(rewritten["f"](variable))
@@ -120,16 +111,8 @@ def test_map_fn_sites(tf, tmp_path):
     x = np.random.default_rng(6).standard_normal((50, 4)).astype(np.float32)
     for want, have in zip(namespaces[0]["program"](x), namespaces[1]["program"](x)):
         np.testing.assert_allclose(have.numpy(), want.numpy(), rtol=1e-6)
-    assert not _loop_ops_of(namespaces[1]["program"].get_concrete_function())
-    assert _loop_ops_of(namespaces[0]["program"].get_concrete_function())
-
-
-def _loop_ops_of(concrete):
-    graph_def = concrete.graph.as_graph_def()
-    ops = {n.op for n in graph_def.node}
-    for function in graph_def.library.function:
-        ops |= {n.op for n in function.node_def}
-    return ops & LOOP_OPS
+    assert not graph_ops(namespaces[1]["program"].get_concrete_function()) & LOOP_OPS
+    assert graph_ops(namespaces[0]["program"].get_concrete_function()) & LOOP_OPS
 
 
 def test_map_fn_over_variable_size_decoding_stays():
