@@ -498,10 +498,16 @@ class FunctionLowering:
         fact = _fold_binop(op, left.fact, right.fact).with_(tensor=True, value=F.UNKNOWN)
         if fact.pytype is float:
             left, right = (Lowered(f"tf.cast({v.text}, tf.float64)", v.fact, True) if v.fact.tensor
-                           and v.fact.pytype is int else v for v in (left, right))
+                           and v.fact.pytype in (int, bool) else v for v in (left, right))
             fact = fact.with_(dtype=np.dtype("float64"))
         else:
-            fact = fact.with_(dtype=next((v.fact.dtype for v in (left, right) if v.fact.tensor), None))
+            # Python's bools are ints in arithmetic (True + 1 == 2): a bool tensor joins the
+            # other operand's int dtype.
+            dtype = next((v.fact.dtype for v in (left, right) if v.fact.tensor and v.fact.pytype is int),
+                         np.dtype("int64"))
+            left, right = (Lowered(f"tf.cast({v.text}, {F.tf_name(dtype)})", v.fact, True) if v.fact.tensor
+                           and v.fact.pytype is bool else v for v in (left, right))
+            fact = fact.with_(dtype=dtype)
         return self._binop_text(node, left, right, op, fact)
 
     def _binop_text(self, node, left, right, op, fact):

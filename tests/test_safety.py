@@ -4,6 +4,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from rewrite_and_run import rewrite_and_run
 from rewriter import facts as F
 from rewriter.function import Refusal, convert_function
 from rewriter.pipeline import rewrite_source
@@ -149,3 +150,11 @@ def test_apply_along_axis_with_a_non_integer_axis_is_refused():
     with pytest.raises(Refusal):
         convert_function("import numpy as np\ndef f(x):\n    return np.apply_along_axis(np.sum, 'a', x)\n",
                          "f", {"x": F.array("float64", 2)})
+
+
+@pytest.mark.parametrize("expression", ["bool(x[0]) * 2.5", "bool(x[0]) + 1", "bool(x[0]) + bool(x[1])",
+                                        "int(x[0]) - bool(x[1])"])
+def test_python_bools_held_as_tensors_count_as_ints_in_arithmetic(tf, expression):
+    x = np.array([1.5, -2.0])
+    got, want, text = rewrite_and_run(tf, expression, x=x)
+    assert got.numpy() == want and type(want) is type(got.numpy().item()), text
