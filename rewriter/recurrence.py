@@ -1,7 +1,8 @@
 """Loops whose steps carry state from one step to the next.
 
-`for t in range(n): s += v(t); out[t] = s` is a running total: `tf.cumsum` (or `tf.cumprod`)
-over all steps at once. Any other recurrence that only rebinds names and writes one row of
+`for t in range(n): s += v(t); out[t] = s` is a running total: `tf.cumsum` over all steps at
+once (`tf.math.cumprod` for integer products; its gradient is wrong at zeros, so float products
+take the general path). Any other recurrence that only rebinds names and writes one row of
 an output per step (`running = r[t] + gamma * running * (1 - done[t]); ret[t] = running`)
 becomes `tf.scan` over the steps: one graph op instead of a Python loop, with gradients, and
 the same arithmetic in the same order, so results are exact.
@@ -136,6 +137,8 @@ def _running_totals(lw, node, reverse, carried, writes, steps) -> bool:
             return False  # the total grows from a number to a row: its shape would depend on the steps
         if start.kind is Kind.ARRAY and total.fact.dtype != start.dtype:
             return False  # a dtype change in place: leave it to the loop
+        if op == "*" and total.fact.dtype.kind in "fc":
+            return False  # tf.math.cumprod's gradient is wrong at zeros: the product goes to tf.scan
         text = value.text if value.changed else lw.source.segment(value_node)
         if value.fact.dtype != total.fact.dtype:
             text = f"tf.cast({text}, {F.tf_name(total.fact.dtype)})"

@@ -145,13 +145,36 @@ TOTALS = textwrap.dedent("""\
 def test_running_totals_become_cumsum_and_cumprod(tf, dtype, rows):
     x = np.random.default_rng(rows).integers(-3, 4, size=(rows, 3)).astype(dtype)
     text = _check(tf, TOTALS, {"x": x})
-    assert "for " not in text and "tf.scan" not in text
-    assert "exclusive=True" in text and "tf.math.cumprod(" in text and "reverse=True" in text
+    assert "for " not in text and "exclusive=True" in text and "reverse=True" in text
+    # integer products are exact with cumprod; float ones need tf.scan's gradient
+    assert ("tf.math.cumprod(" in text) == (dtype.startswith("int")) != ("tf.scan(" in text)
+
+
+def test_a_running_float_product_has_the_right_gradient_at_zeros(tf):
+    source = textwrap.dedent("""\
+        import numpy as np
+
+
+        def f(x):
+            out = np.zeros_like(x)
+            p = 1.0
+            for t in range(len(x)):
+                p *= x[t]
+                out[t] = p
+            return out
+        """)
+    fn, _, _ = _both(tf, source, {"x": np.zeros(3)})
+    x = tf.constant([2.0, 0.0, 3.0, 4.0], tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(fn(x))
+    # d/dx1 of x0 + x0 x1 + x0 x1 x2 + x0 x1 x2 x3 at x1 = 0
+    np.testing.assert_allclose(tape.gradient(total, x).numpy()[1], 2 + 2 * 3 + 2 * 3 * 4)
 
 
 def test_running_totals_have_no_loop_in_the_graph(tf):
-    fn, _, _ = _both(tf, TOTALS, {"x": np.zeros((2, 3))})
-    assert not loop_ops(tf, fn, tf.TensorSpec([None, 3], tf.float64))
+    fn, _, _ = _both(tf, TOTALS, {"x": np.zeros((2, 3), np.int64)})  # integer products: cumprod
+    assert not loop_ops(tf, fn, tf.TensorSpec([None, 3], tf.int64))
 
 
 @pytest.mark.parametrize("body", [
