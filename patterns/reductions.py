@@ -270,17 +270,32 @@ def _cumulative(op, array="a", nan_fill=None, axis_default=None):
         x = _input_as_result(call, array)
         if nan_fill is not None and _float_input(call, array):
             x = _bind(x, lambda v: f"tf.where(tf.math.is_nan({v}), tf.constant({nan_fill}, {v}.dtype), {v})")
+        product = op == "tf.math.cumprod" and call.result.dtype is not None and call.result.dtype.kind in "fc"
         if call.given("axis") or axis_default is not None:
             axis = _axis(call, default=axis_default)
             if axis is None or call.fact(array).rank == 0:  # NumPy treats a 0-d array as 1-d here
-                return f"{op}(tf.reshape({x}, [-1]), axis=0)"
+                return _exact_cumprod(f"tf.reshape({x}, [-1])", -1) if product \
+                    else f"{op}(tf.reshape({x}, [-1]), axis=0)"
+            if product:
+                return _exact_cumprod(x, _negative_axis(call, axis, array))
             return f"{op}({x}, axis={call.text('axis') if call.given('axis') else axis_default})"
         if array == "x" and call.fact(array).rank not in (None, 0, 1):
             call.refuse("needs an axis for arrays of more than one dimension")
-        return f"{op}(tf.reshape({x}, [-1]), axis=0)"
+        return _exact_cumprod(f"tf.reshape({x}, [-1])", -1) if product else f"{op}(tf.reshape({x}, [-1]), axis=0)"
 
     lower.__doc__ = f"{op}, flattening first for axis=None"
     return lower
+
+
+def _exact_cumprod(x: str, axis: int) -> str:
+    """A running product along a negative `axis` by log-step doubling (after k rounds each
+    entry holds the product of the 2**k entries ending at it): tf.math.cumprod's gradient is
+    0 at zeros, this one is right. log2(n) rounds of whole-tensor multiplies."""
+    rest = ", :" * (-axis - 1)
+    head, tail, lead = f"y[..., :s{rest}]", f"y[..., s:{rest}]", f"y[..., :-s{rest}]"
+    return (f"tf.while_loop(lambda s, y: s < tf.shape(y)[{axis}], "
+            f"lambda s, y: (s * 2, tf.reshape(tf.concat([{head}, {tail} * {lead}], {axis}), tf.shape(y))), "
+            f"(1, {x}))[1]")
 
 
 def _diff_once(text, hi, lo, boolean):

@@ -153,6 +153,24 @@ def test_cumsum_axis_none_flattens(tf):
     check(tf, "a.cumprod()", a=a + 1)
 
 
+@pytest.mark.parametrize("expression", ["np.cumprod(a, axis=-1)", "np.cumprod(a)", "np.multiply.accumulate(a, axis=1)"])
+def test_cumprod_gradient_is_right_at_zeros(tf, expression):
+    # d/dx1 of x0 + x0 x1 + x0 x1 x2 + x0 x1 x2 x3 at x = (2, 0, 3, 4) is 2 + 6 + 24 = 32;
+    # tf.math.cumprod's gradient gives 0 there.
+    a = np.array([[2.0, 0.0, 3.0, 4.0]])
+    check(tf, expression, a=a)
+    fn, text = rewrite(tf, expression, a=a)
+    x = tf.constant(a)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(fn(x))
+    np.testing.assert_allclose(tape.gradient(total, x).numpy(), [[1.0, 32.0, 0.0, 0.0]], err_msg=text)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        naive = tf.reduce_sum(tf.math.cumprod(x, axis=-1))
+    assert tape.gradient(naive, x).numpy()[0, 1] != 32.0
+
+
 def test_argmax_ties_first_index_nan_and_flattening(tf):
     a = np.array([1.0, 3.0, 3.0, 2.0])
     want = check(tf, "np.argmax(a)", a=a)
