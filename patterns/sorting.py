@@ -153,6 +153,8 @@ def _argsort(call):
     _check_kind(call)
     call.const("stable", None)
     a, axis = _axis(call)
+    if call.fact("a").rank == 0:  # NumPy argsorts a 0-d array as a 1-d one: [0]
+        a, axis = _flat(call.text("a")), "-1"
     return f"tf.cast(tf.argsort({_key(a, call.fact('a').dtype)}, axis={axis}, stable=True), tf.int64)"
 
 
@@ -664,7 +666,7 @@ PATTERNS = (
             lower=_sort, handles=("a", "axis", "kind", "stable"), cast=Cast.NONE, batch=Batch.AXIS,
             domain=_SORTED, note="NaNs sort to the end, as in NumPy (tf.sort scatters them)"),
     Pattern("numpy.argsort", examples=("np.argsort(a, kind='stable')", "np.argsort(a, axis=0, stable=True)",
-                                       "np.argsort(a, axis=None, kind='mergesort')"),
+                                       "np.argsort(a, axis=None, kind='mergesort')", "a.all().argsort()"),
             lower=_argsort, handles=("a", "axis", "kind", "stable"), cast=Cast.NONE, batch=Batch.AXIS,
             domain=_SORTED, note="stable order with NaNs last; NumPy's default kind leaves ties in "
                                  "no guaranteed order, and the stable one is among those it may give"),
