@@ -245,7 +245,8 @@ def _best(lw, step, loop):
     rows, top, at = (loop.fresh(f"{name}_{part}") for part in ("values", "top", "at"))
     candidates = rows
     if dtype.kind == "f":
-        candidates = f"tf.where(tf.math.is_nan({rows}), float('{'-' if step.largest else ''}inf'), {rows})"
+        infinity = f"tf.constant(float('{'-' if step.largest else ''}inf'), {rows}.dtype)"  # a bare float is float32 in graphs
+        candidates = f"tf.where(tf.math.is_nan({rows}), {infinity}, {rows})"
     compare = (">" if step.largest else "<") + ("" if step.strict else "=")
     taken = f"({rows} == {top}) & ({rows} {compare} {name})"
     size = f"tf.size({rows})"

@@ -206,6 +206,18 @@ def test_traced_rewrite_has_no_loop(tf, name):
     assert not loop_ops(tf, rewritten, tf.TensorSpec([None, 3], tf.float32))
 
 
+@pytest.mark.parametrize("name", ["argmax-first", "argmin-last", "any-flag"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_traced_rewrite_gives_the_eager_results(tf, name, dtype):
+    # A bare Python float in tf.where is float32 once traced: float64 rows must still work.
+    _, rewritten, _ = _both(SHAPES[name][0], dtype)
+    traced = tf.function(rewritten, input_signature=[tf.TensorSpec([None, 3], dtype)])
+    for x in _inputs(dtype):
+        eager, graph = rewritten(tf.constant(x)), traced(tf.constant(x))
+        for one, other in zip(*(v if isinstance(v, tuple) else (v,) for v in (eager, graph))):
+            np.testing.assert_array_equal(np.asarray(one), np.asarray(other))
+
+
 def test_best_row_gradient_matches_finite_differences(tf):
     """The kept value is gathered from its row: its gradient is the original's."""
     original, rewritten, _ = _both(SHAPES["argmax-first"][0], "float64")
