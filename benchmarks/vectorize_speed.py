@@ -145,6 +145,45 @@ DISCOUNTED = textwrap.dedent("""\
         return tf.numpy_function(discounted, [rewards, dones], tf.float32)
     """)
 
+FLAG_AND_BEST = textwrap.dedent("""\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def scan_rows(x):
+        found = False
+        for r in x:
+            if np.abs(r).max() > 4.5:
+                found = True
+        best = -np.inf
+        best_i = -1
+        for i, r in enumerate(x):
+            if r.sum() > best:
+                best = r.sum()
+                best_i = i
+        return found, best, best_i
+
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16], tf.float64)])
+    def program(x):
+        return tf.numpy_function(scan_rows, [x], (tf.bool, tf.float64, tf.int64))
+    """)
+
+RUNNING_MAX = textwrap.dedent("""\
+    import tensorflow as tf
+
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 512], tf.float32)])
+    def program(x):
+        steps = tf.shape(x)[0]
+        out = tf.TensorArray(tf.float32, size=steps)
+        running = x[0]
+        for t in tf.range(steps):
+            running = tf.maximum(running, x[t])
+            out = out.write(t, running)
+        return out.stack()
+    """)
+
 
 def main():
     rng = np.random.default_rng(0)
@@ -171,6 +210,12 @@ def main():
     dones = tf.constant((rng.random((1024, 256)) < 0.01).astype(np.float32))
     rows.append(("discounted returns (tf.scan), 1024x256", median_ms(original, rewards, dones),
                  median_ms(rewritten, rewards, dones)))
+    original, rewritten = both(FLAG_AND_BEST, "program", "flag_and_best")
+    x = tf.constant(rng.standard_normal((10**4, 16)))
+    rows.append(("any-flag and running best with index, 10^4 rows", median_ms(original, x), median_ms(rewritten, x)))
+    original, rewritten = both(RUNNING_MAX, "program", "running_max")
+    x = tf.constant(np.cumsum(rng.standard_normal((1024, 512)), axis=0).astype(np.float32))
+    rows.append(("tf.range running max into a TensorArray, 1024x512", median_ms(original, x), median_ms(rewritten, x)))
     print("| shape | loop form (ms) | rewritten (ms) | speedup |")
     print("|---|---:|---:|---:|")
     for name, slow, fast in rows:
