@@ -301,8 +301,15 @@ def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, wr
     initial = list(carried) + [f"tf.zeros(tf.shape({out.id})[1:], {F.tf_name(lw.env[out.id].dtype)})"
                                for out, _ in writes if outputs[out.id] >= len(carried)]
     flags = ", reverse=True" if reverse else ""
-    lines.append(f"{indent}{stacked} = tf.scan({step}, tf.range({n.text}), "
-                 f"initializer=({', '.join(initial)},){flags})\n")
+    start = _fresh("_start", taken)
+    # With no steps, tf.scan cannot stack rows whose shape is only known at run time: the
+    # results are then empty stacks of the start values.
+    lines += [f"{indent}{start} = ({', '.join(initial)},)\n",
+              f"{indent}{stacked} = tf.cond(\n",
+              f"{inner_indent}{n.text} > 0,\n",
+              f"{inner_indent}lambda: tf.scan({step}, tf.range({n.text}), initializer={start}{flags}),\n",
+              f"{inner_indent}lambda: tf.nest.map_structure(lambda v: tf.zeros(tf.concat([[0], tf.shape(v)], 0), v.dtype), "
+              f"{start}))\n"]
     for out, _ in writes:
         lines.append(f"{indent}{out.id} = {stacked}[{outputs[out.id]}]\n")
         lw.env[out.id] = lw.env[out.id].with_(fresh=True)

@@ -23,8 +23,10 @@ def _both(tf, source, inputs, facts=None):
 
 
 def _check(tf, source, inputs, rtol=1e-6):
+    """Compare the rewrite, traced (as it runs inside a tf.function), with NumPy's original."""
     fn, reference, text = _both(tf, source, inputs)
-    have = fn(*[tf.constant(v) for v in inputs.values()])
+    specs = [tf.TensorSpec([None] * v.ndim, v.dtype) for v in inputs.values()]
+    have = tf.function(fn, input_signature=specs)(*[tf.constant(v) for v in inputs.values()])
     with np.errstate(over="ignore"):  # integer recurrences wrap, in NumPy as in TF
         want = reference(*inputs.values())
     have, want = (have, want) if isinstance(want, tuple) else ((have,), (want,))
