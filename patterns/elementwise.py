@@ -23,7 +23,7 @@ import numpy as np
 from dataclasses import replace
 
 from rewriter.facts import Fact, Kind, tf_name
-from rewriter.pattern import ALL, COMPLEX, FLOATS, INTS, NUMERIC, Batch, Cast, Domain, Pattern, Values
+from rewriter.pattern import ALL, COMPLEX, FLOATS, INTS, NUMERIC, Batch, Cast, Domain, Pattern, Values, logical_not
 
 FAMILY_CODE = "NPE"
 
@@ -278,7 +278,7 @@ def _logical_or_bitwise(logical, bitwise):
 def _invert(call):
     """tf.bitwise.invert; on booleans tf.logical_not (NumPy's `~` of a bool is `not`)."""
     if call.result.dtype.kind == "b":
-        return f"tf.logical_not({call.text('x')})"
+        return logical_not(call.text('x'))
     return f"tf.bitwise.invert({call.text('x')})"
 
 
@@ -700,7 +700,7 @@ PATTERNS = (
             domain=Domain(dtypes=NUMERIC, grad=False)),
     Pattern("numpy.isfinite", examples=("np.isfinite(a)",), lower=_float_check("is_finite"), cast=Cast.NONE,
             domain=Domain(dtypes=NUMERIC, grad=False)),
-    _unary("logical_not", "tf.logical_not(x)", dtypes=NUMERIC + ("bool",), grad=False,
+    _unary("logical_not", "tf.equal(x, False)", dtypes=NUMERIC + ("bool",), grad=False,
            note="non-zero (and NaN) is True, as NumPy: inputs are cast to bool first"),
     _binary("add", "tf.add(x1, x2)", dtypes=NUMERIC + COMPLEX, only=("np.add(a, 2)", "a + b"),
             note="bool is refused: NumPy's bool + is `or`, and `a + b` is spliced as TF's Add"),

@@ -20,6 +20,7 @@ from .facts import Fact, Kind
 from .loops import read_after
 from .lower import Inconsistent, Lowered, Refusal
 from .parse import Span
+from .pattern import logical_not
 from .vectorize import lift
 
 
@@ -206,7 +207,7 @@ def _flag(lw, step, loop):
         return None
     test, holds = step.condition
     negate = holds == (step.op == "all")
-    rows = loop.over_rows(f"tf.logical_not({mask.text})" if negate else mask.text)
+    rows = loop.over_rows(logical_not(mask.text) if negate else mask.text)
     name = step.name
     line = f"{name} = {name} | tf.reduce_any({rows})" if step.op == "any" \
         else f"{name} = {name} & tf.reduce_all({rows})"

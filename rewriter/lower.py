@@ -17,7 +17,7 @@ import numpy as np
 from . import facts as F
 from .facts import Fact, Kind
 from .parse import SourceMap, Span
-from .pattern import OMIT, Pattern, parenthesize
+from .pattern import OMIT, Pattern, logical_not, parenthesize
 from .registry import Registry
 from .resolve import Resolver
 
@@ -446,7 +446,7 @@ class FunctionLowering:
         if ufunc is np.positive:  # TF tensors have no unary `+`
             return Lowered(f"tf.identity({operand.text})", result, True)
         if ufunc is np.invert and operand.fact.dtype is not None and operand.fact.dtype.kind == "b":
-            return Lowered(f"tf.logical_not({operand.text})", result, True)
+            return Lowered(logical_not(operand.text), result, True)
         return self._splice(node, [(node.operand, operand)], result)
 
     def expr_BinOp(self, node):

@@ -144,6 +144,13 @@ def _is_atom(text: str) -> bool:
     return isinstance(node, (ast.Name, ast.Call, ast.Attribute, ast.Subscript, ast.List, ast.Tuple, ast.Dict, ast.Set))
 
 
+def logical_not(text: str) -> str:
+    """Elementwise `not` of a bool tensor, written so graphs keep NumPy's answer on NaN:
+    Grappler rewrites `tf.logical_not(x < y)` into `x >= y`, which is False where NumPy's
+    `~(x < y)` is True (x or y NaN). It leaves `tf.equal(b, False)` alone."""
+    return f"tf.equal({text}, False)"
+
+
 def parenthesize(text: str) -> str:
     """Wrap `text` in parentheses unless it is an atom (name, call, subscript, literal)."""
     return text if _is_atom(text) else f"({text})"

@@ -286,3 +286,23 @@ def test_isclose_is_asymmetric_and_allclose(tf):
     got, want, _ = rewrite(tf, "np.allclose(a, b, atol=0.0)", a=a[:2], b=b[:2])
     assert bool(got) is want is True
     assert not bool(tf.reduce_all(tf.abs(x[:2] - y[:2]) <= 1e-5 * tf.abs(x[:2])))
+
+
+@pytest.mark.parametrize("expression", ["~(a < -1)", "np.logical_not(a < -1)", "np.invert(a >= b)",
+                                        "np.logical_not(a)"])
+def test_negated_comparisons_keep_nan_semantics_once_traced(tf, expression):
+    # Grappler rewrites tf.logical_not(x < y) into x >= y inside graphs: False where NumPy's
+    # ~(x < y) is True for a NaN.
+    a = np.array([np.nan, 0.0, -2.0, 1.0])
+    b = np.array([1.0, np.nan, -3.0, 1.0])
+    source = f"import numpy as np\n\n\ndef f(a, b):\n    return {expression}\n"
+    converted = convert_function(source, "f", {"a": F.array("float64", 1, fresh=False),
+                                               "b": F.array("float64", 1, fresh=False)})
+    namespace = {"tf": tf}
+    exec(converted.text, namespace)
+    traced = tf.function(namespace["f"], input_signature=[tf.TensorSpec([None], tf.float64)] * 2)
+    original = {"np": np}
+    exec(source, original)
+    np.testing.assert_array_equal(traced(tf.constant(a), tf.constant(b)).numpy(), original["f"](a, b))
+    naive = tf.function(lambda x: tf.logical_not(x < -1), input_signature=[tf.TensorSpec([None], tf.float64)])
+    assert not naive(tf.constant(a)).numpy()[0]  # the rewrite the check guards against
