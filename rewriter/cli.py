@@ -336,14 +336,14 @@ def _self_test(patterns, registry) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    from .selftest import check_gradient, check_values
+    from .selftest import check_gradient, check_special_values, check_values
 
     failed = 0
     for pattern in patterns:
         if pattern.random:
             print(f"skip  {pattern.numpy}  (random: tested statistically by its own tests)")
             continue
-        failures = check_values(pattern, tf, registry)
+        failures = check_values(pattern, tf, registry) + check_special_values(pattern, tf, registry)
         if pattern.domain.grad and "float64" in pattern.domain.dtypes:
             failures += check_gradient(pattern, tf, registry=registry)
         failed += bool(failures)

@@ -3,7 +3,9 @@
 Used by the test suite for the shipped library and by `rewriter patterns --test` for a
 project's own patterns, so both are held to the same standard: every example, over the
 pattern's dtypes and ranks (0-d, empty, broadcast shapes), must give NumPy's values, dtype
-and shape; differentiable patterns' float64 gradients must match central differences.
+and shape; so must float inputs salted with NaN, +-inf and -0.0, run inside a graph (where
+Grappler's rewrites apply); differentiable patterns' float64 gradients must match central
+differences.
 """
 from __future__ import annotations
 
@@ -173,6 +175,55 @@ def check_values(pattern, tf, registry=None) -> list:
     return failures
 
 
+SPECIAL = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0])
+# NumPy gives no contract for non-finite input to FFTs and LAPACK factorizations: the result
+# depends on the algorithm's order of operations, in NumPy as in TF.
+_NONFINITE_UNDEFINED = ("numpy.fft.", "numpy.linalg.")
+
+
+def check_special_values(pattern, tf, registry=None) -> list:
+    """Failure messages of a pattern on float inputs where a third of the entries are NaN,
+    +-inf or -0.0, each example and float dtype once, traced."""
+    if pattern.domain.values is not Values.REAL or pattern.numpy.startswith(_NONFINITE_UNDEFINED):
+        return []
+    rng = np.random.default_rng(zlib.crc32(pattern.numpy.encode()) + 1)
+    failures, seen = [], set()
+    for case in cases(pattern):
+        if case.dtype not in ("float32", "float64") or (case.example, case.dtype) in seen \
+                or not any(a.ndim and a.size >= 3 for a in case.args):
+            continue
+        seen.add((case.example, case.dtype))
+        args = tuple(_salted(a, rng) for a in case.args)
+        names = [n for n in ("a", "b", "c") if _mentions(case.example, n)]
+        expected = numpy_result(case.example, names, args)
+        if expected is None or not all(isinstance(e, (np.ndarray, np.generic)) for e in _flatten(expected)):
+            continue  # NumPy rejects the inputs, or gives Python numbers (a graph returns tensors)
+        try:
+            converted, names = rewrite(case, registry)
+            got = _flatten(_run(tf, converted.text, args, traced=True))
+        except Exception as exc:  # noqa: BLE001 - a TF error on these inputs fails
+            failures.append(f"{case.id} with NaN/inf/-0: {type(exc).__name__}: {exc}")
+            continue
+        for want, have in zip(_flatten(expected), got):
+            have, want = np.asarray(have), np.asarray(want)
+            if have.shape != want.shape or have.dtype != want.dtype or \
+                    not np.allclose(have, want, equal_nan=True, **tolerance(want.dtype)):
+                failures.append(f"{case.id} with NaN/inf/-0: inputs {[a.tolist() for a in args]}: NumPy gives "
+                                f"{want.tolist()}, the rewrite {have.tolist()}\n{converted.text}")
+                break
+    return failures
+
+
+def _salted(array, rng):
+    array = np.array(array, copy=True)
+    if array.dtype.kind != "f" or array.size == 0:
+        return array
+    flat = array.reshape(-1)
+    count = max(1, flat.size // 3)
+    flat[rng.choice(flat.size, count, replace=False)] = rng.choice(SPECIAL, count)
+    return flat.reshape(array.shape)
+
+
 def _real_view(lib, value):
     """Complex outputs are checked through their real and imaginary parts side by side."""
     if value.dtype in (np.complex64, np.complex128) or getattr(value.dtype, "is_complex", False):
@@ -218,4 +269,4 @@ def check_gradient(pattern, tf, limit=3, registry=None) -> list:
 
 
 __all__ = ["Case", "cases", "numpy_result", "rewrite", "Refusal", "Inconsistent", "source", "check_values",
-           "check_gradient", "tolerance"]
+           "check_special_values", "check_gradient", "tolerance"]
