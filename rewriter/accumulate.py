@@ -137,8 +137,10 @@ def _header(lw, node):
 
 
 def _per_row(value):
-    """A lifted value that is an array for every row at once (None when it did not lift)."""
-    if value is None or value.fact.kind is not Kind.ARRAY or value.fact.dtype is None or value.fact.rank is None:
+    """A lifted value that is an array for every row at once (None when it did not lift, or
+    when it does not depend on the row: then it is one value, not one per row)."""
+    if value is None or value.fact.kind is not Kind.ARRAY or value.fact.dtype is None or value.fact.rank is None \
+            or not value.fact.batched:
         return None
     return value
 
@@ -446,7 +448,7 @@ def _selected(lw, test, loop):
     more than one element raises, so only a scalar per row)."""
     mask = lift(lw, test, loop.element)
     if mask is None or mask.fact.kind is not Kind.ARRAY or mask.fact.dtype is None \
-            or mask.fact.dtype.kind != "b" or mask.fact.rank != 0:
+            or mask.fact.dtype.kind != "b" or mask.fact.rank != 0 or not mask.fact.batched:
         return None
     return mask
 

@@ -88,7 +88,8 @@ def lower_fill_loop(lw, node) -> bool:
             return False  # a row broadcast into the output: left to the loop
         if value.fact.dtype != fact.dtype:
             text = f"tf.cast({text}, {tf_name(fact.dtype)})"
-        lines.append(f"{indent}{target.value.id} = {text}\n")
+        # NumPy broadcasts each row into the output's row (and raises where it cannot)
+        lines.append(f"{indent}{target.value.id} = tf.broadcast_to({text}, tf.shape({target.value.id}))\n")
         results[target.value.id] = fact.with_(fresh=True)
     start, end = lw.source.line_starts[node.lineno - 1], lw.source.line_starts[node.end_lineno]
     lw.out.edits[Span(start, end)] = "".join(lines)

@@ -78,7 +78,10 @@ def _row_of_fill_loop(lw, node):
     if value.fact.kind is not Kind.ARRAY or not value.fact.rank or value.fact.batched:
         raise Refusal(node, "only rows of arrays are read in a vectorized fill loop")
     index = counter.value
-    text = value.text if value.text == index.rows else f"{value.text}[:{index.count}]"
+    rank = value.fact.rank
+    # the first `count` rows; tf.slice fails, as the loop would, where `v` has fewer
+    text = value.text if value.text == index.rows else \
+        f"tf.slice({value.text}, {[0] * rank}, [{index.count}{', -1' * (rank - 1)}])"
     return Lowered(text, value.fact.with_(rank=value.fact.rank - 1, batched=True, fresh=False), True)
 
 

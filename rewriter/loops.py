@@ -10,14 +10,24 @@ import gast
 
 def read_after(lw, loop, name) -> bool:
     """Whether `name` is read after the loop (where a loop rewritten as whole-array code would
-    leave it holding something else); a later `for` over the same name rebinds it first."""
+    leave it holding something else): later in the function, or anywhere in a loop around it
+    (its next iteration reads it); a later `for` over the same name rebinds it first."""
     function = lw.resolver.enclosing(loop, (gast.FunctionDef,)) or lw.fn
     rebinding = [n for n in gast.walk(function) if isinstance(n, gast.For) and n is not loop
                  and name in {t.id for t in gast.walk(n.target) if isinstance(t, gast.Name)}
                  and n.lineno > loop.end_lineno]
-    return any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
-               and n.lineno > loop.end_lineno and not any(r.lineno <= n.lineno <= r.end_lineno for r in rebinding)
-               for n in gast.walk(function))
+    around = [n for n in gast.walk(function) if isinstance(n, (gast.For, gast.While)) and n is not loop
+              and n.lineno <= loop.lineno and loop.end_lineno <= n.end_lineno]
+    for node in gast.walk(function):
+        if not (isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load)):
+            continue
+        if loop.lineno <= node.lineno <= loop.end_lineno:
+            continue
+        if any(outer.lineno <= node.lineno <= outer.end_lineno for outer in around):
+            return True
+        if node.lineno > loop.end_lineno and not any(r.lineno <= node.lineno <= r.end_lineno for r in rebinding):
+            return True
+    return False
 
 
 def why_kept(loop, env: dict, in_python: bool) -> str:

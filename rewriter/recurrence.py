@@ -24,10 +24,14 @@ from .vectorize import lift
 def lower_recurrence_loop(lw, node) -> bool:
     """Rewrite a loop over `range(n)` / `reversed(range(n))` whose body rebinds carried names
     and writes `out[t] = ...` rows; False when the loop is not of that shape."""
+    if lw.loop_depth:
+        return False  # inside another loop, the state flows on into its next iteration
     shape = _loop_shape(lw, node)
     if shape is None:
         return False
     bound, reverse, carried, temporaries, writes = shape
+    if any(not _exact_start(lw.env[name]) for name in carried):
+        return False
     if read_after(lw, node, node.target.id) or any(read_after(lw, node, name) for name in temporaries):
         return False  # a per-step name read after the loop would need its last value
     steps = steps_of(lw, bound)
@@ -123,6 +127,9 @@ def _running_totals(lw, node, reverse, carried, writes, steps) -> bool:
     indent = lw.source.indent_of_line(node.lineno)
     totals, results = {}, {}
     for name, (op, value_node, statement) in updates.items():
+        if isinstance(statement, gast.AugAssign) and lw.env[name].kind is Kind.ARRAY \
+                and (name in lw.aliased or not lw.env[name].fresh):
+            return False  # `s += v` on a view also changes the array it views, which later steps read
         value = lift(lw, value_node, extra)
         if value is None or value.fact.kind is not Kind.ARRAY or not value.fact.batched:
             return False
@@ -159,7 +166,7 @@ def _running_totals(lw, node, reverse, carried, writes, steps) -> bool:
         fact = lw.env[out]
         if results[name].dtype != fact.dtype:
             row = f"tf.cast({row}, {F.tf_name(fact.dtype)})"
-        lines.append(f"{indent}{out} = {row}\n")
+        lines.append(f"{indent}{out} = tf.broadcast_to({row}, tf.shape({out}))\n")  # rows broadcast, as NumPy's
         if results[name].rank != fact.rank - 1:
             return False
         lw.env[out] = fact.with_(fresh=True)
@@ -171,6 +178,28 @@ def _running_totals(lw, node, reverse, carried, writes, steps) -> bool:
     lw.out.edits[Span(start, end)] = "".join(lines)
     lw.env.update(results)
     return True
+
+
+def _exact_start(fact) -> bool:
+    """A Python number starting a state becomes a tensor of the state's dtype before the first
+    step, where NumPy computes that step with the Python number itself: only a known value of
+    a plain kind is taken (tf.scan also needs the dtype to hold it exactly, `_holds`)."""
+    if fact.kind is not Kind.SCALAR or fact.tensor:
+        return True
+    return fact.known and type(fact.value) in (int, float, bool)
+
+
+def _holds(value, dtype) -> bool:
+    """Whether `dtype` holds the Python number exactly (so converting it first changes nothing)."""
+    import numpy as np
+
+    try:
+        with np.errstate(all="ignore"):
+            converted = np.array(value).astype(dtype)
+        back = converted.item()  # back to a Python number: compared exactly, not in `dtype`
+        return back == value or (value != value and back != back)
+    except (OverflowError, ValueError):
+        return False
 
 
 def _total_update(statement, carried):
@@ -235,6 +264,8 @@ def _scan(lw, node, bound, reverse, carried, writes) -> bool:
             return False  # the state changes dtype or rank on the first step
         if start.kind is Kind.SCALAR and facts[name].rank != 0:
             return False
+        if start.kind is Kind.SCALAR and not start.tensor and not _holds(start.value, facts[name].dtype):
+            return False  # the first step would start from the number rounded to the state's dtype
     return _emit_scan(lw, node, inner, rows, bound, reverse, carried, facts, writes)
 
 
@@ -278,7 +309,7 @@ def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, wr
         text = value.text if value.changed else lw.source.segment(statement.value)
         if value.fact.dtype != fact.dtype:
             text = f"tf.cast({text}, {F.tf_name(fact.dtype)})"
-        edits[span] = f"{rows[out.id]} = {text}"
+        edits[span] = f"{rows[out.id]} = tf.broadcast_to({text}, tf.shape({out.id})[1:])"
         outputs[out.id] = len(slots)
         slots.append(rows[out.id])
     try:
@@ -311,7 +342,7 @@ def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, wr
               f"{inner_indent}lambda: tf.nest.map_structure(lambda v: tf.zeros(tf.concat([[0], tf.shape(v)], 0), v.dtype), "
               f"{start}))\n"]
     for out, _ in writes:
-        lines.append(f"{indent}{out.id} = {stacked}[{outputs[out.id]}]\n")
+        lines.append(f"{indent}{out.id} = tf.broadcast_to({stacked}[{outputs[out.id]}], tf.shape({out.id}))\n")
         lw.env[out.id] = lw.env[out.id].with_(fresh=True)
     for index, name in enumerate(carried):
         if read_after(lw, node, name):

@@ -56,6 +56,7 @@ def _lower_body(call, function, expression, element: Fact):
     value = inner.expr(expression)
     if inner.out.refusals:
         raise inner.out.refusals[0]
+    _no_random_draw(lw, inner, expression)
     return value, param
 
 
@@ -135,6 +136,7 @@ def lower_vectorize_call(lw, node, vectorized, arguments) -> Lowered:
     value = inner.expr(expression)
     if inner.out.refusals:
         raise inner.out.refusals[0]
+    _no_random_draw(lw, inner, expression)
     if value.fact.kind is not Kind.ARRAY or value.fact.rank != 0:
         raise Refusal(node, "the vectorized function must return one scalar")
     body = value.text if value.changed else lw.source.segment(expression)
@@ -294,6 +296,9 @@ def lower_list_comprehension(lw, node) -> Lowered:
     batched, single, over = _comprehension_element(lw, node, generator)
     value = lift(lw, node.elt, {name: batched})
     if value is not None:
+        if value.fact.kind is Kind.ARRAY and not value.fact.batched:
+            raise Refusal(node, "the comprehension's element does not depend on its variable: "
+                                "it is the same array for every row")
         text = substitute(value.text if value.changed else lw.source.segment(node.elt), {name: over})
     elif generator.ifs:
         raise Refusal(node, "a filtered comprehension is vectorized only when its element lifts to all rows")
@@ -306,7 +311,7 @@ def lower_list_comprehension(lw, node) -> Lowered:
     for test in generator.ifs:
         mask = lift(lw, test, {name: batched})
         if mask is None or mask.fact.kind is not Kind.ARRAY or mask.fact.rank != 0 or mask.fact.dtype is None \
-                or mask.fact.dtype.kind != "b":
+                or mask.fact.dtype.kind != "b" or not mask.fact.batched:
             raise Refusal(test, "a comprehension's filter must be one boolean per row")
         mask_text = substitute(mask.text if mask.changed else lw.source.segment(test), {name: over})
         text = f"tf.boolean_mask({text}, {mask_text})"
@@ -335,6 +340,13 @@ def _comprehension_element(lw, node, generator):
         rows.text
 
 
+def _no_random_draw(lw, inner, node):
+    """A body NumPy runs once per row or element draws once each time: lifted, it would draw
+    once for all of them."""
+    if any(getattr(lw.registry.get(name), "random", False) for name in inner.out.patterns):
+        raise Refusal(node, "a random draw in a per-row or per-element body is not vectorized")
+
+
 def lift(lw, expression, extra: dict, strict=False):
     """Lower `expression` with extra facts in scope; None if some call can't be lifted."""
     inner = FunctionLowering(lw.fn, lw.source, lw.resolver, lw.registry, {**lw.env, **extra}, context=lw.context)
@@ -342,6 +354,7 @@ def lift(lw, expression, extra: dict, strict=False):
         value = inner.expr(expression)
         if inner.out.refusals:
             raise inner.out.refusals[0]
+        _no_random_draw(lw, inner, expression)
     except (Refusal, Inconsistent):  # not liftable: the caller lowers it another way
         if strict:
             raise
