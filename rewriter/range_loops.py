@@ -6,13 +6,21 @@ every step is computed at once, one row per step:
 * accumulations `r += e(i)` / `r -= e(i)`, maybe under `if`/`else` on `i`: one `tf.reduce_sum`;
 * TensorArray writes at the counter, `ta = ta.write(t, e(t))` or `f(x[t])`: `ta.unstack` of all
   the rows;
-* folds with an associative op, `r = op(r, e)` for `+ - *`, max, min and xor/and/or: the final
-  value from `tf.reduce_sum`/`tf.reduce_prod` or an exact pairwise tree fold, and, when `r` is
-  written each step, its running values from `tf.cumsum` or an exact log-step doubling scan.
+* folds with an associative op, `r = op(r, e)` for `+ -`, max, min and xor/and/or: the final
+  value from `tf.reduce_sum` or an exact pairwise tree fold, and, when `r` is written each
+  step, its running values from `tf.cumsum` or an exact log-step doubling scan.
+
+The replacement evaluates the loop's `tf.range(...)` again for every value it stacks, with the
+limit clamped to the start: traced, AutoGraph counts the steps without running the Range op,
+so `tf.range(-1)` is zero steps there, not the Range op's error.
 
 A fold whose steps each compute on whole tensors (`parity ^= (codes >> i) & 1`) keeps the
 loop (RW318): stacking its steps costs one copy of those tensors per step and measured slower
-than the loop. Anything else carried from one step to the next keeps the loop (RW311-RW317).
+than the loop. So does a product (RW313): the loop multiplies in order, from the carried value,
+and any regrouping (`r * tf.reduce_prod`, `tf.math.cumprod` of the factors, a doubling scan)
+overflows to inf or underflows to 0 at other steps. A body that rebinds a name the range reads
+keeps the loop (RW312): the loop counts its steps once, before the first. Anything else carried
+from one step to the next keeps the loop (RW311-RW317).
 """
 from __future__ import annotations
 
@@ -38,6 +46,7 @@ _FOLD_CALLS = {f"tensorflow.{name}": op for names, op in (
     ("bitwise.bitwise_or logical_or math.logical_or", "or")) for name in names.split()}
 _FOLD_OPERATORS = {gast.Add: ("+", "+"), gast.Sub: ("-", "-"), gast.Mult: ("*", "*"), gast.BitXor: ("xor", "^"),
                    gast.BitAnd: ("and", "&"), gast.BitOr: ("or", "|")}
+_RANGE = ("start", "limit", "delta", "dtype", "name")
 _TENSOR_ARRAY = ("dtype", "size", "dynamic_size", "clear_after_read", "tensor_array_name", "handle", "flow",
                  "infer_shape", "element_shape", "colocate_with_first_write_call", "name")
 
@@ -50,21 +59,68 @@ def vectorize_range_loop(site, module, resolver):
     scope = resolver.enclosing(loop, (gast.FunctionDef,)) or module.tree
     if _read_outside(loop, counter, scope):
         raise Refusal(loop, f"`{counter}` is used after the loop (it would hold the last step)", "RW314")
+    rebound = sorted({n.id for n in gast.walk(loop.iter) if isinstance(n, gast.Name)} & _stored_names(loop.body))
+    if rebound:
+        names = ", ".join(f"`{name}`" for name in rebound)
+        raise Refusal(loop, f"the loop body rebinds {names}, which the range reads: the loop counts its steps "
+                            "once, before the first, and the rewrite would count them again after the update",
+                      "RW312")
+    steps, count = _step_range(loop.iter, module, resolver)
     try:
-        return _accumulation(loop, counter, module, resolver)
+        return _accumulation(loop, counter, module, resolver, steps)
     except Refusal:
         if any(isinstance(s, gast.If) for s in loop.body):
             raise
-    return _Steps(loop, counter, scope, module, resolver).rewrite()
+    return _Steps(loop, counter, scope, module, resolver, steps, count).rewrite()
+
+
+def _step_range(call, module, resolver):
+    """(the loop's `tf.range(...)` with its limit clamped to the start, the number of steps when it
+    is `tf.range(n)`, else None). The clamp makes a range that runs zero times empty: traced,
+    AutoGraph counts the steps itself and never runs the Range op, which raises for
+    `tf.range(-1)`. (Run eagerly, the loop raises there and the rewrite runs zero steps.)"""
+    segment = module.source.segment
+    args = None if any(isinstance(a, gast.Starred) for a in call.args) else bind_arguments(call, _RANGE)
+    if args is None or not args.keys() <= set(_RANGE) or "start" not in args:
+        raise Refusal(call, "the range's arguments are not written out (start, limit, delta)", "RW312")
+    start, limit, delta = args["start"], args.get("limit"), args.get("delta")
+    if limit is None:
+        start, limit = None, start
+    sign = 1 if delta is None else _literal_sign(delta)
+    if sign is None:
+        raise Refusal(delta, f"the range's step `{segment(delta)}` is not a nonzero number written out: whether "
+                             "it counts up or down (and so when it runs zero times) is not known", "RW312")
+    lowest = "0" if start is None else segment(start)
+    clamped = segment(limit) if start is None and sign > 0 and _never_negative(limit, resolver) \
+        else f"tf.{'maximum' if sign > 0 else 'minimum'}({segment(limit)}, {lowest})"
+    parts = ([] if start is None else [segment(start)]) + [clamped] + [
+        f"{name}={segment(args[name])}" for name in ("delta", "dtype", "name") if name in args]
+    counts = start is None and delta is None and len(call.args) == 1
+    return f"{segment(call.func)}({', '.join(parts)})", clamped if counts else None
+
+
+def _literal_sign(node):
+    """1 or -1 for a nonzero number written out (`2`, `-1`, `0.5`), None for anything else."""
+    signed = isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd))
+    number = node.operand if signed else node
+    if not (isinstance(number, gast.Constant) and type(number.value) in (int, float) and number.value):
+        return None
+    return -1 if signed and isinstance(node.op, gast.USub) else 1
+
+
+def _never_negative(limit, resolver) -> bool:
+    """A count that cannot be negative: a number written out, or the rows of a tensor."""
+    if isinstance(limit, gast.Constant):
+        return type(limit.value) is int and limit.value >= 0
+    return _rows_of(limit, resolver) is not None
 
 
 # -- accumulations, maybe under if/else on the counter ---------------------------------------
 
-def _accumulation(loop, counter, module, resolver):
+def _accumulation(loop, counter, module, resolver, steps):
     """`r += e(i)` becomes `r = r + tf.reduce_sum(e(tf.range(...)))`; a branch becomes `tf.where`
     over the steps."""
     contributions: dict = {}
-    steps = module.source.segment(loop.iter)
     _collect(loop.body, counter, resolver, contributions, None, module, steps)
     if not contributions:
         raise Refusal(loop, "the loop does not accumulate anything", "RW311")
@@ -115,10 +171,10 @@ def _over_steps(node, counter, steps, module) -> str:
 @dataclass
 class _Fold:
     """`name = op(name, value)`: `op` is associative, so the steps' values can be combined in
-    any grouping (sums and products only up to rounding, which is allowed)."""
+    any grouping (sums only up to rounding, which is allowed)."""
 
     name: str
-    op: str                  # + - * max min xor and or
+    op: str                  # + - * max min xor and or (products are refused)
     spelled: str             # the callable's source (`tf.maximum`) or the operator (`^`)
     call: bool
     carried_first: bool      # op(name, value) rather than op(value, name)
@@ -147,9 +203,10 @@ class _Leaves:
 class _Steps:
     """One step of the loop, statement by statement: temporaries, folds, TensorArray writes."""
 
-    def __init__(self, loop, counter, scope, module, resolver):
+    def __init__(self, loop, counter, scope, module, resolver, steps, count):
         self.loop, self.counter, self.scope = loop, counter, scope
         self.module, self.resolver = module, resolver
+        self.steps, self.count = steps, count   # see _step_range
         self.temps: dict = {}        # name -> value node (inlined where used)
         self.folds: dict = {}        # name -> _Fold
         self.writes: list = []       # (TensorArray name, step value node) for values of the step
@@ -190,6 +247,11 @@ class _Steps:
             self._write(statement, name, write, assigned)
             return
         fold = self._fold(statement, name)
+        if fold is not None and fold.op == "*":
+            raise Refusal(statement, f"`{name}` is a product over the steps: the loop multiplies in order, from "
+                                     "its value before the loop, and multiplying all steps at once regroups the "
+                                     "factors, which overflows to inf or underflows to 0 at other steps: it stays "
+                                     "a loop", "RW313")
         if fold is not None:
             self._check_reads(fold.value, assigned, statement)
             self.folds[name] = fold
@@ -198,7 +260,7 @@ class _Steps:
         if isinstance(statement, gast.AugAssign) or any(
                 isinstance(n, gast.Name) and n.id == name for n in gast.walk(value)):
             raise Refusal(statement, f"`{name}` is computed from its value at the previous step, and not by a "
-                                     "fold with +, *, max, min, xor, and, or: it stays a loop", "RW313")
+                                     "fold with +, -, max, min, xor, and, or: it stays a loop", "RW313")
         self._check_reads(value, assigned, statement)
         self.temps[name] = value
 
@@ -207,7 +269,7 @@ class _Steps:
         if not (isinstance(index, gast.Name) and index.id == self.counter):
             raise Refusal(statement, f"`{array}` is written at another position than the counter: "
                                      "it stays a loop", "RW313")
-        if len(self.loop.iter.args) != 1 or any(k.arg not in ("dtype", "name") for k in self.loop.iter.keywords):
+        if self.count is None:
             raise Refusal(self.loop.iter, "a TensorArray is written in a loop that does not count from 0 "
                                           "by 1: it stays a loop", "RW315")
         if isinstance(value, gast.Name) and value.id in assigned and value.id not in self.temps:
@@ -372,17 +434,20 @@ class _Steps:
         steps = self._all_steps(fold.value, lines, guarded)
         scan = self._fresh(f"{fold.name}_scan")
         if fold.op in ("+", "-"):
-            lines.append(f"{scan} = {fold.combine(fold.name, f'tf.cumsum({steps}, axis=0)')}")
-            return scan
-        # Log-step doubling: after k rounds each row holds the op over the 2**k rows ending at
-        # it. Exact for max, min and the bitwise ops; products are reassociated, and their
-        # gradient stays exact where tf.math.cumprod's is wrong (at zeros).
-        shift, length = self._fresh(f"{fold.name}_shift"), self._fresh(f"{fold.name}_length")
-        lines += [f"{scan} = {steps}", self._length_line(length, scan), f"{shift} = 1",
-                  f"while {shift} < {length}:",
-                  f"{self.unit}{scan} = tf.concat([{scan}[:{shift}], "
-                  f"{fold.combine(f'{scan}[:-{shift}]', f'{scan}[{shift}:]')}], 0)",
-                  f"{self.unit}{shift} *= 2"]
+            lines.append(f"{scan} = tf.cumsum({steps}, axis=0)")
+        else:
+            # Log-step doubling: after k rounds each row holds the op over the 2**k rows ending
+            # at it. Exact for max, min and the bitwise ops.
+            shift, length = self._fresh(f"{fold.name}_shift"), self._fresh(f"{fold.name}_length")
+            lines += [f"{scan} = {steps}", self._length_line(length, scan), f"{shift} = 1",
+                      f"while {shift} < {length}:",
+                      f"{self.unit}{scan} = tf.concat([{scan}[:{shift}], "
+                      f"{fold.combine(f'{scan}[:-{shift}]', f'{scan}[{shift}:]')}], 0)",
+                      f"{self.unit}{shift} *= 2"]
+        # One row per step, its axes aligned to the value carried (which may have more axes
+        # than a step's value: they broadcast per step, not against the steps).
+        lines.append(f"{scan} = tf.reshape({scan}, tf.concat([tf.shape({scan})[:1], tf.ones([tf.maximum("
+                     f"tf.rank({fold.name}) - tf.rank({scan}) + 1, 0)], tf.int32), tf.shape({scan})[1:]], 0))")
         return fold.combine(fold.name, scan)
 
     def _final(self, fold, lines, guarded):
@@ -395,9 +460,8 @@ class _Steps:
                                       "would hold one copy per step and run no faster than the loop, "
                                       "which stays", "RW318")
         steps = self._all_steps(fold.value, lines, guarded)
-        if fold.op in ("+", "-", "*"):
-            reduce = "tf.reduce_prod" if fold.op == "*" else "tf.reduce_sum"
-            lines.append(f"{fold.name} = {fold.combine(fold.name, f'{reduce}({steps}, axis=0)')}")
+        if fold.op in ("+", "-"):
+            lines.append(f"{fold.name} = {fold.combine(fold.name, f'tf.reduce_sum({steps}, axis=0)')}")
             return
         # Pairwise tree fold over contiguous halves (the fast slices): exact for these ops in
         # any grouping and order.
@@ -434,7 +498,7 @@ class _Steps:
             raise Refusal(value, "tf.clip_by_value keeps its first argument's shape: the steps cannot be "
                                  "stacked under it", "RW317")
         reads = {key: self._rows(key, node, lines, guarded) for key, node in leaves.reads.items()}
-        steps = self.module.source.segment(self.loop.iter)
+        steps = self.steps
         shapes = [f"tf.shape({n})" for n in leaves.invariants] + [f"tf.shape({t})[1:]" for t in reads.values()][:1]
         if shapes:
             shape = shapes[0]
@@ -445,10 +509,10 @@ class _Steps:
 
     def _rows(self, key, node, lines, guarded) -> str:
         """The rows of `x` the steps read at the counter: `x` itself when the loop runs over all of
-        it, else `x[:n]` after a check that fails where the loop would (`tf.range(n)` of a
-        negative n, or a read past the last row)."""
+        it, else `x[:n]` (`x[:tf.maximum(n, 0)]`: no steps for a negative n) after a check that
+        fails where the loop would (a read past the last row)."""
         tensor, rest = key
-        if len(self.loop.iter.args) != 1 or any(k.arg not in ("dtype", "name") for k in self.loop.iter.keywords):
+        if self.count is None:
             raise Refusal(node, f"rows of `{tensor}` are read in a loop that does not count from 0 by 1: "
                                 "it stays a loop", "RW312")
         bound = self.loop.iter.args[0]
@@ -456,11 +520,10 @@ class _Steps:
         if of is not None and of.id == tensor and self._same_value(of, node):
             lead = ":"
         else:
-            lead = f":{self.module.source.segment(bound)}"
+            lead = f":{self.count}"
             if tensor not in guarded:
                 guarded.add(tensor)
-                steps = self.module.source.segment(self.loop.iter)
-                lines.append(f"tf.debugging.assert_less_equal(tf.size({steps}, out_type=tf.int64), "
+                lines.append(f"tf.debugging.assert_less_equal(tf.size({self.steps}, out_type=tf.int64), "
                              f"tf.shape({tensor}, out_type=tf.int64)[0], "
                              f"message='the loop reads {tensor}[{self.counter}] past its last row')")
         if lead == ":" and not rest:
