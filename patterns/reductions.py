@@ -288,14 +288,24 @@ def _cumulative(op, array="a", nan_fill=None, axis_default=None):
 
 
 def _exact_cumprod(x: str, axis: int) -> str:
-    """A running product along a negative `axis` by log-step doubling (after k rounds each
-    entry holds the product of the 2**k entries ending at it): tf.math.cumprod's gradient is
-    0 at zeros, this one is right. log2(n) rounds of whole-tensor multiplies."""
+    """A running product along a negative `axis`: the values of tf.math.cumprod, which
+    multiplies in order as NumPy does (any regrouping overflows to inf or underflows to 0 at
+    other entries), and the gradient of a log-step doubling product (after k rounds each entry
+    holds the product of the 2**k entries ending at it, log2(n) rounds of whole-tensor
+    multiplies): tf.math.cumprod's gradient is 0 at zeros, this one is right. The doubling
+    product D only adds `stop_gradient(D) - D`, exactly 0 where D is finite (+0.0, which keeps
+    a -0.0 product), and is left out where D overflows."""
     rest = ", :" * (-axis - 1)
     head, tail, lead = f"y[..., :s{rest}]", f"y[..., s:{rest}]", f"y[..., :-s{rest}]"
-    return (f"tf.while_loop(lambda s, y: s < tf.shape(y)[{axis}], "
-            f"lambda s, y: (s * 2, tf.reshape(tf.concat([{head}, {tail} * {lead}], {axis}), tf.shape(y))), "
-            f"(1, {x}))[1]")
+
+    def body(v):
+        doubling = (f"tf.while_loop(lambda s, y: s < tf.shape(y)[{axis}], "
+                    f"lambda s, y: (s * 2, tf.reshape(tf.concat([{head}, {tail} * {lead}], {axis}), tf.shape(y))), "
+                    f"(1, {v}))[1]")
+        gradient_only = _bind(doubling, lambda d: (
+            f"tf.where(tf.math.is_finite({d}), tf.stop_gradient({d}) - {d}, tf.zeros_like({d}))"), "d")
+        return f"tf.stop_gradient(tf.math.cumprod({v}, axis={axis})) - {gradient_only}"
+    return _bind(x, body)
 
 
 def _diff_once(text, hi, lo, boolean):

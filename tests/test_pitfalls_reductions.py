@@ -171,6 +171,38 @@ def test_cumprod_gradient_is_right_at_zeros(tf, expression):
     assert tape.gradient(naive, x).numpy()[0, 1] != 32.0
 
 
+@pytest.mark.parametrize("dtype, values", [
+    ("float32", [1e30, 1e30, 1e-30, 1e-30]),  # NumPy: inf from the second entry on
+    ("float64", [1e300, 1e300, 1e-300, 1e-300, 3.0]),
+    ("float16", [200, 3, 7, 0.1, 1e-3, 1e-3]),  # float16 subnormals at the end
+    ("float32", [-1.0, 0.0, 2.0, 5.0]),  # -0.0 from the second entry on
+])
+def test_cumprod_multiplies_in_order(tf, dtype, values):
+    # A running product regrouped (as by log-step doubling) overflows to inf or underflows to 0
+    # at other entries than NumPy's, which multiplies in order; tf.math.cumprod does too.
+    a = np.array(values, dtype)
+    want = check(tf, "np.cumprod(a)", a=a)
+    fn, text = rewrite(tf, "np.cumprod(a)", a=a)
+    for signature in ([tf.TensorSpec(a.shape, dtype)], [tf.TensorSpec([None], dtype)], None):
+        got = (tf.function(fn, input_signature=signature) if signature else fn)(tf.constant(a)).numpy()
+        np.testing.assert_array_equal(got, want, err_msg=text)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want), err_msg=text)
+        assert got.tobytes() == tf.math.cumprod(tf.constant(a)).numpy().tobytes()
+
+
+def test_cumprod_gradient_where_the_product_overflows(tf):
+    # The gradient comes from the doubling product D through `stop_gradient(D) - D`, left out
+    # where D overflows (there it is inf - inf = NaN, and its gradient inf); traced with an
+    # unknown length, the gradient is right at zeros as well.
+    fn, text = rewrite(tf, "np.cumprod(a, axis=-1)", a=np.zeros((1, 3)))
+    gradient = tf.function(lambda x: tf.gradients(tf.reduce_sum(fn(x)), x)[0],
+                           input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    overflowing = gradient(tf.constant([[1e30, 1e30, 2.0]])).numpy()
+    assert np.isfinite(overflowing).all(), (overflowing, text)
+    np.testing.assert_allclose(gradient(tf.constant([[2.0, 0.0, 3.0, 4.0]])).numpy(), [[1.0, 32.0, 0.0, 0.0]],
+                               err_msg=text)
+
+
 def test_argmax_ties_first_index_nan_and_flattening(tf):
     a = np.array([1.0, 3.0, 3.0, 2.0])
     want = check(tf, "np.argmax(a)", a=a)
