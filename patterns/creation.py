@@ -46,13 +46,23 @@ def _like(tf_fn):
     return lower
 
 
+def _number(value) -> str:
+    """A Python number as source text: its repr, except for inf and NaN, which have no literal
+    (`inf` would be a NameError); a NaN keeps its sign, as NumPy's -np.nan does."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return "float('-nan')" if math.copysign(1.0, value) < 0 else "float('nan')"
+        return "float('inf')" if value > 0 else "float('-inf')"
+    return repr(value)
+
+
 def _fill_value(call) -> str:
     """The fill value in NumPy's result dtype, converted as NumPy converts it (2.5 into an
     int array is 2): a constant is converted here, an array or tensor value is cast."""
     fact = call.fact("fill_value")
     if fact.known and isinstance(fact.value, (bool, int, float)):
         value = np.asarray(fact.value).astype(call.result.dtype).item()
-        return f"tf.constant({value!r}, {_dtype(call)})"
+        return f"tf.constant({_number(value)}, {_dtype(call)})"
     if fact.kind is Kind.ARRAY and fact.rank not in (0, None):
         call.refuse("an array fill value is not rewritten")
     return f"tf.cast({call.text('fill_value')}, {_dtype(call)})"
@@ -158,7 +168,7 @@ def _spaced(call, start, stop, num, endpoint):
     if step == 0 and stop != start:
         call.refuse("the step underflows to zero")
     body = num - 1 if endpoint else num
-    values = f"tf.range({body}, dtype=tf.float64) * {step!r} + {start!r}"
+    values = f"tf.range({body}, dtype=tf.float64) * {_number(step)} + {start!r}"
     if endpoint:
         values = f"tf.concat([{values}, [{stop!r}]], 0)"
     return values
@@ -266,7 +276,7 @@ def _scalar_type(name):
             return f"tf.cast({value.text}, {_dtype(call)})"
         if fact.kind is Kind.SCALAR and fact.known:
             converted = np.dtype(dtype).type(fact.value).item()
-            return f"tf.constant({converted!r}, {_dtype(call)})"
+            return f"tf.constant({_number(converted)}, {_dtype(call)})"
         if fact.kind is Kind.SCALAR and fact.tensor:
             return f"tf.cast({value.text}, {_dtype(call)})"
         if fact.kind is Kind.SCALAR and fact.pytype in (int, float, bool):
