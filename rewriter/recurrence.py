@@ -39,6 +39,8 @@ def lower_recurrence_loop(lw, node) -> bool:
         return False  # outputs must have exactly one row per step
     if steps is not None and _running_totals(lw, node, reverse, carried, writes, steps):
         return True
+    if not writes:
+        return False  # nothing to stack: AutoGraph's loop carries the state without a copy per step
     return _scan(lw, node, bound, reverse, carried, writes)
 
 

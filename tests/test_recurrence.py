@@ -104,9 +104,11 @@ INTEGER = textwrap.dedent("""\
 
     def f(x):
         acc = 0
+        out = np.zeros_like(x)
         for t in range(len(x)):
             acc = acc * 31 + x[t]
-        return acc
+            out[t] = acc
+        return out, acc
     """)
 
 
@@ -270,3 +272,19 @@ def test_kept_loops_reach_the_json_report(tmp_path):
     assert run.returncode == 0, run.stderr
     sites = json.loads(report.read_text())["files"][0]["sites"]
     assert [len(site["notes"]) for site in sites] == [1, 1, 0]
+
+
+def test_a_recurrence_with_no_rows_written_stays_an_autograph_loop():
+    # tf.scan would keep a copy of the state per step for nothing: the loop carries it as is.
+    source = textwrap.dedent("""\
+        import numpy as np
+
+
+        def f(x):
+            h = np.zeros(x.shape[1])
+            for t in range(len(x)):
+                h = np.tanh(h * 0.5 + x[t])
+            return h
+        """)
+    text = convert_function(source, "f", {"x": F.array("float64", 2, fresh=False)}).text
+    assert "tf.scan" not in text and "for t in range(" in text
