@@ -1,7 +1,7 @@
 """Accumulating loops over the rows of an array become reductions.
 
-`for r in a: s += f(r)` sums `f` over every row at once; conditions on the row become masks
-(`tf.where` with the neutral element), running extrema become `tf.reduce_max`/`tf.reduce_min`,
+`for r in a: s += f(r)` sums `f` over every row at once; conditions on the row select the
+rows `f` is computed on (`tf.boolean_mask`), running extrema become `tf.reduce_max`/`tf.reduce_min`,
 flags set under a condition become `tf.reduce_any`/`tf.reduce_all`, and Python's
 `if v > best: best = v` (or `best = max(best, v)`) keeps its own choice of row: the first of
 the largest, never a NaN.
@@ -34,7 +34,7 @@ def lower_accumulating_loop(lw, node) -> bool:
     also keep its index).
 
     Sums, products and flags may sit under `if c(r):` / `else:`, or follow `if c(r): continue`:
-    rows the condition leaves out add the neutral element (0, 1, False, True) through `tf.where`.
+    the reduction runs over the rows the condition selects (`tf.boolean_mask`).
     Returns False when the loop is not of that shape (it is then lowered as a loop)."""
     header = _header(lw, node)
     steps = _accumulations(lw, node.body, None) if header else None
@@ -184,11 +184,12 @@ def _reduction(lw, step, loop):
         total = lw.binop(step.node, _OPERATORS[step.op](), current, value.with_unbatched())
         if total.fact.dtype != result.dtype:
             return None
+    rows = loop.text
     if step.condition is not None:
-        value = _masked(lw, step, loop, value)
-        if value is None:
+        rows = _selected_rows(lw, step, loop)
+        if rows is None:
             return None
-    reduced = f"{_REDUCTIONS[step.op]}({loop.over_rows(value.text)}, axis=0)"
+    reduced = f"{_REDUCTIONS[step.op]}({substitute(value.text, {loop.name: rows})}, axis=0)"
     if step.op in ("max", "min"):
         line = f"{name} = {'tf.maximum' if step.op == 'max' else 'tf.minimum'}({name}, {reduced})"
     else:
@@ -453,14 +454,14 @@ def _selected(lw, test, loop):
     return mask
 
 
-def _masked(lw, step, loop, value):
-    """The per-row contribution where the condition selects the row, the neutral element
-    elsewhere: `tf.where(c, v, 0)` (1 for a product, False for `|`, True for `&`)."""
+def _selected_rows(lw, step, loop):
+    """The rows the condition selects (`tf.boolean_mask`), so the value is computed on those
+    rows only: computed on every row and masked after, a value the loop never computes (a log
+    of 0 on a skipped row) would turn the gradient NaN."""
     test, holds = step.condition
     mask = _selected(lw, test, loop)
     if mask is None:
         return None
-    mask, value = lw.align_batched(step.node, [mask, value])
-    neutral = "tf.zeros_like" if step.op in ("+", "|") else "tf.ones_like"
-    chosen, other = (value.text, f"{neutral}({value.text})") if holds else (f"{neutral}({value.text})", value.text)
-    return Lowered(f"tf.where({mask.text}, {chosen}, {other})", value.fact, True)
+    selected = loop.over_rows(mask.text)
+    return f"tf.boolean_mask({loop.text}, {selected if holds else logical_not(selected)})"
+

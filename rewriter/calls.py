@@ -224,8 +224,16 @@ def _builtin_call(lw, node) -> Lowered:
         other = next(a for a in args if a is not array)
         if not _converts_exactly(other.fact.pytype, array.fact.dtype):
             raise Refusal(node, f"builtin `{name}` of an integer array and a float is not rewritten", "RW204")
-        op = "tf.maximum" if name == "max" else "tf.minimum"
-        return Lowered(f"{op}({array.text}, {other.text})", array.fact.with_(fresh=True), True)
+        if other.fact.pytype is int and array.fact.dtype.kind in "fc":
+            # `max(x.max(), 0)` returns the int 0 itself when it wins: an int where a float is
+            # expected (np.array of such values, apply_along_axis outputs) changes the dtype
+            raise Refusal(node, f"builtin `{name}` of a float and an int literal is not rewritten: write "
+                                f"`{name}(..., 0.0)`", "RW204")
+        # Python keeps the first argument unless the second is strictly larger (smaller), so a
+        # NaN second argument never wins and a NaN first one always stays.
+        first, second = (a.text if a is array else literal_tensor(a.text, array.fact.dtype) for a in args)
+        compare = ">" if name == "max" else "<"
+        return Lowered(f"tf.where({second} {compare} {first}, {second}, {first})", array.fact.with_(fresh=True), True)
     scalars = all(a.fact.kind is Kind.SCALAR for a in args)
     if name in ("max", "min") and len(args) == 2 and not kwargs and scalars and any(a.fact.tensor for a in args):
         # Python numbers held as tensors (counts, shape values): Python's max of two numbers.

@@ -159,10 +159,13 @@ def _collect(statements, counter, resolver, out, condition, module, steps):
 
 
 def _over_steps(node, counter, steps, module) -> str:
-    """An expression of the counter, evaluated for every step at once (constants broadcast)."""
-    text = substitute(module.source.segment(node), {counter: steps})
+    """An expression of the counter, evaluated for every step at once. A value without the
+    counter (`count += 1`) stays a loop: stacked, the number would take TF's default dtype,
+    not the accumulator's, where the loop adds it in the accumulator's dtype."""
     if not any(isinstance(n, gast.Name) and n.id == counter for n in gast.walk(node)):
-        text = f"tf.broadcast_to({text}, tf.shape({steps}))"
+        raise Refusal(node, f"`{module.source.segment(node)}` does not depend on the loop counter: its dtype "
+                            "comes from the accumulator at each step, so it stays a loop", "RW312")
+    text = substitute(module.source.segment(node), {counter: steps})
     return f"({text})" if not text.startswith(("tf.", "(")) else text
 
 

@@ -185,23 +185,10 @@ def _running_totals(lw, node, reverse, carried, writes, steps) -> bool:
 def _exact_start(fact) -> bool:
     """A Python number starting a state becomes a tensor of the state's dtype before the first
     step, where NumPy computes that step with the Python number itself: only a known value of
-    a plain kind is taken (tf.scan also needs the dtype to hold it exactly, `_holds`)."""
+    a plain kind is taken (tf.scan also needs it to be zero)."""
     if fact.kind is not Kind.SCALAR or fact.tensor:
         return True
     return fact.known and type(fact.value) in (int, float, bool)
-
-
-def _holds(value, dtype) -> bool:
-    """Whether `dtype` holds the Python number exactly (so converting it first changes nothing)."""
-    import numpy as np
-
-    try:
-        with np.errstate(all="ignore"):
-            converted = np.array(value).astype(dtype)
-        back = converted.item()  # back to a Python number: compared exactly, not in `dtype`
-        return back == value or (value != value and back != back)
-    except (OverflowError, ValueError):
-        return False
 
 
 def _total_update(statement, carried):
@@ -266,9 +253,49 @@ def _scan(lw, node, bound, reverse, carried, writes) -> bool:
             return False  # the state changes dtype or rank on the first step
         if start.kind is Kind.SCALAR and facts[name].rank != 0:
             return False
-        if start.kind is Kind.SCALAR and not start.tensor and not _holds(start.value, facts[name].dtype):
-            return False  # the first step would start from the number rounded to the state's dtype
+        if start.kind is Kind.SCALAR and not start.tensor and start.value != 0 \
+                and not _meets_an_array_first(lw, node, name):
+            # NumPy runs the first step's arithmetic on the Python number (unbounded ints,
+            # double floats) until it meets an array; from a zero that changes nothing
+            return False
     return _emit_scan(lw, node, inner, rows, bound, reverse, carried, facts, writes)
+
+
+def _meets_an_array_first(lw, node, name) -> bool:
+    """Whether the step's first use of `name` combines it with an array right away
+    (`s *= x[t]`, `s = s * x[t] + ...`): NumPy then converts the Python number to the array's
+    dtype first, as the rewrite does before the first step."""
+    for statement in node.body:
+        if not any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
+                   for n in gast.walk(statement.value)) and not (
+                isinstance(statement, gast.AugAssign) and statement.target.id == name):
+            continue
+        if isinstance(statement, gast.AugAssign):
+            other = statement.value
+        else:
+            other = _other_operand(statement.value, name)
+            if other is None:
+                return False
+        counter = {node.target.id: F.shape_value()}
+        try:
+            fact = FunctionLowering(lw.fn, lw.source, lw.resolver, lw.registry, {**lw.env, **counter},
+                                    context=lw.context).expr(other).fact
+        except (Refusal, Inconsistent):
+            return False
+        return fact.kind is Kind.ARRAY
+    return False
+
+
+def _other_operand(expression, name):
+    """In `name op x`, `x op name`, or such a pair at the left end of a chain (`name * x + y`),
+    the operand `name` meets first; None when it meets nothing but itself first."""
+    while isinstance(expression, gast.BinOp):
+        if isinstance(expression.left, gast.Name) and expression.left.id == name:
+            return expression.right
+        if isinstance(expression.right, gast.Name) and expression.right.id == name:
+            return expression.left
+        expression = expression.left
+    return None
 
 
 def _as_tensor_fact(fact):
@@ -330,11 +357,14 @@ def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, wr
     lines.append(f"{indent}def {step}({carry}, {counter}):\n")
     lines.append(f"{inner_indent}{', '.join(carried)}, *_ = {carry}\n")
     lines.append(text if text.endswith("\n") else text + "\n")
-    lines.append(f"{inner_indent}return {', '.join(slots)}{',' if len(slots) == 1 else ''}\n")
+    start = _fresh("_start", taken)
+    # Each step's values keep the start values' static shapes (tf.scan requires it; a step may
+    # compute a shape the graph only knows at run time, which ensure_shape checks there).
+    lines.append(f"{inner_indent}return tf.nest.map_structure(lambda v, s: tf.ensure_shape(v, s.shape), "
+                 f"({', '.join(slots)},), {start})\n")
     initial = list(carried) + [f"tf.zeros(tf.shape({out.id})[1:], {F.tf_name(lw.env[out.id].dtype)})"
                                for out, _ in writes if outputs[out.id] >= len(carried)]
     flags = ", reverse=True" if reverse else ""
-    start = _fresh("_start", taken)
     # With no steps, tf.scan cannot stack rows whose shape is only known at run time: the
     # results are then empty stacks of the start values.
     lines += [f"{indent}{start} = ({', '.join(initial)},)\n",

@@ -283,8 +283,9 @@ def lower_reduced_comprehension(lw, call) -> Lowered:
 
 def lower_list_comprehension(lw, node) -> Lowered:
     """`np.array([g(r) for r in a])` or `[g(a[i]) for i in range(len(a))]`: g lifted to all
-    rows at once (or mapped with tf.vectorized_map); `if c(r)` filters keep the rows where c
-    holds (`tf.boolean_mask`).
+    rows at once (or mapped with tf.vectorized_map); `if c(r)` filters select the rows g is
+    computed on (`g(tf.boolean_mask(a, c(a)))`: a row the loop skips is never computed, so it
+    cannot turn the gradient NaN).
 
     Only where the list is stacked right away: a Python list of tensors is not a tensor."""
     if len(node.generators) != 1:
@@ -294,6 +295,15 @@ def lower_list_comprehension(lw, node) -> Lowered:
         raise Refusal(node, "comprehensions with unpacking are not vectorized yet")
     name = generator.target.id
     batched, single, over = _comprehension_element(lw, node, generator)
+    if generator.ifs and batched.kind is not Kind.ARRAY:  # the range form reads rows through the counter
+        raise Refusal(node, "a filtered comprehension over row indices is not vectorized yet")
+    for test in generator.ifs:
+        mask = lift(lw, test, {name: batched})
+        if mask is None or mask.fact.kind is not Kind.ARRAY or mask.fact.rank != 0 or mask.fact.dtype is None \
+                or mask.fact.dtype.kind != "b" or not mask.fact.batched:
+            raise Refusal(test, "a comprehension's filter must be one boolean per row")
+        mask_text = substitute(mask.text if mask.changed else lw.source.segment(test), {name: over})
+        over = f"tf.boolean_mask({over}, {mask_text})"
     value = lift(lw, node.elt, {name: batched})
     if value is not None:
         if value.fact.kind is Kind.ARRAY and not value.fact.batched:
@@ -308,13 +318,6 @@ def lower_list_comprehension(lw, node) -> Lowered:
         text = f"tf.vectorized_map(lambda {name}: {body}, {over})"
     if value.fact.kind is not Kind.ARRAY or value.fact.rank is None:
         raise Refusal(node, "the comprehension's elements must be arrays of known rank")
-    for test in generator.ifs:
-        mask = lift(lw, test, {name: batched})
-        if mask is None or mask.fact.kind is not Kind.ARRAY or mask.fact.rank != 0 or mask.fact.dtype is None \
-                or mask.fact.dtype.kind != "b" or not mask.fact.batched:
-            raise Refusal(test, "a comprehension's filter must be one boolean per row")
-        mask_text = substitute(mask.text if mask.changed else lw.source.segment(test), {name: over})
-        text = f"tf.boolean_mask({text}, {mask_text})"
     return Lowered(text, value.fact.with_(rank=value.fact.rank + 1, batched=False, fresh=True), True)
 
 

@@ -158,3 +158,23 @@ def test_python_bools_held_as_tensors_count_as_ints_in_arithmetic(tf, expression
     x = np.array([1.5, -2.0])
     got, want, text = rewrite_and_run(tf, expression, x=x)
     assert got.numpy() == want and type(want) is type(got.numpy().item()), text
+
+
+@pytest.mark.parametrize("expression", ["max(a.std(), 1e-3)", "max(1e-3, a.min())", "min(a.min(), 2.5)"])
+def test_builtin_max_of_a_number_keeps_pythons_choice_on_nan_once_traced(tf, expression):
+    # Python keeps the first argument unless the second is strictly larger: max(1e-3, nan) is
+    # 1e-3, max(nan, 1e-3) is nan (tf.maximum would give nan for both).
+    source = f"import numpy as np\n\n\ndef f(a):\n    return {expression}\n"
+    namespace, original = {"tf": tf}, {"np": np}
+    exec(convert_function(source, "f", {"a": F.array("float32", 1, fresh=False)}).text, namespace)
+    exec(source, original)
+    traced = tf.function(namespace["f"], input_signature=[tf.TensorSpec([None], tf.float32)])
+    for a in (np.array([1.0, np.nan], np.float32), np.array([-1.0, -2.0], np.float32)):
+        np.testing.assert_array_equal(traced(tf.constant(a)).numpy(), np.float32(original["f"](a)))
+
+
+def test_builtin_max_of_a_float_and_an_int_literal_is_refused():
+    # max(x.max(), 0) returns the int 0 itself when it wins: a data-dependent dtype
+    source = "import numpy as np\n\n\ndef f(a):\n    return max(a.max(), 0)\n"
+    with pytest.raises(Refusal, match="float and an int literal"):
+        convert_function(source, "f", {"a": F.array("float32", 1, fresh=False)})
