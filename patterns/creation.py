@@ -61,7 +61,8 @@ def _fill_value(call) -> str:
     int array is 2): a constant is converted here, an array or tensor value is cast."""
     fact = call.fact("fill_value")
     if fact.known and isinstance(fact.value, (bool, int, float)):
-        value = np.asarray(fact.value).astype(call.result.dtype).item()
+        with np.errstate(over="ignore"):  # 1e300 into float32 is inf, in NumPy as here
+            value = np.asarray(fact.value).astype(call.result.dtype).item()
         return f"tf.constant({_number(value)}, {_dtype(call)})"
     if fact.kind is Kind.ARRAY and fact.rank not in (0, None):
         call.refuse("an array fill value is not rewritten")
