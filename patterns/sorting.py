@@ -101,7 +101,7 @@ def _key(text, dtype) -> str:
         ints = "tf.int64" if dtype.itemsize == 8 else "tf.int32"
         bits = (f"tf.bitcast(tf.where(tf.math.is_nan({text}), tf.constant({_NAN}, {tf_name(dtype)}), "
                 f"{text}), {ints})")
-        return f"tf.where({bits} < 0, {ints}.min - {bits}, {bits})"
+        return f"(lambda bits: tf.where(bits < 0, {ints}.min - bits, bits))({bits})"  # the bits computed once
     if dtype.kind == "b" or dtype.itemsize < 4:
         return f"tf.cast({text}, tf.int32)"
     return text

@@ -183,13 +183,70 @@ def substitute(expression: str, mapping: dict) -> str:
         params = ", ".join(mapping)
         return f"(lambda {params}: {ast.unparse(tree)})({', '.join(mapping.values())})"
 
-    class Substitute(ast.NodeTransformer):
-        def visit_Name(self, node):
-            if node.id in mapping:
-                return ast.parse(parenthesize(mapping[node.id]), mode="eval").body
-            return node
+    substituted = _Substitute(mapping).visit(tree)
+    if substituted.captured:  # bind the arguments outside instead (the tree above was edited)
+        params = ", ".join(mapping)
+        original = ast.parse(f"(\n{expression}\n)", mode="eval")
+        return f"(lambda {params}: {ast.unparse(original)})({', '.join(mapping.values())})"
+    return ast.unparse(substituted.node)
 
-    return ast.unparse(Substitute().visit(tree))
+
+class _Substitute(ast.NodeTransformer):
+    """Replace free uses of the mapped names. A lambda or comprehension binding one of them
+    shadows it inside (patterns bind `(lambda x: ...)(x * 2)`); a replacement whose own names
+    such a binding would capture marks the result `captured`."""
+
+    def __init__(self, mapping: dict):
+        self.mapping = mapping
+        self.free = {name: {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
+                     for name, text in mapping.items()}
+        self.shadowed: set = set()
+        self.captured = False
+
+    def visit(self, node):
+        if isinstance(node, ast.Expression):
+            self.node = ast.Expression(body=super().visit(node.body))
+            return self
+        return super().visit(node)
+
+    def visit_Name(self, node):
+        if node.id in self.mapping and node.id not in self.shadowed:
+            self.captured |= bool(self.free[node.id] & self.shadowed)
+            return ast.parse(parenthesize(self.mapping[node.id]), mode="eval").body
+        return node
+
+    def visit_Lambda(self, node):
+        node.args = self.generic_visit(node.args)  # defaults are evaluated outside
+        bound = {a.arg for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]}
+        bound |= {a.arg for a in (node.args.vararg, node.args.kwarg) if a is not None}
+        node.body = self._inside(bound, node.body)
+        return node
+
+    def _comprehension(self, node, parts):
+        bound = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        for generator in node.generators:
+            generator.iter = self.visit(generator.iter) if generator is node.generators[0] \
+                else self._inside(bound, generator.iter)
+            generator.ifs = [self._inside(bound, test) for test in generator.ifs]
+        for part in parts:
+            setattr(node, part, self._inside(bound, getattr(node, part)))
+        return node
+
+    def visit_ListComp(self, node):
+        return self._comprehension(node, ("elt",))
+
+    visit_SetComp = visit_GeneratorExp = visit_ListComp
+
+    def visit_DictComp(self, node):
+        return self._comprehension(node, ("key", "value"))
+
+    def _inside(self, bound, node):
+        saved = self.shadowed
+        self.shadowed = saved | bound
+        try:
+            return self.visit(node)
+        finally:
+            self.shadowed = saved
 
 
 _PURE_CALLS = {"tf.transpose", "tf.reshape", "tf.shape", "tf.cast", "tf.convert_to_tensor", "tf.range",

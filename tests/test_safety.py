@@ -178,3 +178,24 @@ def test_builtin_max_of_a_float_and_an_int_literal_is_refused():
     source = "import numpy as np\n\n\ndef f(a):\n    return max(a.max(), 0)\n"
     with pytest.raises(Refusal, match="float and an int literal"):
         convert_function(source, "f", {"a": F.array("float32", 1, fresh=False)})
+
+
+@pytest.mark.parametrize("expression", ["np.apply_along_axis(lambda x: np.nanmean(x * 2), 1, a)",
+                                        "np.array([np.nanmean(x * 2) for x in a])",
+                                        "np.array([np.nanmean(a * 2) for a in a])"])
+def test_a_pattern_binding_the_same_name_as_the_row_keeps_its_own_value(tf, expression):
+    # nanmean binds its input as `(lambda x: ...)(x * 2)`: putting the rows in for the row
+    # variable must not reach inside that lambda (it computed nanmean(rows), not of rows * 2)
+    a = np.arange(12.0).reshape(3, 4)
+    a[0, 1] = np.nan
+    got, want, text = rewrite_and_run(tf, expression, a=a)
+    np.testing.assert_allclose(got.numpy(), want, equal_nan=True, err_msg=text)
+
+
+def test_substitution_respects_inner_bindings_and_never_captures_names():
+    from rewriter.emit import substitute
+
+    assert substitute("(lambda x: g(x))(x * 2)", {"x": "rows"}) == "(lambda x: g(x))(rows * 2)"
+    assert substitute("[v + r for v in r]", {"r": "a", "v": "b"}) == "[v + a for v in a]"
+    # `r` inside a lambda binding `y`, replaced by a text that names `y`: bound outside instead
+    assert substitute("(lambda y: g(y, r))(r * 2)", {"r": "y"}) == "(lambda r: (lambda y: g(y, r))(r * 2))(y)"
