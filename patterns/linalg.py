@@ -580,15 +580,13 @@ def _multi_dot(call):
     return _back(call, text, kernel)
 
 
-_LEVI_CIVITA = ("[[[0, 0, 0], [0, 0, 1], [0, -1, 0]], [[0, 0, -1], [0, 0, 0], [1, 0, 0]], "
-                "[[0, 1, 0], [-1, 0, 0], [0, 0, 0]]]")
-
 
 def _cross(x, y, numpy_axes):
     def lower(call):
-        """Cross product of 3-vectors on the last axis as an einsum with the Levi-Civita
-        symbol: it broadcasts like NumPy (tf.linalg.cross does not), and every output term
-        is one difference of two products, as NumPy computes it."""
+        """Cross product of 3-vectors on the last axis, component by component: it broadcasts
+        like NumPy (tf.linalg.cross does not), and each component is the one difference of two
+        products NumPy computes (an einsum with the Levi-Civita symbol would also multiply
+        by its zeros, turning an inf anywhere into NaN everywhere)."""
         if numpy_axes:
             for name in ("axisa", "axisb", "axisc"):
                 if call.const(name, -1) != -1:
@@ -601,8 +599,9 @@ def _cross(x, y, numpy_axes):
             call.refuse("cross needs vectors")
         kernel = _kernel(call.result.dtype)
         a, b = call.cast(x, kernel), call.cast(y, kernel)
-        eps = f"tf.constant({_LEVI_CIVITA}, {tf_name(kernel)})"
-        return _back(call, f"tf.einsum('...i,...j,ijk->...k', {a}, {b}, {eps})", kernel)
+        components = ", ".join(f"u[..., {i}] * v[..., {j}] - u[..., {j}] * v[..., {i}]"
+                               for i, j in ((1, 2), (2, 0), (0, 1)))
+        return _back(call, f"(lambda u, v: tf.stack([{components}], axis=-1))({a}, {b})", kernel)
 
     return lower
 

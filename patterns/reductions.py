@@ -113,6 +113,11 @@ def _reduce(op, combine, axis_default=None):
         else:
             axis = _kw(call, "axis")
         text = f"{op}({a}{axis}{_kw(call, 'keepdims')})"
+        if op in ("tf.reduce_max", "tf.reduce_min") and _float_input(call, call.pattern.arrays[0]
+                                                                       if call.pattern.arrays else "a"):
+            # NumPy's max of a slice with NaN is NaN; compiled with XLA, TF's skips the NaN
+            text = _bind(a, lambda x: f"tf.where(tf.reduce_any(tf.math.is_nan({x}){axis}{_kw(call, 'keepdims')}), "
+                                      f"tf.constant(float('nan'), {x}.dtype), {op}({x}{axis}{_kw(call, 'keepdims')}))")
         if call.given("initial"):
             text = combine.format(r=text, i=parenthesize(call.tensor("initial")))
         return text

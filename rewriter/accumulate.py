@@ -167,6 +167,8 @@ def _reduction(lw, step, loop):
         return None
     if result.kind is not Kind.ARRAY or result.dtype is None:
         return None
+    if result.rank != (current.fact.rank if current.fact.kind is Kind.ARRAY else 0):
+        return None  # `s = 0.0; s += row`: its shape would depend on whether there are rows
     if current.fact.kind is Kind.ARRAY and result.dtype != current.fact.dtype:
         return None  # an in-place dtype change: leave it to the plain loop lowering
     if (step.op in ("|", "&")) != (result.dtype.kind == "b"):
@@ -189,7 +191,12 @@ def _reduction(lw, step, loop):
         rows = _selected_rows(lw, step, loop)
         if rows is None:
             return None
-    reduced = f"{_REDUCTIONS[step.op]}({substitute(value.text, {loop.name: rows})}, axis=0)"
+    values = substitute(value.text, {loop.name: rows})
+    reduced = f"{_REDUCTIONS[step.op]}({values}, axis=0)"
+    if step.op in ("max", "min") and result.dtype.kind == "f":
+        # a NaN row makes NumPy's running extremum NaN; compiled with XLA, TF's reduction skips it
+        reduced = (f"(lambda v: tf.where(tf.reduce_any(tf.math.is_nan(v), axis=0), tf.constant(float('nan'), "
+                   f"v.dtype), {_REDUCTIONS[step.op]}(v, axis=0)))({values})")
     if step.op in ("max", "min"):
         line = f"{name} = {'tf.maximum' if step.op == 'max' else 'tf.minimum'}({name}, {reduced})"
     else:

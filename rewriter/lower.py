@@ -421,6 +421,11 @@ class FunctionLowering:
         if len(dtypes) != 1 or None in dtypes or any(v.fact.kind not in (Kind.ARRAY, Kind.SCALAR) for v in (body, orelse)):
             raise Refusal(node, "the branches of a vectorized conditional must share one dtype")
         (dtype,) = dtypes
+        if any(v.fact.kind is Kind.SCALAR and not v.fact.tensor for v in (body, orelse)):
+            # per element NumPy returns the Python number itself, and np.vectorize,
+            # apply_along_axis or np.array take their dtype from the values returned
+            raise Refusal(node, "a vectorized conditional with a Python number as a branch has a dtype that "
+                                "depends on the data: write the number as an array (np.float32(0))")
         test, body, orelse = self.align_batched(node, (test, body, orelse))
         texts = [v.text if v.fact.kind is Kind.ARRAY else literal_tensor(v.text, dtype) for v in (body, orelse)]
         rank = max(f.rank for f in (test.fact, body.fact, orelse.fact) if f.kind is Kind.ARRAY)

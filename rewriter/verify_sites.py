@@ -9,6 +9,7 @@ candidate arrays of the dtypes the rewrite was made for.
 from __future__ import annotations
 
 import contextlib
+import linecache
 import os
 import sys
 import warnings
@@ -53,6 +54,8 @@ def _check(conversion, path, original_text, rewritten_text, device) -> SiteCheck
     target = site.target
     if isinstance(target, gast.Lambda) or site.method_of is not None:
         raise _Unverified("lambdas and methods have no handle to call them by")
+    if site.numpy_target or "def " not in conversion.function_text:
+        raise _Unverified("a NumPy function wrapped directly is rewritten inline: there is no function to call")
     original_module = _load(original_text, path, "original")
     rewritten_module = _load(rewritten_text, path, "rewritten")
     original = original_module.get(target.name)
@@ -68,9 +71,17 @@ def _check(conversion, path, original_text, rewritten_text, device) -> SiteCheck
     from .verification import verify, verify_distribution
 
     random = any(getattr(default().get(p), "random", False) for p in conversion.patterns)
-    with _quiet():
-        result = (verify_distribution(numpy_fn, tf_fn, *inputs, device=device) if random
-                  else verify(numpy_fn, tf_fn, *inputs, device=device))
+    if not random:
+        failure = _traced_failure(tf_fn, inputs, conversion.inputs)
+        if failure:
+            return SiteCheck(False, f"verification failed: {failure}")
+    try:
+        with _quiet():
+            result = (verify_distribution(numpy_fn, tf_fn, *inputs, device=device) if random
+                      else verify(numpy_fn, tf_fn, *inputs, device=device))
+    except Exception as exc:  # noqa: BLE001 - the original may reject an input its probe accepted
+        raise _Unverified(f"running the original failed on a verification input ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
     figures = result.to_dict()
     figures["inputs"] = [f"{a.dtype}{list(a.shape)}" for a in inputs]
     if not result.ok:
@@ -132,9 +143,13 @@ def _load(text: str, path: str, tag: str) -> dict:
     namespace = {"__name__": "__rewriter_verify__", "__file__": path}
     folder = os.path.dirname(os.path.abspath(path))
     sys.path.insert(0, folder)
+    # AutoGraph reads a function's source through linecache: it must find this text, not the
+    # file on disk (which still holds the original)
+    filename = f"<rewriter {tag} {os.path.abspath(path)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
     try:
         with _quiet():
-            exec(compile(text, path, "exec"), namespace)  # --verify: the user asked us to run it
+            exec(compile(text, filename, "exec"), namespace)  # --verify: the user asked us to run it
     except BaseException as exc:  # noqa: BLE001 - any failure of user code makes the site unverified
         raise _Unverified(f"the {tag} module could not be run ({type(exc).__name__}: {exc})") from None
     finally:
@@ -164,6 +179,29 @@ def _numpy_side(site, original, bound, strict=False):
         return tuple(outputs) if site.tout_is_list else outputs[0]
 
     return call
+
+
+def _traced_failure(tf_fn, inputs, facts) -> str:
+    """Why the rewrite misbehaves once traced as the program runs it (inside a tf.function,
+    with the declared static shape or none, AutoGraph converting its loops), or "" when it
+    agrees with its eager run."""
+    import tensorflow as tf
+
+    shapes = [fact.shape if getattr(fact, "shape", None) is not None else [None] * np.ndim(a)
+              for a, fact in zip(inputs, list(facts) + [None] * len(inputs))]
+    specs = [tf.TensorSpec(shape, tf.as_dtype(np.asarray(a).dtype)) for a, shape in zip(inputs, shapes)]
+    tensors = [tf.constant(a) for a in inputs]
+    try:
+        with _quiet():
+            traced = tf.function(tf_fn, input_signature=specs)(*tensors)
+            eager = tf_fn(*tensors)
+    except Exception as exc:  # noqa: BLE001 - a rewrite that fails traced fails verification
+        return f"the rewrite fails inside a tf.function ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+    for one, other in zip(tf.nest.flatten(traced), tf.nest.flatten(eager)):
+        one, other = np.asarray(one), np.asarray(other)
+        if one.shape != other.shape or one.dtype != other.dtype or not np.allclose(one, other, equal_nan=True):
+            return "the rewrite gives other values inside a tf.function than eagerly"
+    return ""
 
 
 def _tf_side(rewritten, bound):

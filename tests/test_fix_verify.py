@@ -138,3 +138,35 @@ def test_every_vectorized_loop_form_goes_through_the_verifier(tf, tmp_path):
         figures = conversion.verification
         assert figures["values_ok"] and figures["grad_ok"] and figures["grad_err"] is not None, figures
     assert "for " not in result.new and "tf.scan(" in result.new and "tf.cumsum(" in result.new
+
+
+def test_a_rewrite_that_fails_once_traced_is_not_verified(tf, tmp_path):
+    # run eagerly the kept while loop works; traced by AutoGraph, `i < len(a)` compares an
+    # int32 counter with an int64 length and fails: --verify must trace what it verifies
+    source = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def total(a):
+            s = np.zeros(3, dtype=a.dtype)
+            i = 0
+            while i < len(a):
+                s = s + a[i]
+                i += 1
+            return s
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+        def pipeline(a):
+            return tf.numpy_function(total, [a], tf.float32)
+        """)
+    path = tmp_path / "loop.py"
+    path.write_text(source)
+    unverified = rewrite_source(source, str(path))
+    if unverified.conversions[0].status != "converted":
+        return  # refused outright: nothing for the verifier to catch
+    result = rewrite_source(source, str(path), verifier=make_verifier(str(path)))
+    (conversion,) = result.conversions
+    assert conversion.status == "left" and conversion.code == "RW400", conversion.reason
+    assert "inside a tf.function" in conversion.reason and result.new == source

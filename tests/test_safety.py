@@ -199,3 +199,41 @@ def test_substitution_respects_inner_bindings_and_never_captures_names():
     assert substitute("[v + r for v in r]", {"r": "a", "v": "b"}) == "[v + a for v in a]"
     # `r` inside a lambda binding `y`, replaced by a text that names `y`: bound outside instead
     assert substitute("(lambda y: g(y, r))(r * 2)", {"r": "y"}) == "(lambda r: (lambda y: g(y, r))(r * 2))(y)"
+
+
+@pytest.mark.parametrize("expression", ["a.max(axis=1)", "np.min(a, axis=-1)",
+                                        "np.array([r.max() - r.min() for r in a])"])
+def test_max_and_min_keep_nan_when_compiled_with_xla(tf, expression):
+    # compiled with XLA on CPU, tf.reduce_max skips NaN where NumPy's max gives NaN
+    a = np.array([[np.nan, 1.0, 2.0], [-3.0, -4.0, -5.0]], np.float32)
+    source = f"import numpy as np\n\n\ndef f(a):\n    return {expression}\n"
+    namespace, original = {"tf": tf}, {"np": np}
+    exec(convert_function(source, "f", {"a": F.array("float32", 2, fresh=False)}).text, namespace)
+    exec(source, original)
+    compiled = tf.function(namespace["f"], jit_compile=True)
+    np.testing.assert_array_equal(compiled(tf.constant(a)).numpy(), original["f"](a))
+
+
+@pytest.mark.parametrize("expression", ["np.vectorize(lambda v: v if v > 0 else 0)(a)",
+                                        "np.array([r.sum() if r.sum() > 0 else 0.0 for r in a])"])
+def test_vectorized_conditionals_with_a_python_number_branch_are_refused(expression):
+    # NumPy returns the number itself for such elements: the result's dtype depends on the data
+    source = f"import numpy as np\n\n\ndef f(a):\n    return {expression}\n"
+    with pytest.raises(Refusal):
+        convert_function(source, "f", {"a": F.array("float32", 2, fresh=False)})
+
+
+def test_cross_keeps_infinities_in_their_components(tf):
+    a, b = np.array([np.inf, 1.0, 0.0]), np.array([0.0, 1.0, 2.0])
+    got, want, text = rewrite_and_run(tf, "np.cross(a, b)", a=a, b=b)
+    np.testing.assert_array_equal(got.numpy(), want, err_msg=text)  # [2, -inf, inf], not NaN
+
+
+def test_an_accumulator_that_grows_from_a_number_to_a_row_stays_a_loop():
+    source = ("import numpy as np\n\n\ndef f(a):\n    s = 0.0\n    for r in a:\n        s += np.square(r)\n"
+              "    return s\n")
+    try:
+        text = convert_function(source, "f", {"a": F.array("float64", 2, fresh=False)}).text
+    except Refusal:
+        return
+    assert "for r in a" in text  # over 0 rows NumPy returns the number 0.0, not a row of zeros
