@@ -355,8 +355,11 @@ def _as_numpy(value):
 
 
 def _sample_inputs(facts, args):
-    if args is not None:
-        return [_as_numpy(a) for a in args]
+    """The call's own inputs when they have values (an eager call), else zeros of the inputs'
+    dtypes and ranks (a first call inside a tf.function or a tf.data map has only symbols)."""
+    values = [_as_numpy(a) for a in args] if args is not None else None
+    if values is not None and all(isinstance(v, (np.ndarray, np.generic, bool, int, float, complex)) for v in values):
+        return values
     return [np.zeros((1,) * (f.rank or 0), f.dtype) if f is not None and f.kind is Kind.ARRAY else 0.0
             for f in facts]
 

@@ -181,3 +181,16 @@ def test_inside_data_keras_xla_and_savedmodel(tf, tmp_path):
     loaded = tf.saved_model.load(str(tmp_path / "model"))
     v = np.linspace(-1, 1, 5)
     np.testing.assert_allclose(loaded.f(v).numpy(), _reference("rbf", v), rtol=1e-12)
+
+
+def test_fallback_whose_first_call_is_inside_a_graph(tf):
+    # the output dtypes of the numpy_function fallback come from a run of the original: inside
+    # a tf.function (or a tf.data map) the call's inputs are symbols, so zeros stand in
+    def ordered(x):
+        return np.array(sorted(x.tolist()))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RewriterWarning)
+        decorated = autograph_numpy(ordered)
+        traced = tf.function(lambda v: decorated(v))
+        np.testing.assert_array_equal(traced(tf.constant([3.0, 1.0, 2.0])).numpy(), [1.0, 2.0, 3.0])
