@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from rewriter.facts import Kind, tf_name
-from rewriter.pattern import ALL, COMPLEX, NUMERIC, Batch, Cast, Domain, Pattern
+from rewriter.pattern import ALL, NUMERIC, Cast, Domain, Pattern
 
 FAMILY_CODE = "NPC"
 

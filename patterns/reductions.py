@@ -500,7 +500,6 @@ def _quantile(percent):
     """NumPy's 'linear' method: virtual index (n - 1) * q, neighbours lerped like numpy._lerp."""
     def lower(call):
         q = call.const("q")
-        weak = isinstance(q, (int, float)) and not isinstance(q, bool)
         values = q if isinstance(q, tuple) else (q,)
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             call.refuse("q must be a constant number or list of numbers")

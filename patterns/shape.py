@@ -882,8 +882,8 @@ def _triangle(upper):
         mask = f"tf.range(tf.shape({m})[-1]) - tf.range({rows})[:, tf.newaxis] {keep} {k}"
         return f"tf.where({mask}, {m}, tf.zeros([], {tf_name(call.result.dtype)}))"
 
-    lower.__doc__ = (f"tf.linalg.band_part on the last two axes for k=0; a mask from tf.range "
-                     f"otherwise, and for 1-D input (NumPy broadcasts it to a square matrix)")
+    lower.__doc__ = ("tf.linalg.band_part on the last two axes for k=0; a mask from tf.range "
+                     "otherwise, and for 1-D input (NumPy broadcasts it to a square matrix)")
     return lower
 
 

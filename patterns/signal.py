@@ -15,7 +15,7 @@ an immediately applied lambda.
 import gast
 import numpy as np
 
-from rewriter.facts import Kind, array, tf_name
+from rewriter.facts import Kind, array
 from rewriter.pattern import ALL, Batch, Cast, Domain, Pattern
 
 FAMILY_CODE = "NPW"

@@ -16,7 +16,7 @@ The traps bridged here:
 import numpy as np
 
 from rewriter.facts import Kind, array, tf_name
-from rewriter.pattern import ALL, FLOATS, INTS, NUMERIC, Batch, Cast, Domain, Pattern, Values
+from rewriter.pattern import ALL, FLOATS, NUMERIC, Batch, Cast, Domain, Pattern, Values
 
 FAMILY_CODE = "NPO"
 

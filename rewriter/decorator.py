@@ -278,7 +278,7 @@ class NumpyFunction:
         if input_signature is not None:
             self._specialise([fact_of(spec) for spec in input_signature], None)
 
-    def __get__(self, instance, owner):
+    def __get__(self, instance, _owner=None):
         if instance is None:
             return self
         return functools.partial(self.__call__, instance)
