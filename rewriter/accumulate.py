@@ -15,7 +15,7 @@ import gast
 import numpy as np
 
 from . import facts as F
-from .emit import substitute
+from .emit import fresh_name, names_in, substitute
 from .facts import Fact, Kind
 from .loops import read_after
 from .lower import Inconsistent, Lowered, Refusal
@@ -62,7 +62,7 @@ def lower_accumulating_loop(lw, node) -> bool:
     if fact.kind is not Kind.ARRAY or not fact.rank or fact.dtype is None or fact.batched:
         return False
     loop = _Rows(row, counter, rows.text, {row: fact.with_(rank=fact.rank - 1, batched=True, fresh=False)},
-                 lw.source.indent_of_line(node.lineno), _names_in(lw.resolver.module.tree))
+                 lw.source.indent_of_line(node.lineno), names_in(lw.resolver.module.tree))
     lines, results = [], {}
     for step in steps:
         lowering = _best if step.op == "best" else _flag if step.op in ("any", "all") else _reduction
@@ -111,11 +111,7 @@ class _Rows:
         return substitute(text, {self.name: self.text})
 
     def fresh(self, wanted: str) -> str:
-        name, number = wanted, 2
-        while name in self.taken:
-            name, number = f"{wanted}{number}", number + 1
-        self.taken.add(name)
-        return name
+        return fresh_name(wanted, self.taken)
 
 
 def _header(lw, node):
@@ -337,10 +333,6 @@ def _counts_only_indexes(body, counter, steps) -> bool:
     return all(id(n) in kept for statement in body for n in gast.walk(statement)
                if isinstance(n, gast.Name) and n.id == counter)
 
-
-def _names_in(tree) -> set:
-    names = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
-    return names | {n.name for n in gast.walk(tree) if isinstance(n, (gast.FunctionDef, gast.ClassDef))}
 
 
 _AUGMENTED = {gast.Add: "+", gast.Mult: "*", gast.BitOr: "|", gast.BitAnd: "&"}

@@ -282,11 +282,21 @@ def _pure(text: str) -> bool:
 
 
 def _fresh_name(module: ParsedModule, wanted: str) -> str:
-    taken = {n.id for n in gast.walk(module.tree) if isinstance(n, gast.Name)}
-    taken |= {n.name for n in gast.walk(module.tree) if isinstance(n, (gast.FunctionDef, gast.ClassDef))}
+    return fresh_name(wanted, names_in(module.tree))
+
+
+def names_in(tree) -> set:
+    """Every name a tree uses or defines (functions and classes included)."""
+    names = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+    return names | {n.name for n in gast.walk(tree) if isinstance(n, (gast.FunctionDef, gast.ClassDef))}
+
+
+def fresh_name(wanted: str, taken: set) -> str:
+    """`wanted`, or `wanted2`, `wanted3`... : the first not in `taken` (which then holds it)."""
     name, index = wanted, 2
     while name in taken:
         name, index = f"{wanted}{index}", index + 1
+    taken.add(name)
     return name
 
 

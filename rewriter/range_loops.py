@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from .emit import substitute
+from .emit import fresh_name, names_in, substitute
 from .lower import Refusal
 from .sites import bind_arguments
 from .vectorize import _TF_ELEMENTWISE, tf_elementwise
@@ -213,8 +213,7 @@ class _Steps:
         self.temps: dict = {}        # name -> value node (inlined where used)
         self.folds: dict = {}        # name -> _Fold
         self.writes: list = []       # (TensorArray name, step value node) for values of the step
-        self.taken = {n.id for n in gast.walk(module.tree) if isinstance(n, gast.Name)} | {
-            n.name for n in gast.walk(module.tree) if isinstance(n, (gast.FunctionDef, gast.ClassDef))}
+        self.taken = names_in(module.tree)
         self.indent = module.source.indent_of_line(loop.lineno)
         self.unit = module.source.indent_of_line(loop.body[0].lineno)[len(self.indent):] or "    "
 
@@ -558,11 +557,7 @@ class _Steps:
         return ast.unparse(Replace().visit(tree))
 
     def _fresh(self, wanted) -> str:
-        name, index = wanted, 2
-        while name in self.taken:
-            name, index = f"{wanted}{index}", index + 1
-        self.taken.add(name)
-        return name
+        return fresh_name(wanted, self.taken)
 
 
 # -- helpers ---------------------------------------------------------------------------------

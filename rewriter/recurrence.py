@@ -12,7 +12,7 @@ from __future__ import annotations
 import gast
 
 from . import facts as F
-from .emit import Edit, apply_edits
+from .emit import Edit, apply_edits, fresh_name, names_in
 from .facts import Fact, Kind
 from .fill import RowIndex, rows_key, steps_of
 from .loops import read_after
@@ -310,11 +310,10 @@ def _as_tensor_fact(fact):
 
 def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, writes) -> bool:
     counter = node.target.id
-    taken = {n.id for n in gast.walk(lw.fn) if isinstance(n, gast.Name)} | {
-        n.name for n in gast.walk(lw.fn) if isinstance(n, gast.FunctionDef)}
-    step, stacked = _fresh("_step", taken), _fresh("_stacked", taken)
-    carry = _fresh("_carry", taken)
-    rows = {out.id: _fresh(f"_{out.id}_row", taken) for out, _ in writes}
+    taken = names_in(lw.fn)
+    step, stacked = fresh_name("_step", taken), fresh_name("_stacked", taken)
+    carry = fresh_name("_carry", taken)
+    rows = {out.id: fresh_name(f"_{out.id}_row", taken) for out, _ in writes}
     indent = lw.source.indent_of_line(node.lineno)
     inner_indent = lw.source.indent_of_line(node.body[0].lineno)
     if any(lw.source.indent_of_line(s.lineno) != inner_indent or s.lineno == node.lineno for s in node.body):
@@ -357,11 +356,11 @@ def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, wr
     lines.append(f"{indent}def {step}({carry}, {counter}):\n")
     lines.append(f"{inner_indent}{', '.join(carried)}, *_ = {carry}\n")
     lines.append(text if text.endswith("\n") else text + "\n")
-    start = _fresh("_start", taken)
+    start = fresh_name("_start", taken)
     # Each step's values keep the start values' static shapes (tf.scan requires it; a step may
     # compute a shape the graph only knows at run time, which ensure_shape checks there).
-    lines.append(f"{inner_indent}return tf.nest.map_structure(lambda v, s: tf.ensure_shape(v, s.shape), "
-                 f"({', '.join(slots)},), {start})\n")
+    lines.append(f"{inner_indent}return tf.nest.map_structure(lambda value, first: tf.ensure_shape(value, "
+                 f"first.shape), ({', '.join(slots)},), {start})\n")
     initial = list(carried) + [f"tf.zeros(tf.shape({out.id})[1:], {F.tf_name(lw.env[out.id].dtype)})"
                                for out, _ in writes if outputs[out.id] >= len(carried)]
     flags = ", reverse=True" if reverse else ""
@@ -382,8 +381,7 @@ def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, wr
             parts = f"{stacked}[{index}], {name}[None]" if reverse else f"{name}[None], {stacked}[{index}]"
             lines.append(f"{indent}{name} = tf.concat([{parts}], 0)[{0 if reverse else -1}]\n")
         lw.env[name] = facts[name]
-    start = lw.source.line_starts[node.lineno - 1]
-    lw.out.edits[Span(start, body_end)] = "".join(lines)
+    lw.out.edits[Span(lw.source.line_starts[node.lineno - 1], body_end)] = "".join(lines)
     lw.out.patterns.update(inner.out.patterns)
     return True
 
@@ -400,12 +398,3 @@ def _final_state(write, body, carried) -> bool:
 
 def _line_span(source, statement) -> Span:
     return Span(source.line_starts[statement.lineno - 1], source.line_starts[statement.end_lineno])
-
-
-def _fresh(wanted: str, taken: set) -> str:
-    name, index = wanted, 2
-    while name in taken:
-        name, index = f"{wanted}{index}", index + 1
-    taken.add(name)
-    return name
-
