@@ -19,7 +19,7 @@ import numpy as np
 
 from rewriter.facts import Kind, tf_name
 from rewriter.lower import Lowered
-from rewriter.pattern import INTS, NUMERIC, Batch, Cast, Domain, Pattern, parenthesize
+from rewriter.pattern import INTS, NUMERIC, Batch, Cast, Domain, Pattern, nan_keeping, parenthesize
 
 FAMILY_CODE = "NPR"
 
@@ -115,9 +115,7 @@ def _reduce(op, combine, axis_default=None):
         text = f"{op}({a}{axis}{_kw(call, 'keepdims')})"
         if op in ("tf.reduce_max", "tf.reduce_min") and _float_input(call, call.pattern.arrays[0]
                                                                        if call.pattern.arrays else "a"):
-            # NumPy's max of a slice with NaN is NaN; compiled with XLA, TF's skips the NaN
-            text = _bind(a, lambda x: f"tf.where(tf.reduce_any(tf.math.is_nan({x}){axis}{_kw(call, 'keepdims')}), "
-                                      f"tf.constant(float('nan'), {x}.dtype), {op}({x}{axis}{_kw(call, 'keepdims')}))")
+            text = _bind(a, lambda x: nan_keeping(op, x, f"{axis}{_kw(call, 'keepdims')}"))
         if call.given("initial"):
             text = combine.format(r=text, i=parenthesize(call.tensor("initial")))
         return text

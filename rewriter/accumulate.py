@@ -20,7 +20,7 @@ from .facts import Fact, Kind
 from .loops import read_after
 from .lower import Inconsistent, Lowered, Refusal
 from .parse import Span
-from .pattern import logical_not
+from .pattern import logical_not, nan_keeping
 from .vectorize import lift
 
 
@@ -190,9 +190,7 @@ def _reduction(lw, step, loop):
     values = substitute(value.text, {loop.name: rows})
     reduced = f"{_REDUCTIONS[step.op]}({values}, axis=0)"
     if step.op in ("max", "min") and result.dtype.kind == "f":
-        # a NaN row makes NumPy's running extremum NaN; compiled with XLA, TF's reduction skips it
-        reduced = (f"(lambda v: tf.where(tf.reduce_any(tf.math.is_nan(v), axis=0), tf.constant(float('nan'), "
-                   f"v.dtype), {_REDUCTIONS[step.op]}(v, axis=0)))({values})")
+        reduced = f"(lambda v: {nan_keeping(_REDUCTIONS[step.op], 'v', ', axis=0')})({values})"
     if step.op in ("max", "min"):
         line = f"{name} = {'tf.maximum' if step.op == 'max' else 'tf.minimum'}({name}, {reduced})"
     else:

@@ -151,6 +151,14 @@ def logical_not(text: str) -> str:
     return f"tf.equal({text}, False)"
 
 
+def nan_keeping(reduction: str, x: str, args: str = "") -> str:
+    """`reduction(x<args>)` (tf.reduce_max or tf.reduce_min) made NaN wherever the reduced
+    slice holds a NaN, as NumPy's are: compiled with XLA, TF's reductions skip NaN. `x` is
+    read twice, so it must be a name."""
+    return (f"tf.where(tf.reduce_any(tf.math.is_nan({x}){args}), tf.constant(float('nan'), {x}.dtype), "
+            f"{reduction}({x}{args}))")
+
+
 def parenthesize(text: str) -> str:
     """Wrap `text` in parentheses unless it is an atom (name, call, subscript, literal)."""
     return text if _is_atom(text) else f"({text})"
