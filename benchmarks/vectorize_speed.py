@@ -126,25 +126,6 @@ RUNNING_TOTAL = textwrap.dedent("""\
         return tf.numpy_function(running_total, [x], tf.float64)
     """)
 
-DISCOUNTED = textwrap.dedent("""\
-    import numpy as np
-    import tensorflow as tf
-
-
-    def discounted(rewards, dones):
-        returns = np.zeros_like(rewards)
-        running = np.zeros(rewards.shape[1], dtype=np.float32)
-        for t in reversed(range(rewards.shape[0])):
-            running = rewards[t] + 0.99 * running * (1.0 - dones[t])
-            returns[t] = running
-        return returns
-
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None], tf.float32)])
-    def program(rewards, dones):
-        return tf.numpy_function(discounted, [rewards, dones], tf.float32)
-    """)
-
 FLAG_AND_BEST = textwrap.dedent("""\
     import numpy as np
     import tensorflow as tf
@@ -169,20 +150,10 @@ FLAG_AND_BEST = textwrap.dedent("""\
         return tf.numpy_function(scan_rows, [x], (tf.bool, tf.float64, tf.int64))
     """)
 
-RUNNING_MAX = textwrap.dedent("""\
-    import tensorflow as tf
-
-
-    @tf.function(input_signature=[tf.TensorSpec([None, 512], tf.float32)])
-    def program(x):
-        steps = tf.shape(x)[0]
-        out = tf.TensorArray(tf.float32, size=steps)
-        running = x[0]
-        for t in tf.range(steps):
-            running = tf.maximum(running, x[t])
-            out = out.write(t, running)
-        return out.stack()
-    """)
+def corpus_program(name):
+    """The source of a corpus program (its `program` is the loop form benchmarked here)."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "corpus", name), encoding="utf-8") as handle:
+        return handle.read()
 
 
 def main():
@@ -207,7 +178,7 @@ def main():
     original, rewritten = both(RUNNING_TOTAL, "program", "running_total")
     x = tf.constant(rng.standard_normal(10**4))
     rows.append(("running total (cumsum), 10^4 steps", median_ms(original, x), median_ms(rewritten, x)))
-    original, rewritten = both(DISCOUNTED, "program", "discounted_returns")
+    original, rewritten = both(corpus_program("loop_discounted_returns.py"), "program", "discounted_returns")
     rewards = tf.constant(rng.standard_normal((1024, 256)).astype(np.float32))
     dones = tf.constant((rng.random((1024, 256)) < 0.01).astype(np.float32))
     rows.append(("discounted returns (tf.scan), 1024x256", median_ms(original, rewards, dones),
@@ -215,7 +186,7 @@ def main():
     original, rewritten = both(FLAG_AND_BEST, "program", "flag_and_best")
     x = tf.constant(rng.standard_normal((10**4, 16)))
     rows.append(("any-flag and running best with index, 10^4 rows", median_ms(original, x), median_ms(rewritten, x)))
-    original, rewritten = both(RUNNING_MAX, "program", "running_max")
+    original, rewritten = both(corpus_program("loop_running_max.py"), "program", "running_max")
     x = tf.constant(np.cumsum(rng.standard_normal((1024, 512)), axis=0).astype(np.float32))
     rows.append(("tf.range running max into a TensorArray, 1024x512", median_ms(original, x), median_ms(rewritten, x)))
     print("| shape | loop form (ms) | rewritten (ms) | speedup |")
