@@ -33,10 +33,8 @@ def lower_fill_loop(lw, node) -> bool:
     if node.orelse or not isinstance(node.target, gast.Name) or not node.body:
         return False
     counter = node.target.id
-    if not (isinstance(node.iter, gast.Call) and lw.resolver.builtin(node.iter.func) is range
-            and len(node.iter.args) == 1 and not node.iter.keywords):
-        return False
-    steps = steps_of(lw, node.iter.args[0])
+    bound = range_bound(lw, node.iter)
+    steps = steps_of(lw, bound) if bound is not None else None
     if steps is None:
         return False
     key, rows, count = steps
@@ -106,6 +104,14 @@ def _read_before_assigned(body, temporaries) -> bool:
         if isinstance(statement.targets[0], gast.Name):
             assigned.add(statement.targets[0].id)
     return False
+
+
+def range_bound(lw, node):
+    """`n` of a `range(n)` call (the builtin, one argument), else None."""
+    if isinstance(node, gast.Call) and lw.resolver.builtin(node.func) is range and len(node.args) == 1 \
+            and not node.keywords:
+        return node.args[0]
+    return None
 
 
 def steps_of(lw, bound):

@@ -14,7 +14,7 @@ import gast
 from . import facts as F
 from .emit import Edit, apply_edits, fresh_name, names_in
 from .facts import Fact, Kind
-from .fill import RowIndex, rows_key, steps_of
+from .fill import RowIndex, range_bound, rows_key, steps_of
 from .loops import read_after
 from .lower import FunctionLowering, Inconsistent, Lowered, Refusal, _merge
 from .parse import Span
@@ -53,8 +53,8 @@ def _loop_shape(lw, node):
     if isinstance(iterable, gast.Call) and lw.resolver.builtin(iterable.func) is reversed \
             and len(iterable.args) == 1 and not iterable.keywords:
         iterable, reverse = iterable.args[0], True
-    if not (isinstance(iterable, gast.Call) and lw.resolver.builtin(iterable.func) is range
-            and len(iterable.args) == 1 and not iterable.keywords):
+    bound = range_bound(lw, iterable)
+    if bound is None:
         return None
     counter = node.target.id
     assigned, carried, writes = [], [], []
@@ -99,7 +99,7 @@ def _loop_shape(lw, node):
                 or out.id in lw.aliased or not fact.fresh:
             return None
     temporaries = [name for name in dict.fromkeys(assigned) if name not in carried]
-    return iterable.args[0], reverse, carried, temporaries, writes
+    return bound, reverse, carried, temporaries, writes
 
 
 # -- running totals ------------------------------------------------------------------------

@@ -324,12 +324,12 @@ def lower_list_comprehension(lw, node) -> Lowered:
 def _comprehension_element(lw, node, generator):
     """(batched fact, one-row fact, what the loop runs over) for the comprehension's variable:
     rows of an array, or the counter of `range(len(a))` indexing rows."""
-    from .fill import RowIndex, steps_of
+    from .fill import RowIndex, range_bound, steps_of
 
     iterable = generator.iter
-    if isinstance(iterable, gast.Call) and lw.resolver.builtin(iterable.func) is range \
-            and len(iterable.args) == 1 and not iterable.keywords:
-        steps = steps_of(lw, iterable.args[0])
+    bound = range_bound(lw, iterable)
+    if bound is not None:
+        steps = steps_of(lw, bound)
         if steps is None:
             raise Refusal(node, "the comprehension's range must count the rows of an array")
         _, rows, count = steps
