@@ -271,9 +271,7 @@ def _scalar_type(name):
             return f"tf.zeros([], {_dtype(call)})"
         value = call.args["value"]
         fact = value.fact
-        if fact.kind is Kind.ARRAY:
-            if fact.dtype == dtype:
-                return f"tf.identity({value.text})"
+        if fact.kind is Kind.ARRAY:  # a cast also to the same dtype: one rewrite for every input dtype
             return f"tf.cast({value.text}, {_dtype(call)})"
         if fact.kind is Kind.SCALAR and fact.known:
             converted = np.dtype(dtype).type(fact.value).item()
@@ -306,9 +304,9 @@ def _array(call):
     """np.array / np.asarray: a tensor in NumPy's dtype (a copy in NumPy is a new value in TF)."""
     obj = call.args["object"] if "object" in call.args else call.args["a"]
     if obj.fact.kind is Kind.ARRAY:
-        if obj.fact.dtype == call.result.dtype:
-            return obj.text if not obj.changed else obj.text
-        return f"tf.cast({obj.text}, {_dtype(call)})"
+        if obj.fact.dtype == call.result.dtype and not call.given("dtype"):
+            return obj.text
+        return f"tf.cast({obj.text}, {_dtype(call)})"  # also to the same dtype: one rewrite for all
     if obj.fact.kind is Kind.TUPLE and any(i.kind is Kind.ARRAY for i in obj.fact.items):
         items = [call.lowering.cast(i, call.result.dtype).text for i in obj.items]
         return f"tf.stack([{', '.join(items)}])"
@@ -316,9 +314,8 @@ def _array(call):
 
 
 def _astype(call):
-    """tf.cast: float -> int truncates toward zero in both."""
-    if call.fact("x").dtype == call.result.dtype:
-        return f"tf.identity({call.text('x')})"
+    """tf.cast: float -> int truncates toward zero in both. Also when the dtype is already the
+    one asked for (tf.cast then returns its input), so one rewrite serves every input dtype."""
     return f"tf.cast({call.text('x')}, {_dtype(call)})"
 
 

@@ -404,12 +404,33 @@ def _logaddexp(base):
 
 def _fmod(call):
     """tf.truncatemod (C fmod: the sign of the dividend); dtypes without a TF kernel go
-    through int32/float32 and back, which is exact (|result| < |divisor|)."""
+    through int32/float32 and back, which is exact (|result| < |divisor|). Integers by zero
+    give 0, as NumPy (TF raises)."""
     result = call.result.dtype
     wide = {"int8": "int32", "int16": "int32", "uint8": "int32", "float16": "float32"}.get(result.name)
     if wide is None:
-        return f"tf.truncatemod({call.text('x1')}, {call.text('x2')})"
-    return f"tf.cast(tf.truncatemod({_operand(call, 'x1', wide)}, {_operand(call, 'x2', wide)}), {tf_name(result)})"
+        return _int_division("tf.truncatemod")(call)
+    x1, x2 = _operand(call, "x1", wide), _operand(call, "x2", wide)
+    return f"tf.cast({_zero_safe('tf.truncatemod', call, x1, x2, np.dtype(wide))}, {tf_name(result)})"
+
+
+def _int_division(op):
+    """`op` (floordiv, floormod, truncatemod) as NumPy computes it for integers: a zero
+    divisor gives 0 (NumPy warns; TF raises "Integer division by zero")."""
+
+    def lower(call):
+        return _zero_safe(op, call, call.text("x1"), call.text("x2"), call.result.dtype)
+
+    lower.__doc__ = f"{op}; integers by zero give 0, as NumPy (TF raises)"
+    return lower
+
+
+def _zero_safe(op, call, x1, x2, dtype) -> str:
+    divisor = call.fact("x2")
+    if not _is_int(dtype) or (divisor.known and np.all(np.asarray(divisor.value) != 0)):
+        return f"{op}({x1}, {x2})"
+    return _bind([x2], lambda d: f"{op}({x1}, tf.where({d} == 0, tf.ones_like({d}), {d})) "
+                                 f"* tf.cast({d} != 0, {tf_name(dtype)})")
 
 
 def _int_power(call, base, exponent):
@@ -448,7 +469,8 @@ def _divmod(call):
     if not _is_int(dtype):
         call.refuse("float divmod is not rewritten (NumPy's float floor division is not floor(x1 / x2))")
     return _bind([_operand(call, "x1", dtype), _operand(call, "x2", dtype)], lambda x1, x2:
-                 f"(tf.math.floordiv({x1}, {x2}), tf.math.floormod({x1}, {x2}))")
+                 f"({_zero_safe('tf.math.floordiv', call, x1, x2, dtype)}, "
+                 f"{_zero_safe('tf.math.floormod', call, x1, x2, dtype)})")
 
 
 def _modf(call):
@@ -710,13 +732,15 @@ PATTERNS = (
     _binary("true_divide", "tf.divide(x1, x2)", Values.NONZERO, only=("np.true_divide(a, 2)", "a / b"),
             note="integers divide in NumPy's float64 (TF would use float32 for int8/int16)"),
     _binary("divide", "tf.divide(x1, x2)", Values.NONZERO, only=("np.divide(a, b)",)),
-    _binary("floor_divide", "tf.math.floordiv(x1, x2)", Values.NONZERO, grad=False, dtypes=INTS,
-            only=("np.floor_divide(a, 3)", "a // b"),
+    Pattern("numpy.floor_divide", examples=("np.floor_divide(a, 3)", "a // b"), lower=_int_division("tf.math.floordiv"),
+            domain=Domain(values=Values.NONZERO, dtypes=INTS, grad=False),
             note="floats are refused: NumPy's float // is (x1 - fmod(x1, x2)) / x2 rounded, not "
-                 "floor(x1 / x2) as TF's (1.0 // 0.1 is 9.0, TF gives 10.0)"),
-    _binary("remainder", "tf.math.floormod(x1, x2)", Values.NONZERO, grad=False, only=("np.remainder(a, 3)", "a % b"),
-            note="sign follows the divisor, as NumPy and Python"),
-    _binary("mod", "tf.math.floormod(x1, x2)", Values.NONZERO, grad=False, only=("np.mod(a, b)",)),
+                 "floor(x1 / x2) as TF's (1.0 // 0.1 is 9.0, TF gives 10.0); integers by 0 give 0"),
+    Pattern("numpy.remainder", examples=("np.remainder(a, 3)", "a % b"), lower=_int_division("tf.math.floormod"),
+            domain=Domain(values=Values.NONZERO, grad=False),
+            note="sign follows the divisor, as NumPy and Python; integers by 0 give 0"),
+    Pattern("numpy.mod", examples=("np.mod(a, b)",), lower=_int_division("tf.math.floormod"),
+            domain=Domain(values=Values.NONZERO, grad=False)),
     Pattern("numpy.maximum", examples=("np.maximum(a, b)", "np.maximum(a, 2)"),
             lower=_extremum("tf.maximum", "tf.logical_or"), domain=Domain(dtypes=NUMERIC + ("bool",), grad=False)),
     Pattern("numpy.minimum", examples=("np.minimum(a, b)", "np.minimum(a, 2)"),

@@ -63,11 +63,12 @@ class Call:
 
     def operand(self, name) -> str:
         """The argument as an operand next to a tensor in a TF op: a bare Python literal where
-        TF's own conversion gives NumPy's result dtype (more readable), a tensor otherwise."""
+        TF gives it NumPy's result dtype wherever it stands (more readable), a tensor otherwise
+        (see `_literal_inputs_as_tensors`)."""
         value = self.args[name]
         fact = value.fact
         if fact.kind is Kind.SCALAR and not fact.tensor and self.result.kind is Kind.ARRAY \
-                and _converts_exactly(fact.pytype, self.result.dtype):
+                and _TF_DEFAULT.get(fact.pytype) == self.result.dtype:
             return value.text
         return self.tensor(name)
 
@@ -455,21 +456,30 @@ def _flatten(given):
 
 
 def _literal_inputs_as_tensors(args, arrays, dtype):
-    """Python literals among the array inputs: TF converts them to the other operand's dtype,
-    which is NumPy's answer too, except where that conversion is refused (2.5 to an int,
-    2 to a bool) or when no operand is a tensor (TF would pick its own dtype). Those become
-    tensors of NumPy's dtype."""
+    """Python literals among the array inputs: in a graph, TF converts a literal to the dtype
+    of a tensor input *before* it (`tf.where(c, y, 255)`), but a literal that comes first gets
+    TF's default dtype (`tf.where(c, 255, y)` is int32 against int64 y, and fails). So a
+    literal stays bare only when that default is NumPy's dtype, or when a tensor precedes it and
+    the conversion is allowed (not 2.5 to an int, nor 2 to a bool); otherwise it becomes a
+    tensor of NumPy's dtype."""
     present = [n for n in arrays if args.get(n, OMIT) is not OMIT]
-    any_tensor = any(_holds_tensor(args[n].fact) for n in present)
-    for position, name in enumerate(present):
+    tensor_before = False
+    for name in present:
         fact = args[name].fact
         if fact.kind is not Kind.SCALAR or fact.tensor:
+            tensor_before = tensor_before or _holds_tensor(fact)
             continue
-        if any_tensor and _converts_exactly(fact.pytype, np.dtype(dtype)):
+        default = _TF_DEFAULT.get(fact.pytype)
+        if default == np.dtype(dtype) or (tensor_before and _converts_exactly(fact.pytype, np.dtype(dtype))):
             continue
         args[name] = Lowered(literal_tensor(args[name].text, dtype), F.array(dtype, 0), True)
-        any_tensor = True
+        tensor_before = True
     return args
+
+
+_TF_DEFAULT = {bool: np.dtype("bool"), int: np.dtype("int32"), float: np.dtype("float32"),
+               complex: np.dtype("complex128")}
+"""The dtype TF gives a Python literal converted on its own."""
 
 
 def literal_tensor(text: str, dtype) -> str:

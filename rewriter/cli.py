@@ -161,6 +161,7 @@ def _discover(args, config):
 
 def _run_fix(args) -> int:
     from .report import Summary, render_site, render_summary, to_json, to_markdown
+    from .shared import names_used_elsewhere
     from .worker import FixJob, process_file
 
     config = _settings(args, ("select", "ignore", "verify", "device", "jobs"))
@@ -170,7 +171,7 @@ def _run_fix(args) -> int:
     write = not (args.diff or args.check)
     job = FixJob(write=write, select=config.select, ignore=config.ignore, verify=config.verify,
                  device=config.device, pattern_root=str(config.root) if config.root else None,
-                 pattern_modules=tuple(config.patterns))
+                 pattern_modules=tuple(config.patterns), shared=names_used_elsewhere(files) if len(files) > 1 else {})
     args.jobs = config.jobs or os.cpu_count() or 1
     args.verify = config.verify
     if args.verify:

@@ -1,16 +1,14 @@
 """Stage 4, per site — convert: lower a site's function under every input dtype it could have
-been given, and keep the rewrite only when all of them agree.
+been given, and group the dtypes by the TF code they need.
 
 Input dtypes come from a declaration (`# rewriter: args=...`, the enclosing tf.function's
-`input_signature`) or, failing that, from the site itself: `tf.numpy_function` fails at run
-time unless NumPy's result dtypes equal `Tout`, so only input dtypes under which the NumPy
-code returns exactly `Tout` are possible. If every possible assignment yields the same TF
-text, that text is right for all of them; otherwise the site is left and the report says
-which declaration would settle it.
+`input_signature`); then there is one body. Otherwise every candidate dtype is tried: the ones
+that lower to the same TF text share a body, the most common groups each get one (chosen by
+`x.dtype` when traced), and every other dtype, including those NumPy cannot return `Tout` for,
+runs the original NumPy code through the site's wrapper (see `dispatch.py`).
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import gast
@@ -18,6 +16,7 @@ import numpy as np
 
 from . import facts as F
 from .facts import Fact, Kind
+from .assignments import TooManyAssignments, choose_variants, describe_check, lower_assignments, plausibility
 from .helpers import FileHelpers
 from .lower import FunctionLowering, Inconsistent, Refusal
 from .parse import ParsedModule
@@ -28,7 +27,13 @@ CANDIDATES = tuple(np.dtype(d) for d in (
     "float32", "float64", "int32", "int64", "uint8", "bool", "float16", "int8", "int16",
     "complex64", "complex128"))
 COMMON_CANDIDATES = tuple(np.dtype(d) for d in ("float32", "float64", "int32", "int64", "uint8", "bool"))
-MAX_ASSIGNMENTS = 256
+RANKS = (1, 2, 3, 4, 0)
+"""Ranks an undeclared input is lowered under; a body made the same for all of them is taken
+as rank-generic (its text does not depend on the rank)."""
+MAX_ASSIGNMENTS = 1024
+MAX_VARIANTS = 3
+USUAL_DTYPES = tuple(np.dtype(d) for d in ("float32", "float64", "int64", "int32", "uint8", "int16", "bool"))
+"""Native bodies one function may get; input dtypes beyond them run the original."""
 
 
 @dataclass
@@ -46,12 +51,13 @@ class Conversion:
     assumed: str = ""             # how the input dtypes were settled
     function_text: str = ""       # the TF function as emitted (for reports and the decorator)
     inputs: list = field(default_factory=list)  # facts of the inputs the rewrite was made for
-    allowed: dict = field(default_factory=dict)  # input name -> dtypes the rewrite accepts
+    variants: list = field(default_factory=list)  # input facts of each native body (one per dtype variant)
     verification: dict | None = None  # figures from --verify
     notes: list = field(default_factory=list)  # loops kept as loops, and why
 
 
-def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry) -> Conversion:
+def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry, shared=None) -> Conversion:
+    """`shared(name)`: whether other modules may use function `name` (never rewritten in place)."""
     def left(reason, code, node=None):
         node = node if node is not None else site.call
         return Conversion(site, "left", reason, code, getattr(node, "lineno", site.line),
@@ -77,66 +83,34 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry)
     if params is None:
         return left("the wrapped function's parameters do not match the site's inputs", "RW106", target)
     fixed = _bound_facts(site, params, FileHelpers(*original, registry))
-    open_inputs = [i for i, fact in enumerate(declared) if fact is None]
-    pool = CANDIDATES if len(open_inputs) <= 2 else COMMON_CANDIDATES
-    if len(pool) ** len(open_inputs) > MAX_ASSIGNMENTS:
-        return left(f"{len(open_inputs)} inputs of unknown dtype: declare them with "
-                    "`# rewriter: args=...` or an input_signature", "RW110")
+    open_inputs = [i for i, fact in enumerate(declared) if fact is None or fact.rank is None]
 
-    groups: dict = {}  # emitted edits -> [(assignment, lowered)]
-    refusals, inconsistencies = [], []
-    for combo in itertools.product(pool, repeat=len(open_inputs)):
-        facts = list(declared)
-        for index, dtype in zip(open_inputs, combo):
-            facts[index] = Fact(Kind.ARRAY, dtype=dtype, fresh=False)
+    def lower(facts):
         env = dict(fixed)
         env.update({name: fact for name, fact in zip(params["inputs"], facts)})
         helpers = FileHelpers(module, resolver, registry)
-        try:
-            lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
-            edits = _output_edits(site, lowered, module)
-            edits.update(helpers.insertions())
-        except Inconsistent as exc:
-            inconsistencies.append((combo, str(exc)))
-            continue
-        except Refusal as refusal:
-            refusals.append((combo, refusal))
-            continue
-        if lowered.refusals:
-            refusals.append((combo, lowered.refusals[0]))
-            continue
-        key = tuple(sorted(edits.items(), key=lambda e: e[0].start))
-        groups.setdefault(key, []).append((combo, lowered))
+        lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
+        edits = _output_edits(site, lowered, module)
+        edits.update(helpers.insertions())
+        return lowered, edits
 
+    try:
+        groups, refusals, inconsistencies = lower_assignments(lower, declared, open_inputs)
+    except TooManyAssignments as exc:
+        return left(f"{exc}: declare them with `# rewriter: args=...` or an input_signature", "RW110")
     if not groups:
         if refusals:
             refusal = refusals[0][1]
             return left(refusal.reason, refusal.code, refusal.node)
-        combo, why = min(inconsistencies, key=lambda item: _plausibility(item[0])) if inconsistencies else ((), "")
+        combo, why = min(inconsistencies, key=lambda item: plausibility(item[0])) if inconsistencies else ((), "")
         inputs = _named(combo, params, open_inputs)
         return left(f"the function cannot return the declared `Tout` ({why}{'; e.g. with ' + inputs if inputs else ''}): "
                     "declare the inputs with `# rewriter: args=...`", "RW108")
-    key, members = min(groups.items(), key=lambda item: min(_plausibility(c) for c, _ in item[1]))
-    guard = None
-    if len(groups) > 1 or refusals:
-        allowed = [sorted({combo[k] for combo, _ in members}, key=_PLAUSIBLE.index) for k in range(len(open_inputs))]
-        covered = {combo for combo, _ in members}
-        if any(combo not in covered for combo in itertools.product(*allowed)):
-            # The dtypes that share this rewrite are not a per-input choice: check for the
-            # single most common assignment only (stricter, still loud when it is wrong).
-            best = min(covered, key=_plausibility)
-            members = [m for m in members if m[0] == best]
-            allowed = [[dtype] for dtype in best]
-        guard = {params["inputs"][i]: allowed[k] for k, i in enumerate(open_inputs)}
-    combo, lowered = members[0]
-    facts = list(declared)
-    for index, dtype in zip(open_inputs, combo):
-        facts[index] = Fact(Kind.ARRAY, dtype=dtype)
+    variants = choose_variants(groups, declared, open_inputs, params["inputs"])
     if site.numpy_target:
-        return _emit_inline(site, original[0], original[1], module, dict(key), lowered, facts, guard, left)
-    implied = {params["inputs"][i]: sorted({c[k] for c, _ in members}, key=_PLAUSIBLE.index)
-               for k, i in enumerate(open_inputs)}
-    return _emit(site, module, resolver, dict(key), lowered, facts, params, open_inputs, guard or {}, implied)
+        return _emit_inline(site, original[0], original[1], module, variants[0], open_inputs, left)
+    return _emit(site, module, resolver, variants, params, open_inputs, left,
+                 shared=bool(shared and shared(getattr(site.target, "name", ""))))
 
 
 def _numpy_target(site):
@@ -150,30 +124,25 @@ def _numpy_target(site):
     return module, Resolver(module), module.tree.body[1]
 
 
-def _emit_inline(site, module, resolver, wrapped, edits, lowered, facts, guard, left) -> Conversion:
+def _emit_inline(site, module, resolver, wrapped, variant, open_inputs, left) -> Conversion:
     from .emit import Edit, apply_edits, as_tensor, substitute
 
-    if guard:
-        return left("the rewrite depends on the input dtypes and an inlined call has no room for the dtype "
-                    "check: declare them with `# rewriter: args=...`", "RW109")
+    if open_inputs:
+        return left("the rewrite depends on the input dtypes and an inlined call has no room to choose by "
+                    "dtype: declare them with `# rewriter: args=...`", "RW109")
     expression = wrapped.tree.body[1].body[0].value
     span = wrapped.source.span(expression)
-    local = [Edit(s.start - span.start, s.end - span.start, t) for s, t in edits.items()]
+    local = [Edit(s.start - span.start, s.end - span.start, t) for s, t in variant.edits.items()]
     body = apply_edits(wrapped.source.text[span.start:span.end], local)
     inputs = {f"input{i}": as_tensor(module.source, resolver, e) for i, e in enumerate(site.inputs)}
     text = substitute(body, inputs)
     if site.tout_is_list and len(site.tout) == 1:
         text = f"[{text}]"
     call = module.source.span(site.call)
-    assumed = ", ".join(str(f.dtype) for f in facts)
+    assumed = ", ".join(str(f.dtype) for f in variant.facts)
     return Conversion(site, "converted", line=site.line, col=site.col, edits=[Edit(call.start, call.end, text)],
-                      patterns=tuple(sorted(lowered.patterns)), assumed=f"inputs: {assumed}",
-                      function_text=text, inputs=facts)
-
-
-_PLAUSIBLE = [np.dtype(d) for d in (
-    "float32", "float64", "int64", "int32", "uint8", "bool", "float16", "int16", "int8",
-    "complex64", "complex128")]
+                      patterns=tuple(sorted(variant.lowered.patterns)), assumed=f"inputs: {assumed}",
+                      function_text=text, inputs=variant.facts)
 
 
 def _one_line(function) -> bool:
@@ -183,13 +152,7 @@ def _one_line(function) -> bool:
 
 
 def _named(combo, params, open_inputs) -> str:
-    return ", ".join(f"{params['inputs'][i]}: {dtype}" for i, dtype in zip(open_inputs, combo))
-
-
-def _plausibility(combo) -> tuple:
-    """Order of preference among input dtypes that give different rewrites: what TF
-    pipelines usually carry first."""
-    return tuple(_PLAUSIBLE.index(d) for d in combo)
+    return ", ".join(f"{params['inputs'][i]}: {dtype} of rank {rank}" for i, (dtype, rank) in zip(open_inputs, combo))
 
 
 def _convert_map_fn(site, module, resolver, left) -> Conversion:
@@ -319,22 +282,34 @@ def _produced_dtype(fact: Fact):
     return None
 
 
-def _emit(site, module, resolver, edits, lowered, facts, params, open_inputs, guard, implied) -> Conversion:
-    from .emit import function_edits
+def _emit(site, module, resolver, variants, params, open_inputs, left, shared) -> Conversion:
+    from .dispatch import DispatchError, dispatch_text
+    from .emit import function_edits, within
 
     def describe(i, name, fact):
         if i not in open_inputs:
             return f"{name}: {fact.dtype} (declared)"
-        if guard:
-            return f"{name}: {'/'.join(d.name for d in guard[name])} (checked when traced)"
-        return f"{name}: {'/'.join(d.name for d in implied[name])} (implied by Tout)"
+        return f"{name}: {' | '.join(describe_check(*v.checks[name]) for v in variants)} " \
+               "(chosen when traced; others run the original)"
 
-    assumed = ", ".join(describe(i, n, f) for i, (n, f) in enumerate(zip(params["inputs"], facts)))
-    if guard and (isinstance(site.target, gast.Lambda) or _one_line(site.target)):
-        return Conversion(site, "left", "the rewrite depends on the input dtypes and a lambda has no room "
-                          "for the dtype check: declare them with `# rewriter: args=...`", "RW109",
-                          site.line, site.col)
-    file_edits, function_text = function_edits(site, module, resolver, edits, guard)
+    first = variants[0]
+    assumed = ", ".join(describe(i, n, f) for i, (n, f) in enumerate(zip(params["inputs"], first.facts)))
+    if open_inputs and (isinstance(site.target, gast.Lambda) or _one_line(site.target)):
+        return left("the rewrite depends on the input dtypes and a lambda has no room to choose by dtype: "
+                    "declare them with `# rewriter: args=...`", "RW109")
+    copy_text = None
+    if open_inputs:
+        outside = {s: t for s, t in first.edits.items() if not within(module.source, site.target, s)}
+        variants = [v for v in variants  # each variant's copies of same-file helpers must be the same
+                    if {s: t for s, t in v.edits.items() if not within(module.source, site.target, s)} == outside]
+        try:
+            copy_text = dispatch_text(site, module, resolver, variants, params["inputs"])
+        except DispatchError as exc:
+            return left(f"{exc}: declare the inputs with `# rewriter: args=...`", "RW109")
+    file_edits, function_text = function_edits(site, module, resolver, first.edits, copy_text, shared)
+    patterns = sorted({p for v in variants for p in v.lowered.patterns})
+    notes = list(dict.fromkeys(n for v in variants for n in v.lowered.notes))
     return Conversion(site, "converted", line=site.line, col=site.col, edits=file_edits,
-                      patterns=tuple(sorted(lowered.patterns)), assumed=assumed, function_text=function_text,
-                      inputs=facts, allowed=guard or {}, notes=list(lowered.notes))
+                      patterns=tuple(patterns), assumed=assumed, function_text=function_text,
+                      inputs=first.facts, variants=[v.facts for v in variants] if open_inputs else [first.facts],
+                      notes=notes)

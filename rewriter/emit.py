@@ -36,30 +36,28 @@ def apply_edits(text: str, edits) -> str:
     return out
 
 
-def function_edits(site, module: ParsedModule, resolver, body_edits: dict, guard=None):
-    """File edits for one converted site, and the TF function's text."""
+def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_text=None, shared=False):
+    """File edits for one converted site, and the TF function's text.
+
+    `copy_text`, when given, is the TF function to add as a copy (a dispatch by input dtype,
+    which still calls the original). A function other modules may use (`shared`) is copied too."""
     source = module.source
     target = site.target
-    if guard:
-        body_edits = dict(body_edits)
-        body_edits.update(_guard_edit(source, target, guard))
     edits = []
     if isinstance(target, gast.Lambda):
         body = _apply_relative(source, target.body, body_edits)
         call = _inline_lambda(target, body, [as_tensor(source, resolver, e) for e in site.inputs])
         edits.append(Edit(*_span(source.span(site.call)), _wrap_outputs(site, call, None)))
         return edits, call
-    references = resolver.uses(target)
-    in_place = references <= 1
+    in_place = resolver.uses(target) <= 1 and copy_text is None and not shared
     callee_name = target.name if in_place else _fresh_name(module, f"{target.name}_tf")
-    outside = {s: t for s, t in body_edits.items() if not _within(source, target, s)}
+    outside = {s: t for s, t in body_edits.items() if not within(source, target, s)}
     edits.extend(Edit(s.start, s.end, t) for s, t in outside.items())  # copies of helpers
-    body_edits = {s: t for s, t in body_edits.items() if s not in outside}
     if in_place:
-        edits.extend(Edit(s.start, s.end, t) for s, t in body_edits.items())
+        edits.extend(Edit(s.start, s.end, t) for s, t in body_edits.items() if s not in outside)
         function_text = _apply_relative(source, target, body_edits, whole_lines=True)
     else:
-        function_text = _apply_relative(source, target, body_edits, whole_lines=True)
+        function_text = copy_text or _apply_relative(source, target, body_edits, whole_lines=True)
         function_text = re.sub(rf"(\bdef\s+){re.escape(target.name)}\b", rf"\g<1>{callee_name}", function_text, count=1)
         end = source.line_starts[target.end_lineno]
         separator = "\n\n" if not site.method_of and resolver.enclosing(target, (gast.FunctionDef,)) is None else "\n"
@@ -73,31 +71,9 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, guard
     return edits, function_text
 
 
-def _within(source, node, span) -> bool:
+def within(source, node, span) -> bool:
     own = source.span(node)
     return own.start <= span.start and span.end <= own.end
-
-
-def _guard_edit(source, target, guard: dict) -> dict:
-    """A trace-time dtype check at the top of the function: the rewrite was derived for
-    these input dtypes only, and other dtypes would need a different rewrite."""
-    first = target.body[0]
-    if isinstance(first, gast.Expr) and isinstance(first.value, gast.Constant) and isinstance(first.value.value, str):
-        if len(target.body) == 1:
-            raise ValueError("function without body")
-        first = target.body[1]
-    if first.lineno == target.lineno:
-        raise ValueError("the body shares the def's line: no room for the dtype check")
-    indent = source.indent_of_line(first.lineno)
-    start = source.line_starts[first.lineno - 1]
-    lines = []
-    for name, dtypes in guard.items():
-        names = ", ".join(f"tf.{d.name}" for d in dtypes)
-        allowed = f"({names},)" if len(dtypes) == 1 else f"({names})"
-        message = f"rewritten for {name} of dtype {' or '.join(d.name for d in dtypes)}; got "
-        lines.append(f"{indent}if {name}.dtype not in {allowed}:\n"
-                     f"{indent}    raise TypeError(f\"{message}{{{name}.dtype.name}}\")\n")
-    return {Span(start, start): "".join(lines)}
 
 
 def as_tensor(source, resolver, node) -> str:

@@ -490,6 +490,10 @@ class FunctionLowering:
             return self._binop_text(node, left, right, op, result)
         if name == "power":
             return self._power(node, left, right, result)
+        if name in ("floor_divide", "remainder") and result.kind is Kind.ARRAY and result.dtype.kind in "iu" \
+                and not (right.fact.known and np.all(np.asarray(right.fact.value) != 0)):
+            # a zero divisor gives 0 in NumPy; TF's integer `//` and `%` raise
+            return self._through_pattern(node, f"numpy.{name}", {"x1": left, "x2": right})
         left, right = self._cast_operands(result.dtype, left, right)
         if name in ("bitwise_and", "bitwise_or", "bitwise_xor") and result.dtype.kind not in "biu":
             raise Inconsistent("bitwise operators need integers or booleans")

@@ -28,6 +28,12 @@ class RewriteOptions:
     select: frozenset = frozenset()   # rule-code prefixes to apply (empty: all)
     ignore: frozenset = frozenset()   # rule-code prefixes never to apply
     registry: object = None           # a pattern Registry (default: the shipped one)
+    shared_names: frozenset = frozenset()  # functions other modules use: copied, never edited in place
+    package_module: bool = False           # the file is in a package: its public functions count as shared
+
+    def shared(self, name: str) -> bool:
+        """Whether other modules may use the function `name` (see `shared.py`)."""
+        return name in self.shared_names or (self.package_module and not name.startswith("_"))
 
     def allows(self, codes) -> bool:
         codes = list(codes)
@@ -71,7 +77,7 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
         return FileResult(filename, text, text, error=f"syntax error: {exc.message}",
                           error_line=exc.line, error_col=exc.col)
     resolver = Resolver(module)
-    conversions = [_filtered(_convert_safely(site, module, resolver, registry), options, registry)
+    conversions = [_filtered(_convert_safely(site, module, resolver, registry, options.shared), options, registry)
                    for site in find_sites(module, resolver)]
     alias = tensorflow_alias(module)
 
@@ -98,10 +104,10 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
     return FileResult(filename, text, new, conversions)
 
 
-def _convert_safely(site, module, resolver, registry) -> Conversion:
+def _convert_safely(site, module, resolver, registry, shared) -> Conversion:
     """A bug of ours in one site costs that site, not the file: it is left, marked error."""
     try:
-        return convert_site(site, module, resolver, registry)
+        return convert_site(site, module, resolver, registry, shared)
     except RecursionError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -132,18 +138,31 @@ def _filtered(conversion: Conversion, options: RewriteOptions, registry) -> Conv
 
 
 def _collect_edits(conversions) -> list:
-    """All converted sites' edits; a site whose edits collide with an earlier one is left."""
-    taken: list = []
-    for conversion in conversions:
-        if conversion.status != "converted":
-            continue
-        new = [e for e in conversion.edits if e not in taken]
-        if any(_overlaps(e, t) for e in new for t in taken):
-            conversion.status, conversion.code = "left", "RW121"
-            conversion.reason = "another site in this file rewrites the same code differently"
-            continue
-        taken.extend(new)
-    return taken
+    """All converted sites' edits. A site whose edits collide with an earlier one's is left;
+    when both wrap the same function (say, declared for different dtypes), both are left, so
+    that a second run does not convert the other one into a second copy."""
+    while True:
+        taken, owner = [], {}
+        for conversion in conversions:
+            if conversion.status != "converted":
+                continue
+            new = [e for e in conversion.edits if e not in owner]
+            hit = next((owner[t] for e in new for t in taken if _overlaps(e, t)), None)
+            if hit is None:
+                taken.extend(new)
+                owner.update({e: conversion for e in new})
+                continue
+            _leave_colliding(conversion)
+            if hit.site.target is not None and hit.site.target is conversion.site.target:
+                _leave_colliding(hit)
+                break  # collect again without the earlier site's edits
+        else:
+            return taken
+
+
+def _leave_colliding(conversion):
+    conversion.status, conversion.code, conversion.edits = "left", "RW121", []
+    conversion.reason = "another site rewrites the same code differently (declare the same inputs for both)"
 
 
 def _overlaps(a: Edit, b: Edit) -> bool:

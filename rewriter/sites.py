@@ -28,12 +28,13 @@ WRAPPERS = {
     "tensorflow.compat.v1.py_func": "py_func",
     "tensorflow.py_func": "py_func",
 }
-_PARAMS = {
+PARAMS = {
     "numpy_function": ("func", "inp", "Tout", "stateful", "name"),
     "py_function": ("func", "inp", "Tout", "name"),
     "py_func": ("func", "inp", "Tout", "stateful", "name"),
 }
 ARGS_COMMENT = re.compile(r"#\s*rewriter:\s*args\s*=\s*(?P<spec>.+?)\s*$")
+OFF_COMMENT = re.compile(r"#\s*rewriter:\s*off\b")
 
 
 @dataclass
@@ -68,8 +69,12 @@ _MAP_FN_PARAMS = ("fn", "elems", "dtype", "parallel_iterations", "back_prop", "s
 
 
 def find_sites(module: ParsedModule, resolver: Resolver) -> list:
+    """Every site in the module, except those a `# rewriter: off` comment turns off."""
     sites = []
+    off = {n for n, line in enumerate(module.source.lines, 1) if OFF_COMMENT.search(line)}
     for node in gast.walk(module.tree):
+        if off and isinstance(node, (gast.Call, gast.For)) and turned_off(node, module, resolver, off):
+            continue
         if isinstance(node, gast.Call):
             qualname = resolver.qualname(node.func) or ""
             kind = WRAPPERS.get(qualname)
@@ -81,6 +86,21 @@ def find_sites(module: ParsedModule, resolver: Resolver) -> list:
                 and resolver.qualname(node.iter.func) == "tensorflow.range" and not node.orelse:
             sites.append(Site(node, "range_loop"))
     return sorted(sites, key=lambda s: (s.call.lineno, s.call.col_offset))
+
+
+def turned_off(node, module: ParsedModule, resolver: Resolver, off: set) -> bool:
+    """`# rewriter: off` (on the lines `off`) on the code's own lines, on a comment line right
+    above them, or on the `def` line of a function around them."""
+    lines = module.source.lines
+    first = node.lineno
+    candidates = list(range(first, (node.body[0].lineno if isinstance(node, gast.For) else node.end_lineno) + 1))
+    if first > 1 and lines[first - 2].lstrip().startswith("#"):
+        candidates.append(first - 1)
+    function = resolver.enclosing(node, (gast.FunctionDef,))
+    while function is not None:
+        candidates.append(function.lineno)
+        function = resolver.enclosing(function, (gast.FunctionDef,))
+    return not off.isdisjoint(candidates)
 
 
 def _describe_map_fn(call, resolver) -> Site:
@@ -118,7 +138,7 @@ def bind_arguments(call, names):
 
 def _describe(call, kind, resolver) -> Site:
     site = Site(call, kind)
-    args = bind_arguments(call, _PARAMS[kind])
+    args = bind_arguments(call, PARAMS[kind])
     if args is None or not {"func", "inp", "Tout"} <= args.keys():
         return _left(site, "the call's arguments are not written out (func, inp, Tout)", "RW101")
     site.func = args["func"]

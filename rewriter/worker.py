@@ -5,13 +5,14 @@ raises for a problem with the file: every outcome is a record.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .files import SourceError, read_source, write_atomic
 from .notebooks import is_notebook, rewrite_notebook
 from .pipeline import RewriteOptions, rewrite_source
 from .report import FileRecord, site_records
+from .shared import in_package
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class FixJob:
     device: str | None = None
     pattern_root: str | None = None    # [tool.rewriter] patterns: where the modules live
     pattern_modules: tuple = ()
+    shared: dict = field(default_factory=dict)  # path -> its functions other files of the run use
 
 
 @dataclass
@@ -42,7 +44,8 @@ def process_file(job: FixJob, path: Path) -> Outcome:
     from .config import load_registry
 
     registry_for_job = load_registry(job.pattern_root, job.pattern_modules)
-    options = RewriteOptions(select=job.select, ignore=job.ignore, registry=registry_for_job)
+    options = RewriteOptions(select=job.select, ignore=job.ignore, registry=registry_for_job,
+                             shared_names=job.shared.get(shown, frozenset()), package_module=in_package(path))
     verifier = None
     if job.verify:
         from .verify_sites import make_verifier

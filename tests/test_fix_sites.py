@@ -453,27 +453,64 @@ def test_file_without_sites_is_byte_identical():
     assert rewrite_source(source, "x.py").new == source
 
 
-def test_ambiguous_input_dtype_gets_a_trace_time_check():
+def test_undeclared_input_gets_a_body_per_dtype_group_and_the_original_for_the_rest():
+    source = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def scale(img):
+            x = img / 255.0
+            return x.astype(np.float32)
+
+
+        def pipeline(x):
+            return tf.numpy_function(scale, [x], tf.float32)
+        """)
+    (conversion,) = conversions(source)
+    assert conversion.status == "converted"
+    assert "img: float32/float64/float16 | int64/int32/uint8/int16/int8 (chosen when traced" in conversion.assumed
+    new = rewrite_source(source, "x.py").new
+    assert "def scale(img):\n    x = img / 255.0\n" in new  # the original stays for other dtypes
+    assert textwrap.dedent("""\
+        def scale_tf(img):
+            if img.dtype in (tf.float32, tf.float64, tf.float16):
+                x = img / 255.0
+                return tf.cast(x, tf.float32)
+            elif img.dtype in (tf.int64, tf.int32, tf.uint8, tf.int16, tf.int8):
+                x = tf.cast(img, tf.float64) / 255.0
+                return tf.cast(x, tf.float32)
+            else:
+                return tf.numpy_function(scale, [img], tf.float32)  # rewriter: off
+        """) in new
+    assert "raise" not in new
+    assert rewrite_source(new, "x.py").new == new  # the call to the original is no site
+
+
+def test_one_dtype_group_keeps_its_body_after_an_early_return_of_the_original():
     source = textwrap.dedent("""\
         import numpy as np
         import tensorflow as tf
 
 
         def softmax(z):
+            \"\"\"Softmax over the last axis.\"\"\"
             e = np.exp(z - z.max(axis=-1, keepdims=True))
             return e / e.sum(axis=-1, keepdims=True)
 
 
         def pipeline(x):
-            return tf.numpy_function(softmax, [x], tf.float32)
-        """)
-    (conversion,) = conversions(source)
-    assert conversion.status == "converted"
-    assert "z: float32 (checked when traced)" in conversion.assumed
-    assert 'if z.dtype not in (tf.float32,):' in rewrite_source(source, "x.py").new
+            return tf.numpy_function(softmax, [x], tf.float32)  # rewriter: args=float32[None, 8]
+        """).replace("  # rewriter: args=float32[None, 8]", "")
+    new = rewrite_source(source, "x.py").new
+    assert textwrap.dedent("""\
+        def softmax_tf(z):
+            \"\"\"Softmax over the last axis.\"\"\"
+            if z.dtype == tf.float32:
+        """) in new
 
 
-def test_two_sites_needing_different_copies_of_one_function_convert_one_and_leave_the_other():
+def test_two_sites_needing_different_copies_of_one_function_are_both_left():
     source = textwrap.dedent("""\
         import numpy as np
         import tensorflow as tf
@@ -488,9 +525,8 @@ def test_two_sites_needing_different_copies_of_one_function_convert_one_and_leav
                     tf.numpy_function(grow, [b], tf.float64))  # rewriter: args=int64[None]
         """)
     result = rewrite_source(source, "x.py")
-    assert [c.status for c in result.conversions] == ["converted", "left"]
-    assert result.conversions[1].code == "RW121"
-    assert result.new.count("def grow_tf") == 1 and "tf.exp(x)" in result.new
+    assert [c.code for c in result.conversions] == ["RW121", "RW121"]
+    assert result.new == source  # and so a second run has nothing to do either
 
 
 @pytest.mark.parametrize("signature", [

@@ -61,7 +61,7 @@ def test_imports_in_one_cell_and_the_site_in_another():
         "def standardize_rows(x):\n"
         "    mu = tf.reduce_mean(x, axis=1, keepdims=True)\n"
         "    sd = tf.sqrt(tf.math.reduce_variance(x, axis=1, keepdims=True))\n"
-        "    return tf.identity((x - mu) / (sd + 1e-6))")
+        "    return tf.cast((x - mu) / (sd + 1e-6), tf.float32)")
     assert not function_cell[-1].endswith("\n")  # the cell had no final newline, and still has none
     assert "y = " not in site_cell and "return standardize_rows(x)\n" in site_cell
     # the conversion is located in its cell

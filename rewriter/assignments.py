@@ -1,0 +1,160 @@
+"""Stage 4, per site — which input dtypes and ranks a site's function may be called with, and
+the TF body each of them needs.
+
+Nothing declares the inputs of most real sites, and NumPy's semantics depend on both: `uint8 /
+255.0` is float64 and `float32 / 255.0` float32; `np.argsort` of a 0-d array is `[0]`. So the
+function is lowered under every candidate assignment (a dtype and a rank per undeclared input),
+the assignments are grouped by the TF text they give, and the most common groups become the
+variants emitted (see `dispatch.py`). Every other assignment runs the original.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .facts import Fact, Kind
+from .lower import Inconsistent, Refusal
+
+CANDIDATES = tuple(np.dtype(d) for d in (
+    "float32", "float64", "int32", "int64", "uint8", "bool", "float16", "int8", "int16",
+    "complex64", "complex128"))
+COMMON_CANDIDATES = tuple(np.dtype(d) for d in ("float32", "float64", "int32", "int64", "uint8", "bool"))
+USUAL_DTYPES = tuple(np.dtype(d) for d in ("float32", "float64", "int64", "int32", "uint8", "int16", "bool"))
+"""Dtypes worth a body of their own (others share one, or run the original)."""
+RANKS = (1, 2, 3, 4, 0)
+"""Ranks an undeclared input is lowered under. A body whose text is the same for all of them
+does not depend on the rank, and is taken for any rank."""
+MAX_ASSIGNMENTS = 1024
+MAX_VARIANTS = 3
+"""Native bodies one function may get; assignments beyond them run the original."""
+PROBE_RANK = 1
+_TOUT_MISMATCH = "output dtype differs from Tout"
+_PLAUSIBLE = [np.dtype(d) for d in (
+    "float32", "float64", "int64", "int32", "uint8", "bool", "float16", "int16", "int8",
+    "complex64", "complex128")]
+
+
+class TooManyAssignments(ValueError):
+    """Too many undeclared inputs to try every dtype and rank of each."""
+
+
+@dataclass
+class Variant:
+    """One native body of a site's function and the inputs that take it."""
+
+    checks: dict        # open input name -> (its dtypes, its ranks) taking this body; None: any
+    edits: dict         # Span -> text on the file
+    lowered: object     # the FunctionLowering result of a representative assignment
+    facts: list         # input facts of that assignment (what --verify probes with)
+
+
+def lower_assignments(lower, declared, open_inputs):
+    """(groups, refusals, inconsistencies) of lowering under every assignment of the open
+    inputs; `lower(facts)` gives (lowered, edits). Groups map the edits to their
+    [(assignment, lowered)]; an assignment is a (dtype, rank) per open input.
+
+    Dtypes come first: a dtype combination under which NumPy cannot return `Tout` (probed at
+    rank PROBE_RANK: result dtypes do not depend on the rank) fails in the original whatever
+    the ranks, so its ranks are not tried."""
+    pool = CANDIDATES
+    dtype_choices = [pool if declared[i] is None else (declared[i].dtype,) for i in open_inputs]
+    if math.prod(map(len, dtype_choices)) > MAX_ASSIGNMENTS:
+        dtype_choices = [COMMON_CANDIDATES if declared[i] is None else (declared[i].dtype,) for i in open_inputs]
+    groups: dict = {}
+    refusals, inconsistencies = [], []
+
+    def attempt(combo):
+        facts = list(declared)
+        for index, (dtype, rank) in zip(open_inputs, combo):
+            facts[index] = Fact(Kind.ARRAY, dtype=dtype, rank=rank, fresh=False)
+        try:
+            lowered, edits = lower(facts)
+        except Inconsistent as exc:
+            inconsistencies.append((combo, str(exc)))
+            return str(exc)
+        except Refusal as refusal:
+            refusals.append((combo, refusal))
+            return ""
+        if lowered.refusals:
+            refusals.append((combo, lowered.refusals[0]))
+            return ""
+        key = tuple(sorted(edits.items(), key=lambda e: e[0].start))
+        groups.setdefault(key, []).append((combo, lowered))
+        return ""
+
+    possible = []
+    for dtypes in itertools.product(*dtype_choices):
+        probe = tuple((dtype, PROBE_RANK) for dtype in dtypes)
+        if attempt(probe) != _TOUT_MISMATCH:
+            possible.append(dtypes)
+    if len(possible) * len(RANKS) ** len(open_inputs) > MAX_ASSIGNMENTS:
+        possible = [dtypes for dtypes in possible if set(dtypes) <= set(COMMON_CANDIDATES)]
+    if len(possible) * len(RANKS) ** len(open_inputs) > MAX_ASSIGNMENTS:
+        raise TooManyAssignments(f"{len(open_inputs)} inputs of unknown dtype or rank")
+    for dtypes in possible:
+        for ranks in itertools.product(RANKS, repeat=len(open_inputs)):
+            if ranks != (PROBE_RANK,) * len(open_inputs):
+                attempt(tuple(zip(dtypes, ranks)))
+    return groups, refusals, inconsistencies
+
+
+def choose_variants(groups: dict, declared, open_inputs, input_names) -> list:
+    """The bodies to emit, most common first: at most MAX_VARIANTS, those after the first only
+    for usual dtypes."""
+    ranked = sorted(groups.items(), key=lambda item: min(_preference(c) for c, _ in item[1]))
+    ranked = ranked[:1] + [(key, members) for key, members in ranked[1:]
+                           if any(all(d in USUAL_DTYPES for d, _ in combo) for combo, _ in members)]
+    return [_variant(dict(key), members, declared, open_inputs, input_names) for key, members in ranked[:MAX_VARIANTS]]
+
+
+def _variant(edits, members, declared, open_inputs, input_names) -> Variant:
+    """The members' assignments as one check per input: from the most common assignment, the
+    ranks and then the dtypes that can join it while every combination still takes this body.
+    Checks that all members pass anyway (a declared dtype, every rank) are left out."""
+    covered = {combo for combo, _ in members}
+    best = min(covered, key=plausibility)
+    dtypes = [[dtype] for dtype, _ in best]
+    ranks = [[rank] for _, rank in best]
+
+    def fits():
+        per_input = [[(d, r) for d in ds for r in rs] for ds, rs in zip(dtypes, ranks)]
+        return all(combo in covered for combo in itertools.product(*per_input))
+
+    for sets, options in ((ranks, RANKS), (dtypes, _PLAUSIBLE)):
+        for k in range(len(open_inputs)):
+            for option in options:
+                if option not in sets[k]:
+                    sets[k].append(option)
+                    if not fits():
+                        sets[k].pop()
+    lowered = next(low for combo, low in members if combo == best)
+    facts = list(declared)
+    for index, (dtype, rank) in zip(open_inputs, best):
+        facts[index] = Fact(Kind.ARRAY, dtype=dtype, rank=rank)
+    checks = {}
+    for k, index in enumerate(open_inputs):
+        checks[input_names[index]] = (
+            tuple(dtypes[k]) if declared[index] is None else None,
+            None if set(ranks[k]) == set(RANKS) else tuple(sorted(ranks[k])))
+    return Variant(checks, edits, lowered, facts)
+
+
+def plausibility(combo) -> tuple:
+    """Order of preference among input assignments that give different rewrites: the dtypes
+    TF pipelines usually carry first, then the ranks in the order of RANKS."""
+    return tuple(_PLAUSIBLE.index(d) for d, _ in combo) + tuple(RANKS.index(r) for _, r in combo)
+
+
+def _preference(combo) -> tuple:
+    """Which bodies to emit first: 0-d inputs (scalars where arrays are usual) last, then by
+    plausibility."""
+    return (any(rank == 0 for _, rank in combo), plausibility(combo))
+
+
+def describe_check(dtypes, ranks) -> str:
+    """`float32/float64 of rank 1/2`, for reports."""
+    text = "/".join(d.name for d in dtypes) if dtypes else "declared dtype"
+    return text if ranks is None else f"{text} of rank {'/'.join(map(str, ranks))}"

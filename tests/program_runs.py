@@ -1,0 +1,83 @@
+"""Run a program and its rewrite side by side, the way the program itself runs: each either
+returns a value or raises, and the rewrite must do what the original did."""
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import warnings
+
+import numpy as np
+
+_counter = itertools.count()
+
+SWEEP_DTYPES = ("uint8", "int16", "int32", "int64", "float16", "float32", "float64", "bool")
+
+
+def load_module(folder, text: str, stem: str = "program"):
+    """Import `text` as a fresh module written under `folder`."""
+    name = f"{stem}_{next(_counter)}"
+    path = folder / f"{name}.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def outcome(fn, *args):
+    """("ok", result as NumPy) or ("raised", the exception's type name)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return "ok", as_numpy(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - raising is an outcome to compare
+            return "raised", type(exc).__name__
+
+
+def as_numpy(value):
+    if isinstance(value, (tuple, list)):
+        return tuple(as_numpy(v) for v in value)
+    if isinstance(value, dict):
+        return {k: as_numpy(v) for k, v in value.items()}
+    return np.asarray(getattr(value, "numpy", lambda: value)())
+
+
+def mismatch(want, got, rtol=1e-6) -> str:
+    """Why the rewrite's outcome differs from the original's ("" when it does not). Floats of
+    16 bits or more agree to `rtol` (NumPy and TF may round reductions differently)."""
+    if want[0] == "raised":
+        return ""  # the original rejected this input: whatever the rewrite does is no regression
+    if got[0] == "raised":
+        return f"the rewrite raised {got[1]} where the original ran"
+    return _differs(want[1], got[1], rtol)
+
+
+def _differs(want, got, rtol) -> str:
+    if isinstance(want, tuple):
+        if not isinstance(got, tuple) or len(got) != len(want):
+            return f"{len(want)} outputs, the rewrite gave {got!r:.80}"
+        return next((d for d in (_differs(w, g, rtol) for w, g in zip(want, got)) if d), "")
+    want, got = np.asarray(want), np.asarray(got)
+    if want.dtype != got.dtype or want.shape != got.shape:
+        return f"{want.dtype}{list(want.shape)} from the original, {got.dtype}{list(got.shape)} from the rewrite"
+    if want.dtype.kind in "fc":
+        tolerance = max(rtol, 1e-3 if want.dtype.itemsize <= 2 else rtol)
+        if not np.allclose(want, got, rtol=tolerance, atol=tolerance, equal_nan=True):
+            return f"values differ by up to {np.nanmax(np.abs(want.astype(complex) - got)):.3g}"
+        return ""
+    return "" if np.array_equal(want, got) else "values differ"
+
+
+def variants_of(sample: np.ndarray, dtypes=SWEEP_DTYPES):
+    """The sample in each dtype (values kept in range of small ints so every dtype holds them),
+    and in the ranks around its own: one more leading axis, and one fewer (its first item)."""
+    out = []
+    for dtype in dtypes:
+        values = sample
+        if np.dtype(dtype).kind in "iub" and sample.dtype.kind in "fc":
+            values = np.clip(np.round(sample * 10), 0 if np.dtype(dtype).kind in "ub" else -100, 100)
+        out.append((dtype, values.astype(dtype)))
+    out.append((f"{sample.dtype}, rank +1", sample[np.newaxis]))
+    if sample.ndim >= 1 and len(sample):
+        out.append((f"{sample.dtype}, rank -1", sample[0]))
+    return out

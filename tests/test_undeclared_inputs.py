@@ -1,0 +1,202 @@
+"""Sites as people write them: nothing declares the inputs (no input_signature, no
+`# rewriter: args=`), and the program is fed uint8 images, int labels, int16 PCM, int boxes or
+float64 features. For every input dtype and rank the original accepts, the rewritten program
+must return what the original returns: eagerly, under `tf.function`, in `Dataset.map` and in a
+Keras training step."""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from program_runs import load_module, mismatch, outcome, variants_of
+from rewriter.pipeline import rewrite_source
+
+# name -> (the NumPy function, Tout, a sample input)
+PROGRAMS = {
+    "uint8_image_to_unit_range": ("""\
+        def prepare(img):
+            x = img / 255.0
+            return x.astype(np.float32)
+        """, "tf.float32", np.arange(24, dtype=np.uint8).reshape(2, 4, 3)),
+    "frame_difference_as_int32": ("""\
+        def motion(frames):
+            return (frames[1:] - frames[:-1]).astype(np.int32)
+        """, "tf.int32", np.arange(24, dtype=np.uint8).reshape(3, 8) % 7),
+    "int_labels_one_hot": ("""\
+        def one_hot(labels):
+            return (labels[:, None] == np.arange(5)).astype(np.float32)
+        """, "tf.float32", np.array([0, 3, 4, 1], np.int32)),
+    "int16_pcm_to_float": ("""\
+        def to_float(pcm):
+            return (pcm / 32768.0).astype(np.float32)
+        """, "tf.float32", np.array([0, 1000, -32768, 32767], np.int16)),
+    "int_boxes_area_share": ("""\
+        def area_share(boxes):
+            area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+            return area / area.sum()
+        """, "tf.float64", np.array([[0, 0, 4, 4], [1, 1, 3, 5]], np.int32)),
+    "int_scores_stable_argsort": ("""\
+        def ranks(scores):
+            return np.argsort(scores, kind="stable")
+        """, "tf.int64", np.array([3, 1, 3, 2, 1], np.int32)),
+    "float64_scaled_with_numpy_scalars": ("""\
+        def scale(x):
+            return x * np.float64(1 / 255) + np.array(0.1)
+        """, "tf.float64", np.array([[0.0, 127.5], [255.0, 3.0]])),
+    "softmax_float32": ("""\
+        def softmax(z):
+            e = np.exp(z - z.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True)
+        """, "tf.float32", np.array([[1.0, 2.0, 3.0], [0.5, 0.5, 0.0]], np.float32)),
+}
+
+
+def _program_text(body: str, tout: str) -> str:
+    name = body.split("def ", 1)[1].split("(", 1)[0]
+    return (f"import numpy as np\nimport tensorflow as tf\n\n\n{textwrap.dedent(body)}\n\n"
+            f"def program(x):\n    return tf.numpy_function({name}, [x], {tout})\n")
+
+
+def _rtol(value) -> float:
+    """float16 arithmetic in a graph may round differently (TF turns `x / c` into `x * (1 / c)`)."""
+    return 2e-3 if value.dtype == np.float16 else 1e-6
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory):
+    """name -> (original module, rewritten module, rewritten text)."""
+    folder = tmp_path_factory.mktemp("undeclared")
+    out = {}
+    for name, (body, tout, _) in PROGRAMS.items():
+        text = _program_text(body, tout)
+        result = rewrite_source(text, f"{name}.py")
+        out[name] = (load_module(folder, text), load_module(folder, result.new), result)
+    return out
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_converts_without_declarations_and_never_raises_in_its_place(programs, name):
+    _, _, result = programs[name]
+    assert [c.status for c in result.conversions] == ["converted"], result.conversions[0].reason
+    assert "raise" not in result.new
+    assert "# rewriter: off" in result.new  # other dtypes run the original
+    assert rewrite_source(result.new, f"{name}.py").new == result.new  # a second run changes nothing
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_every_dtype_and_rank_the_original_accepts_gives_its_result_eagerly(programs, name):
+    original, rewritten, _ = programs[name]
+    problems = []
+    for label, value in variants_of(PROGRAMS[name][2]):
+        problem = mismatch(outcome(original.program, value), outcome(rewritten.program, value), _rtol(value))
+        if problem:
+            problems.append(f"{label}: {problem}")
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_every_dtype_the_original_accepts_gives_its_result_under_tf_function(tf, programs, name):
+    original, rewritten, _ = programs[name]
+    traced_original, traced_rewritten = tf.function(original.program), tf.function(rewritten.program)
+    problems = []
+    for label, value in variants_of(PROGRAMS[name][2]):
+        problem = mismatch(outcome(traced_original, value), outcome(traced_rewritten, value), _rtol(value))
+        if problem:
+            problems.append(f"{label}: {problem}")
+    assert not problems, problems
+
+
+def test_uint8_images_in_dataset_map(tf, programs):
+    original, rewritten, _ = programs["uint8_image_to_unit_range"]
+    images = np.random.default_rng(0).integers(0, 256, (6, 4, 4, 3)).astype(np.uint8)
+
+    def mapped(program):
+        return np.stack([x.numpy() for x in tf.data.Dataset.from_tensor_slices(images).map(program)])
+
+    want, got = mapped(original.program), mapped(rewritten.program)
+    assert got.dtype == want.dtype == np.float32 and np.array_equal(got, want)
+
+
+def test_int_labels_in_a_keras_training_step(tf, programs):
+    original, rewritten, _ = programs["int_labels_one_hot"]
+    labels = np.array([0, 3, 4, 1], np.int64)
+    features = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+
+    def train_step(program):
+        tf.keras.utils.set_random_seed(0)
+        model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(5)])
+        optimizer = tf.keras.optimizers.SGD(0.1)
+
+        @tf.function
+        def step(x, y):
+            target = program(y)
+            target.set_shape([None, 5])
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(x) - target))
+            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+            return loss
+
+        return [float(step(features, labels)) for _ in range(3)]
+
+    np.testing.assert_allclose(train_step(rewritten.program), train_step(original.program), rtol=1e-6)
+
+
+def test_the_rewrite_is_native_for_the_common_dtypes(tf, programs):
+    from rewriter.bench import CALLBACK_OPS
+
+    _, rewritten, _ = programs["uint8_image_to_unit_range"]
+    for dtype in (tf.uint8, tf.float32, tf.float64, tf.int16):
+        graph = tf.function(rewritten.program).get_concrete_function(tf.TensorSpec([None, 4, 3], dtype)).graph
+        assert not {op.type for op in graph.get_operations()} & CALLBACK_OPS, dtype
+
+
+# -- the two lowering bugs that undeclared dtypes brought out ---------------------------------
+
+@pytest.mark.parametrize("expression, arrays", [
+    ("np.where(labels < 0, 255, y)", {"labels": np.array([-1, 2, -3]), "y": np.array([7, 8, 9], np.int64)}),
+    ("np.where(c, 0.0, x)", {"c": np.array([True, False]), "x": np.array([1.5, 2.5])}),
+    ("np.maximum(1.0, x)", {"x": np.array([0.5, 2.5])}),
+    ("np.minimum(3, y)", {"y": np.array([1, 7], np.int64)}),
+])
+def test_python_literals_first_in_a_tf_op_take_numpys_dtype_in_a_graph(tf, expression, arrays):
+    from rewriter import facts as F
+    from rewriter.function import convert_function
+
+    names = list(arrays)
+    source = f"import numpy as np\n\n\ndef f({', '.join(names)}):\n    return {expression}\n"
+    converted = convert_function(source, "f", {n: F.array(v.dtype, v.ndim, fresh=False) for n, v in arrays.items()})
+    namespace = {"tf": tf, "np": np}
+    exec(converted.text, namespace)
+    got = tf.function(namespace["f"])(*[tf.constant(v) for v in arrays.values()]).numpy()
+    original = {"np": np}
+    exec(source, original)
+    want = original["f"](*arrays.values())
+    assert got.dtype == want.dtype and np.array_equal(got, want), converted.text
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int32", "int64"])
+@pytest.mark.parametrize("expression", [
+    "total // n", "total % n", "np.floor_divide(total, n)", "np.remainder(total, n)", "np.mod(total, n)",
+    "np.fmod(total, n)", "np.divmod(total, n)",
+])
+def test_integer_division_by_zero_gives_numpys_zero(tf, expression, dtype):
+    from rewrite_and_run import rewrite_and_run
+
+    total = np.array([7, 9, 5, 0, 6], dtype)
+    n = np.array([0, 2, 0, 0, 4], dtype)
+    got, want, text = rewrite_and_run(tf, expression, total=total, n=n)
+    got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+    for one, other in zip(got, want):
+        one = one.numpy()
+        assert one.dtype == other.dtype and np.array_equal(one, other), text
+
+
+def test_a_known_nonzero_divisor_keeps_the_plain_operator(tf):
+    from rewriter import facts as F
+    from rewriter.function import convert_function
+
+    source = "import numpy as np\n\n\ndef f(total):\n    return total // 3, total % 4\n"
+    text = convert_function(source, "f", {"total": F.array(np.dtype("int32"), 1, fresh=False)}).text
+    assert "return total // 3, total % 4" in text
