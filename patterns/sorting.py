@@ -559,13 +559,14 @@ def _histogram_edges(call):
 def _histogram(call):
     """(counts, edges): NumPy drops values outside the range and closes only the last bin on
     the right (tf.histogram_fixed_width clamps outside values into the edge bins), so each
-    value's bin is found on the edges and counted with tf.math.bincount."""
+    value's bin is found on the edges and counted with tf.math.bincount, weighted 0 outside
+    the range (not masked out: a mask of varying length fails under tf.vectorized_map)."""
     if call.const("density", None):
         call.refuse("density=True is not rewritten")
     a, edges, bins = _histogram_edges(call)
-    inside = f"tf.boolean_mask({a}, ({a} >= {edges}[0]) & ({a} <= {edges}[-1]))"
-    index = f"tf.minimum(tf.searchsorted({edges}, {inside}, side='right') - 1, {bins - 1})"
-    counts = f"tf.math.bincount({index}, minlength={bins}, maxlength={bins}, dtype=tf.int64)"
+    inside = f"tf.cast(({a} >= {edges}[0]) & ({a} <= {edges}[-1]), tf.int64)"
+    index = f"tf.clip_by_value(tf.searchsorted({edges}, {a}, side='right') - 1, 0, {bins - 1})"
+    counts = f"tf.math.bincount({index}, weights={inside}, minlength={bins}, maxlength={bins})"
     return f"({counts}, {edges})"
 
 

@@ -92,6 +92,8 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
         edits = _output_edits(site, lowered, module)
         edits.update(helpers.insertions())
+        if site.result_rank is not None and any(value.fact.rank != site.result_rank for _, value in lowered.returns):
+            raise Inconsistent("the result's rank differs from the program's `set_shape`")
         return lowered, edits
 
     try:

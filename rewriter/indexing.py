@@ -56,12 +56,21 @@ def lower_subscript(lw, node) -> Lowered:
     if index.fact.dtype.kind not in "iu":
         raise Inconsistent("arrays used as indices must be integers or booleans")
     rank = _rank(value.fact.rank, index.fact.rank, lambda r, i: r - 1 + i)
-    indices = index.text
+    indices, dtype = index.text, _GATHER_INDEX.get(index.fact.dtype.name)
+    if dtype is None:
+        raise Refusal(node, f"{index.fact.dtype.name} indices are not rewritten")
+    if dtype != index.fact.dtype.name:  # tf.gather takes int16/32/64, tf.shape int32/64
+        indices = f"tf.cast({indices}, tf.{dtype})"
     if index.fact.dtype.kind == "i":
-        size = f"tf.shape({value.text}, out_type={index.text}.dtype)[{position}]"
-        indices = f"tf.where({index.text} < 0, {index.text} + {size}, {index.text})"
+        size = f"tf.shape({value.text}, out_type=tf.{dtype})[{position}]"
+        indices = f"tf.where({indices} < 0, {indices} + {size}, {indices})"
     axis = f", axis={position}" if position else ""
     return Lowered(f"tf.gather({value.text}, {indices}{axis})", value.fact.with_(rank=rank, fresh=True), True)
+
+
+_GATHER_INDEX = {"int8": "int32", "int16": "int32", "uint8": "int32", "uint16": "int32", "int32": "int32",
+                 "uint32": "int64", "int64": "int64"}
+"""The index dtype tf.gather is given for each NumPy integer dtype (values kept exactly)."""
 
 
 def _row_of_fill_loop(lw, node):

@@ -49,6 +49,7 @@ class Site:
     inputs: list | None = None    # expressions of `inp`
     tout: list | None = None      # NumPy dtypes of Tout
     tout_is_list: bool = False
+    result_rank: int | None = None  # from `y.set_shape([...])` on the site's result: a declaration
     elems: object = None          # map_fn: the mapped tensor expression
     numpy_target: str = ""        # the wrapped function is NumPy's own (`np.kron`)
     reason: str = ""              # why the site cannot be rewritten, when it cannot
@@ -153,8 +154,32 @@ def _describe(call, kind, resolver) -> Site:
     if any(d is None for d in dtypes):
         return _left(site, "`Tout` is not a list of dtypes this tool can read", "RW103")
     site.tout = dtypes
+    site.result_rank = _set_shape_rank(call, resolver)
     _find_target(site, resolver)
     return site
+
+
+def _set_shape_rank(call, resolver) -> int | None:
+    """The rank `y.set_shape([...])` gives the site's result `y = <site>` later in the same
+    block (before `y` is bound again): the program declares it, so a rewrite of another rank
+    must not take that path (the original's result has no static shape to contradict)."""
+    statement = resolver.parents.get(call)
+    if not (isinstance(statement, gast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], gast.Name)):
+        return None
+    name = statement.targets[0].id
+    block = next((getattr(parent, field) for parent in [resolver.parents.get(statement)] if parent is not None
+                  for field in ("body", "orelse", "finalbody") if statement in getattr(parent, field, [])), [])
+    for later in block[block.index(statement) + 1:]:
+        value = later.value if isinstance(later, gast.Expr) else None
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                and value.func.attr == "set_shape" and isinstance(value.func.value, gast.Name) \
+                and value.func.value.id == name and len(value.args) == 1 \
+                and isinstance(value.args[0], (gast.List, gast.Tuple)):
+            return len(value.args[0].elts)
+        if any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Store) for n in gast.walk(later)):
+            return None
+    return None
 
 
 def _left(site, reason, code) -> Site:
