@@ -30,7 +30,9 @@ does not depend on the rank, and is taken for any rank."""
 MAX_ASSIGNMENTS = 1024
 MAX_VARIANTS = 3
 """Native bodies one function may get; assignments beyond them run the original."""
-PROBE_RANK = 1
+PROBE_RANKS = (1, 2, 3, 4)
+FEW_RANKS = (1, 2, 3)
+"""Ranks tried when there are too many dtype combinations for all of RANKS."""
 _TOUT_MISMATCH = "output dtype differs from Tout"
 _PLAUSIBLE = [np.dtype(d) for d in (
     "float32", "float64", "int64", "int32", "uint8", "bool", "float16", "int16", "int8",
@@ -56,9 +58,10 @@ def lower_assignments(lower, declared, open_inputs):
     inputs; `lower(facts)` gives (lowered, edits). Groups map the edits to their
     [(assignment, lowered)]; an assignment is a (dtype, rank) per open input.
 
-    Dtypes come first: a dtype combination under which NumPy cannot return `Tout` (probed at
-    rank PROBE_RANK: result dtypes do not depend on the rank) fails in the original whatever
-    the ranks, so its ranks are not tried."""
+    Dtypes come first: a dtype combination under which NumPy cannot return `Tout` fails in the
+    original whatever the ranks (result dtypes do not depend on them), so its ranks are not
+    tried. It is probed with every input at one rank, PROBE_RANKS in turn, until a probe gets
+    as far as the result."""
     pool = CANDIDATES
     dtype_choices = [pool if declared[i] is None else (declared[i].dtype,) for i in open_inputs]
     if math.prod(map(len, dtype_choices)) > MAX_ASSIGNMENTS:
@@ -77,28 +80,45 @@ def lower_assignments(lower, declared, open_inputs):
             return str(exc)
         except Refusal as refusal:
             refusals.append((combo, refusal))
-            return ""
+            return "refused"
         if lowered.refusals:
             refusals.append((combo, lowered.refusals[0]))
-            return ""
+            return "refused"
         key = tuple(sorted(edits.items(), key=lambda e: e[0].start))
         groups.setdefault(key, []).append((combo, lowered))
-        return ""
+        return "lowered"
+
+    tried = set()
+
+    def attempt_once(combo):
+        tried.add(combo)
+        return attempt(combo)
 
     possible = []
     for dtypes in itertools.product(*dtype_choices):
-        probe = tuple((dtype, PROBE_RANK) for dtype in dtypes)
-        if attempt(probe) != _TOUT_MISMATCH:
+        for rank in PROBE_RANKS:
+            outcome = attempt_once(tuple((dtype, rank) for dtype in dtypes))
+            if outcome in ("lowered", _TOUT_MISMATCH):
+                break
+        if outcome != _TOUT_MISMATCH:
             possible.append(dtypes)
-    if len(possible) * len(RANKS) ** len(open_inputs) > MAX_ASSIGNMENTS:
+    ranks = _affordable_ranks(len(possible), len(open_inputs))
+    if ranks is None:
         possible = [dtypes for dtypes in possible if set(dtypes) <= set(COMMON_CANDIDATES)]
-    if len(possible) * len(RANKS) ** len(open_inputs) > MAX_ASSIGNMENTS:
+        ranks = _affordable_ranks(len(possible), len(open_inputs))
+    if ranks is None:
         raise TooManyAssignments(f"{len(open_inputs)} inputs of unknown dtype or rank")
     for dtypes in possible:
-        for ranks in itertools.product(RANKS, repeat=len(open_inputs)):
-            if ranks != (PROBE_RANK,) * len(open_inputs):
-                attempt(tuple(zip(dtypes, ranks)))
+        for rank_combo in itertools.product(ranks, repeat=len(open_inputs)):
+            combo = tuple(zip(dtypes, rank_combo))
+            if combo not in tried:
+                attempt_once(combo)
     return groups, refusals, inconsistencies
+
+
+def _affordable_ranks(combinations: int, inputs: int):
+    """RANKS, or FEW_RANKS, whichever keeps the assignments within MAX_ASSIGNMENTS (None if neither)."""
+    return next((r for r in (RANKS, FEW_RANKS) if combinations * len(r) ** inputs <= MAX_ASSIGNMENTS), None)
 
 
 def choose_variants(groups: dict, declared, open_inputs, input_names) -> list:
@@ -149,9 +169,10 @@ def plausibility(combo) -> tuple:
 
 
 def _preference(combo) -> tuple:
-    """Which bodies to emit first: 0-d inputs (scalars where arrays are usual) last, then by
-    plausibility."""
-    return (any(rank == 0 for _, rank in combo), plausibility(combo))
+    """Which bodies to emit first: 0-d inputs (scalars where arrays are usual) last, then the
+    usual dtypes, then inputs of one rank before mixed ranks."""
+    dtypes = tuple(_PLAUSIBLE.index(d) for d, _ in combo)
+    return (any(rank == 0 for _, rank in combo), dtypes, len({rank for _, rank in combo}) > 1, plausibility(combo))
 
 
 def describe_check(dtypes, ranks) -> str:

@@ -92,7 +92,8 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
         edits = _output_edits(site, lowered, module)
         edits.update(helpers.insertions())
-        if site.result_rank is not None and any(value.fact.rank != site.result_rank for _, value in lowered.returns):
+        if site.result_rank is not None and not lowered.refusals \
+                and any(value.fact.rank != site.result_rank for _, value in lowered.returns):
             raise Inconsistent("the result's rank differs from the program's `set_shape`")
         return lowered, edits
 
@@ -110,41 +111,100 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
                     "declare the inputs with `# rewriter: args=...`", "RW108")
     variants = choose_variants(groups, declared, open_inputs, params["inputs"])
     if site.numpy_target:
-        return _emit_inline(site, original[0], original[1], module, variants[0], open_inputs, left)
+        return _emit_inline(site, original[0], original[1], module, variants, open_inputs, left)
     return _emit(site, module, resolver, variants, params, open_inputs, left,
                  shared=bool(shared and shared(getattr(site.target, "name", ""))))
 
 
 def _numpy_target(site):
     """A NumPy function wrapped directly (`tf.numpy_function(np.kron, [a, b], ...)`) is
-    lowered as `def _wrapped(a0, a1): return numpy.kron(a0, a1)`."""
+    lowered as `def kron(a, b): return numpy.kron(a, b)`, named as NumPy names its parameters."""
     from .parse import parse
 
-    names = ", ".join(f"input{i}" for i in range(len(site.inputs)))
-    text = f"import numpy\n\n\ndef _wrapped({names}):\n    return {site.numpy_target}({names})\n"
+    names = ", ".join(_numpy_parameters(site))
+    text = f"import numpy\n\n\ndef {site.numpy_target.rsplit('.', 1)[1]}({names}):\n" \
+           f"    return {site.numpy_target}({names})\n"
     module = parse(text, "<wrapped NumPy function>")
     return module, Resolver(module), module.tree.body[1]
 
 
-def _emit_inline(site, module, resolver, wrapped, variant, open_inputs, left) -> Conversion:
-    from .emit import Edit, apply_edits, as_tensor, substitute
+def _numpy_parameters(site) -> list:
+    import importlib
+    import inspect
 
+    head, *rest = site.numpy_target.split(".")
+    value = importlib.import_module(head)
+    for attr in rest:
+        value = getattr(value, attr)
+    try:
+        names = [p.name for p in inspect.signature(value).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:len(site.inputs)]
+    except (TypeError, ValueError):
+        names = []
+    if len(names) != len(site.inputs) or len(set(names)) != len(names):
+        names = [f"input{i}" for i in range(len(site.inputs))]
+    return names
+
+
+def _emit_inline(site, module, resolver, wrapped, variants, open_inputs, left) -> Conversion:
+    """A NumPy function wrapped directly: its TF expression replaces the call when nothing
+    depends on the input dtypes; otherwise a `<name>_tf` function that chooses by dtype is
+    added before the statement holding the site, and the call goes to it."""
+    from .dispatch import DispatchError, dispatch_text, fallback_call
+    from .emit import Edit, apply_edits, as_tensor, fresh_name, names_in, substitute
+
+    inputs = [as_tensor(module.source, resolver, e) for e in site.inputs]
+    parameters = [a.id for a in wrapped.tree.body[1].args.args]
+    first = variants[0]
     if open_inputs:
-        return left("the rewrite depends on the input dtypes and an inlined call has no room to choose by "
-                    "dtype: declare them with `# rewriter: args=...`", "RW109")
+        try:
+            text = dispatch_text(wrapped.tree.body[1], wrapped.source, variants,
+                                 fallback_call(site, module, resolver, parameters))
+        except DispatchError as exc:
+            return left(f"{exc}: declare the inputs with `# rewriter: args=...`", "RW109")
+        name = fresh_name(f"{wrapped.tree.body[1].name}_tf", names_in(module.tree))
+        text = text.replace(f"def {wrapped.tree.body[1].name}(", f"def {name}(", 1)
+        statement = _top_level_statement(site.call, resolver)
+        first_line = (statement.decorator_list[0] if getattr(statement, "decorator_list", None) else statement).lineno
+        where = module.source.line_starts[first_line - 1]
+        call_text = f"{name}({', '.join(inputs)})"
+        if site.tout_is_list and len(site.tout) == 1:
+            call_text = f"[{call_text}]"
+        call = module.source.span(site.call)
+        edits = [Edit(where, where, text + "\n\n"), Edit(call.start, call.end, call_text)]
+        return Conversion(site, "converted", line=site.line, col=site.col, edits=edits,
+                          patterns=tuple(sorted({p for v in variants for p in v.lowered.patterns})),
+                          assumed=_assumed(variants, parameters, open_inputs), function_text=text,
+                          inputs=first.facts, variants=[v.facts for v in variants])
     expression = wrapped.tree.body[1].body[0].value
     span = wrapped.source.span(expression)
-    local = [Edit(s.start - span.start, s.end - span.start, t) for s, t in variant.edits.items()]
+    local = [Edit(s.start - span.start, s.end - span.start, t) for s, t in first.edits.items()]
     body = apply_edits(wrapped.source.text[span.start:span.end], local)
-    inputs = {f"input{i}": as_tensor(module.source, resolver, e) for i, e in enumerate(site.inputs)}
-    text = substitute(body, inputs)
+    text = substitute(body, dict(zip(parameters, inputs)))
     if site.tout_is_list and len(site.tout) == 1:
         text = f"[{text}]"
     call = module.source.span(site.call)
-    assumed = ", ".join(str(f.dtype) for f in variant.facts)
+    assumed = ", ".join(str(f.dtype) for f in first.facts)
     return Conversion(site, "converted", line=site.line, col=site.col, edits=[Edit(call.start, call.end, text)],
-                      patterns=tuple(sorted(variant.lowered.patterns)), assumed=f"inputs: {assumed}",
-                      function_text=text, inputs=variant.facts)
+                      patterns=tuple(sorted(first.lowered.patterns)), assumed=f"inputs: {assumed}",
+                      function_text=text, inputs=first.facts)
+
+
+def _top_level_statement(node, resolver):
+    while resolver.parents.get(node) is not None and not isinstance(resolver.parents.get(node), gast.Module):
+        node = resolver.parents[node]
+    return node
+
+
+def _assumed(variants, names, open_inputs) -> str:
+    """How the input dtypes were settled, per input, for reports."""
+    def describe(i, name, fact):
+        if i not in open_inputs:
+            return f"{name}: {fact.dtype} (declared)"
+        return f"{name}: {' | '.join(describe_check(*v.checks[name]) for v in variants)} " \
+               "(chosen when traced; others run the original)"
+
+    return ", ".join(describe(i, n, f) for i, (n, f) in enumerate(zip(names, variants[0].facts)))
 
 
 def _one_line(function) -> bool:
@@ -285,17 +345,11 @@ def _produced_dtype(fact: Fact):
 
 
 def _emit(site, module, resolver, variants, params, open_inputs, left, shared) -> Conversion:
-    from .dispatch import DispatchError, dispatch_text
+    from .dispatch import DispatchError, dispatch_text, fallback_call
     from .emit import function_edits, within
 
-    def describe(i, name, fact):
-        if i not in open_inputs:
-            return f"{name}: {fact.dtype} (declared)"
-        return f"{name}: {' | '.join(describe_check(*v.checks[name]) for v in variants)} " \
-               "(chosen when traced; others run the original)"
-
     first = variants[0]
-    assumed = ", ".join(describe(i, n, f) for i, (n, f) in enumerate(zip(params["inputs"], first.facts)))
+    assumed = _assumed(variants, params["inputs"], open_inputs)
     if open_inputs and (isinstance(site.target, gast.Lambda) or _one_line(site.target)):
         return left("the rewrite depends on the input dtypes and a lambda has no room to choose by dtype: "
                     "declare them with `# rewriter: args=...`", "RW109")
@@ -305,7 +359,8 @@ def _emit(site, module, resolver, variants, params, open_inputs, left, shared) -
         variants = [v for v in variants  # each variant's copies of same-file helpers must be the same
                     if {s: t for s, t in v.edits.items() if not within(module.source, site.target, s)} == outside]
         try:
-            copy_text = dispatch_text(site, module, resolver, variants, params["inputs"])
+            fallback = fallback_call(site, module, resolver, params["inputs"])
+            copy_text = dispatch_text(site.target, module.source, variants, fallback)
         except DispatchError as exc:
             return left(f"{exc}: declare the inputs with `# rewriter: args=...`", "RW109")
     file_edits, function_text = function_edits(site, module, resolver, first.edits, copy_text, shared)

@@ -23,13 +23,12 @@ class DispatchError(ValueError):
     """The function cannot hold a choice of body by input dtype."""
 
 
-def dispatch_text(site, module, resolver, variants, input_names) -> str:
-    """The TF function: its header, then each variant's body under its dtype check, then the
-    original for every other dtype. One variant keeps its body as written, after an early
-    return; several go into an `if`/`elif`/`else` chain."""
-    source = module.source
-    target = site.target
-    fallback = f"return {fallback_call(site, module, resolver, input_names)}  {OFF}"
+def dispatch_text(target, source, variants, fallback: str) -> str:
+    """The TF function for `target` (a def in `source`): its header, then each variant's body
+    under its check, then `fallback` (the call of the original) for every other input. One
+    variant keeps its body as written, after an early return; several go into an
+    `if`/`elif`/`else` chain."""
+    fallback = f"return {fallback}  {OFF}"
     first = _first_statement(target)
     if first.lineno == target.lineno:
         raise DispatchError("the body shares the def's line: no room to choose by dtype")

@@ -23,11 +23,7 @@ BY_NAME = {f.name: f for f in FILES}
 RTOL = {"float16": 2e-3, "float32": 1e-5, "float64": 1e-10}  # by output dtype, as the corpus compares
 
 # Programs that convert with their declarations but not without, with the engine's reason.
-UNDECLARED_GAPS = {
-    "loss_kronecker_layer.py": "RW109 a NumPy function wrapped directly is inlined: no room to choose by dtype",
-    "loss_pinv_closed_form_head.py": "RW109 a NumPy function wrapped directly is inlined: no room to choose by dtype",
-    "loss_weighted_mse.py": "RW110 three inputs of unknown dtype and rank",
-}
+UNDECLARED_GAPS: dict = {}
 
 # Programs whose NumPy code leaves the order of tied values open (np.argsort's default kind):
 # on inputs with ties the rewrite's order is checked to be a valid one, not NumPy's own.
