@@ -28,8 +28,9 @@ RANKS = (1, 2, 3, 4, 0)
 """Ranks an undeclared input is lowered under. A body whose text is the same for all of them
 does not depend on the rank, and is taken for any rank."""
 MAX_ASSIGNMENTS = 1024
-MAX_VARIANTS = 3
-"""Native bodies one function may get; assignments beyond them run the original."""
+MAX_VARIANTS = {1: 4, 2: 3}
+"""Native bodies a function of one, two (or more: one) undeclared inputs may get; assignments
+beyond them run the original."""
 PROBE_RANKS = (1, 2, 3, 4)
 FEW_RANKS = (1, 2, 3)
 """Ranks tried when there are too many dtype combinations for all of RANKS."""
@@ -127,7 +128,8 @@ def choose_variants(groups: dict, declared, open_inputs, input_names) -> list:
     ranked = sorted(groups.items(), key=lambda item: min(_preference(c) for c, _ in item[1]))
     ranked = ranked[:1] + [(key, members) for key, members in ranked[1:]
                            if any(all(d in USUAL_DTYPES for d, _ in combo) for combo, _ in members)]
-    return [_variant(dict(key), members, declared, open_inputs, input_names) for key, members in ranked[:MAX_VARIANTS]]
+    limit = MAX_VARIANTS.get(len(open_inputs), 1)
+    return [_variant(dict(key), members, declared, open_inputs, input_names) for key, members in ranked[:limit]]
 
 
 def _variant(edits, members, declared, open_inputs, input_names) -> Variant:
