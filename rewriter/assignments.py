@@ -51,7 +51,11 @@ class Variant:
     checks: dict        # open input name -> (its dtypes, its ranks) taking this body; None: any
     edits: dict         # Span -> text on the file
     lowered: object     # the FunctionLowering result of a representative assignment
-    facts: list         # input facts of that assignment (what --verify probes with)
+    probes: list        # input facts, one list per rank combination it takes, for --verify to probe
+
+    @property
+    def facts(self) -> list:
+        return self.probes[0]
 
 
 def lower_assignments(lower, declared, open_inputs):
@@ -153,15 +157,19 @@ def _variant(edits, members, declared, open_inputs, input_names) -> Variant:
                     if not fits():
                         sets[k].pop()
     lowered = next(low for combo, low in members if combo == best)
-    facts = list(declared)
-    for index, (dtype, rank) in zip(open_inputs, best):
-        facts[index] = Fact(Kind.ARRAY, dtype=dtype, rank=rank)
+    probes = []  # input facts --verify may probe this body with, in order
+    rank_options = [[None] if set(r) == set(RANKS) else sorted(r, key=RANKS.index) for r in ranks]
+    for rank_combo in itertools.product(*rank_options):
+        facts = list(declared)
+        for index, (dtype, _), rank in zip(open_inputs, best, rank_combo):
+            facts[index] = Fact(Kind.ARRAY, dtype=dtype, rank=rank)
+        probes.append(facts)
     checks = {}
     for k, index in enumerate(open_inputs):
         checks[input_names[index]] = (
             tuple(dtypes[k]) if declared[index] is None else None,
             None if set(ranks[k]) == set(RANKS) else tuple(sorted(ranks[k])))
-    return Variant(checks, edits, lowered, facts)
+    return Variant(checks, edits, lowered, probes)
 
 
 def plausibility(combo) -> tuple:

@@ -51,7 +51,7 @@ class Conversion:
     assumed: str = ""             # how the input dtypes were settled
     function_text: str = ""       # the TF function as emitted (for reports and the decorator)
     inputs: list = field(default_factory=list)  # facts of the inputs the rewrite was made for
-    variants: list = field(default_factory=list)  # input facts of each native body (one per dtype variant)
+    variants: list = field(default_factory=list)  # per native body, the input facts --verify may probe it with
     verification: dict | None = None  # figures from --verify
     notes: list = field(default_factory=list)  # loops kept as loops, and why
 
@@ -175,7 +175,7 @@ def _emit_inline(site, module, resolver, wrapped, variants, open_inputs, left) -
         return Conversion(site, "converted", line=site.line, col=site.col, edits=edits,
                           patterns=tuple(sorted({p for v in variants for p in v.lowered.patterns})),
                           assumed=_assumed(variants, parameters, open_inputs), function_text=text,
-                          inputs=first.facts, variants=[v.facts for v in variants])
+                          inputs=first.facts, variants=[v.probes for v in variants])
     expression = wrapped.tree.body[1].body[0].value
     span = wrapped.source.span(expression)
     local = [Edit(s.start - span.start, s.end - span.start, t) for s, t in first.edits.items()]
@@ -368,5 +368,5 @@ def _emit(site, module, resolver, variants, params, open_inputs, left, shared) -
     notes = list(dict.fromkeys(n for v in variants for n in v.lowered.notes))
     return Conversion(site, "converted", line=site.line, col=site.col, edits=file_edits,
                       patterns=tuple(patterns), assumed=assumed, function_text=function_text,
-                      inputs=first.facts, variants=[v.facts for v in variants] if open_inputs else [first.facts],
+                      inputs=first.facts, variants=[v.probes for v in variants] if open_inputs else [[first.facts]],
                       notes=notes)

@@ -20,6 +20,8 @@ import numpy as np
 
 PROBE_RANKS = (1, 2, 3, 0)
 DEFAULT_DIM = 6
+PROBE_DIMS = ((6, 6), (4, 4), (3, 3), (6, 4), (6, 3))
+"""(every other dim, the last dim) of the probe shapes tried in turn."""
 
 
 @dataclass
@@ -54,25 +56,57 @@ def _check(conversion, path, original_text, rewritten_text, device) -> SiteCheck
     target = site.target
     if isinstance(target, gast.Lambda) or site.method_of is not None:
         raise _Unverified("lambdas and methods have no handle to call them by")
-    if site.numpy_target or "def " not in conversion.function_text:
+    if "def " not in conversion.function_text:
         raise _Unverified("a NumPy function wrapped directly is rewritten inline: there is no function to call")
     original_module = _load(original_text, path, "original")
     rewritten_module = _load(rewritten_text, path, "rewritten")
-    original = original_module.get(target.name)
+    original = _numpy_callable(site.numpy_target) if site.numpy_target else original_module.get(target.name)
     rewritten_name = conversion.function_text.split("def ", 1)[1].split("(", 1)[0].strip()
     rewritten = rewritten_module.get(rewritten_name)
     if not callable(original) or not callable(rewritten):
         raise _Unverified(f"`{target.name}` is not a module-level function")
     bound = [eval(_segment(original_text, a), original_module) for a in site.bound_args]  # noqa: S307
     numpy_fn = _numpy_side(site, original, bound)
-    inputs = _inputs(conversion, _numpy_side(site, original, bound, strict=True))
     tf_fn = _tf_side(rewritten, bound)
     from .registry import default
-    from .verification import verify, verify_distribution
 
     random = any(getattr(default().get(p), "random", False) for p in conversion.patterns)
+    figures = None
+    for probes in conversion.variants or [[conversion.inputs]]:  # every body the rewrite may take
+        facts, inputs = _first_accepted(probes, _numpy_side(site, original, bound, strict=True))
+        check = _verify_inputs(numpy_fn, tf_fn, inputs, facts, random, device)
+        if not check.ok:
+            return check
+        figures = figures or check.figures
+    return SiteCheck(True, "", figures)
+
+
+def _first_accepted(probes, numpy_fn):
+    """(facts, inputs) of the first of `probes` (lists of input facts) the original accepts."""
+    for facts in probes[:-1]:
+        try:
+            return facts, _inputs(facts, numpy_fn)
+        except _Unverified:
+            continue
+    return probes[-1], _inputs(probes[-1], numpy_fn)
+
+
+def _numpy_callable(qualname: str):
+    """`numpy.kron` as the function itself (the original of a NumPy function wrapped directly)."""
+    import importlib
+
+    head, *rest = qualname.split(".")
+    value = importlib.import_module(head)
+    for attr in rest:
+        value = getattr(value, attr)
+    return value
+
+
+def _verify_inputs(numpy_fn, tf_fn, inputs, facts, random, device) -> SiteCheck:
+    from .verification import verify, verify_distribution
+
     if not random:
-        failure = _traced_failure(tf_fn, inputs, conversion.inputs)
+        failure = _traced_failure(tf_fn, inputs, facts)
         if failure:
             return SiteCheck(False, f"verification failed: {failure}")
     try:
@@ -111,7 +145,7 @@ def _check_map_fn(conversion, path, original_text, device) -> SiteCheck:
     def numpy_side(x):
         return original(tf.constant(x)).numpy()
 
-    inputs = _inputs(_Probe([np.dtype("float32")]), numpy_side)
+    inputs = _inputs(_Probe([np.dtype("float32")]).inputs, numpy_side)
     with _quiet():
         result = verify(numpy_side, rewritten, *inputs, device=device)
     figures = result.to_dict()
@@ -212,21 +246,23 @@ def _tf_side(rewritten, bound):
     return call
 
 
-def _inputs(conversion, numpy_fn) -> list:
-    """Inputs from the declared shapes, or the first probe the original accepts."""
+def _inputs(facts, numpy_fn) -> list:
+    """Inputs of the given facts, with the declared shapes or, failing that, the first probe
+    the original accepts: every dim 6, 4 or 3, or the last one 4 or 3 (columns of boxes, RGB
+    channels, a broadcast against a constant of that length)."""
     rng = np.random.default_rng(0)
-    facts = conversion.inputs
     options = []
     for rank in PROBE_RANKS:
-        shapes = []
-        for fact in facts:
-            if fact.shape is not None:
-                shapes.append(tuple(DEFAULT_DIM if d is None else d for d in fact.shape))
-            else:
-                shapes.append((DEFAULT_DIM,) * (fact.rank if fact.rank is not None else rank))
-        options.append(shapes)
-        if all(f.rank is not None for f in facts):
-            break
+        for dims in PROBE_DIMS:
+            shapes = []
+            for fact in facts:
+                if fact.shape is not None:
+                    shapes.append(tuple(DEFAULT_DIM if d is None else d for d in fact.shape))
+                else:
+                    r = fact.rank if fact.rank is not None else rank
+                    shapes.append(tuple(dims[0] for _ in range(r - 1)) + ((dims[1],) if r else ()))
+            if shapes not in options:
+                options.append(shapes)
     for shapes in options:
         arrays = [_values(f.dtype, s, rng) for f, s in zip(facts, shapes)]
         try:

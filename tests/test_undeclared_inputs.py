@@ -200,3 +200,38 @@ def test_a_known_nonzero_divisor_keeps_the_plain_operator(tf):
     source = "import numpy as np\n\n\ndef f(total):\n    return total // 3, total % 4\n"
     text = convert_function(source, "f", {"total": F.array(np.dtype("int32"), 1, fresh=False)}).text
     assert "return total // 3, total % 4" in text
+
+
+def test_verify_checks_every_body_of_a_dispatch(tf, tmp_path):
+    from rewriter.verify_sites import make_verifier
+
+    body, tout, _ = PROGRAMS["uint8_image_to_unit_range"]
+    path = tmp_path / "prepare.py"
+    text = _program_text(body, tout)
+    path.write_text(text)
+    checked = []
+    verifier = make_verifier(str(path))
+
+    def recording(conversion, original_text, rewritten_text):
+        check = verifier(conversion, original_text, rewritten_text)
+        checked.append((len(conversion.variants), check))
+        return check
+
+    result = rewrite_source(text, str(path), verifier=recording)
+    (conversion,) = result.conversions
+    assert conversion.status == "converted", conversion.reason
+    assert checked[0][0] == 2 and checked[0][1].ok  # the float body and the integer body
+    assert conversion.verification["inputs"]
+
+
+def test_verify_checks_a_numpy_function_wrapped_directly(tf, tmp_path):
+    from rewriter.verify_sites import make_verifier
+
+    text = ("import numpy as np\nimport tensorflow as tf\n\n\n"
+            "def program(a, b):\n    return tf.numpy_function(np.kron, [a, b], tf.float32)\n")
+    path = tmp_path / "kron.py"
+    path.write_text(text)
+    result = rewrite_source(text, str(path), verifier=make_verifier(str(path)))
+    (conversion,) = result.conversions
+    assert conversion.status == "converted", conversion.reason
+    assert "def kron_tf(a, b):" in result.new and conversion.verification["inputs"]
