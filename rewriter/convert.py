@@ -21,7 +21,7 @@ from .helpers import FileHelpers
 from .lower import FunctionLowering, Inconsistent, Refusal
 from .parse import ParsedModule
 from .resolve import Resolver
-from .sites import Site, declared_inputs
+from .sites import Site, declared_inputs, declared_values
 
 CANDIDATES = tuple(np.dtype(d) for d in (
     "float32", "float64", "int32", "int64", "uint8", "bool", "float16", "int8", "int16",
@@ -83,6 +83,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
     if params is None:
         return left("the wrapped function's parameters do not match the site's inputs", "RW106", target)
     fixed = _bound_facts(site, params, FileHelpers(*original, registry))
+    fixed.update(declared_values(site, original[0]))  # `self.threshold:float32[]` in the comment
     open_inputs = [i for i, fact in enumerate(declared) if fact is None or fact.rank is None]
 
     def lower(facts):

@@ -366,6 +366,9 @@ class FunctionLowering:
         return self._same(node, Fact(Kind.OTHER, value=qualname))
 
     def expr_Attribute(self, node):
+        declared = self.env.get(self.source.segment(node))  # `self.threshold:float32[]` declared at the site
+        if declared is not None:
+            return self._same(node, declared)
         qualname = self.resolver.qualname(node)
         if qualname:
             return self.numpy_name(node, qualname)
@@ -662,13 +665,23 @@ class FunctionLowering:
         result = F.evaluate_numpy(fn, args, kwargs)
         if result is None:
             if any(_vague(a) for a in (*args, *kwargs.values())):
-                raise Refusal(node, f"`{_short(self.source.segment(node))}`: the dtype or rank of an operand is "
-                                    "unknown (a value the rewriter cannot follow, such as an attribute or a "
-                                    "module-level object)")
+                raise Refusal(node, f"`{_short(self.source.segment(node))}`: {self._unseen(node)}")
             raise Inconsistent(f"NumPy rejects `{self.source.segment(node)}` for these input dtypes")
         if fn is np.result_type:
             return Fact(Kind.DTYPE, value=np.dtype(result_dtype_of(args)))
         return result
+
+    def _unseen(self, node) -> str:
+        """What to say of an operand the rewriter cannot see, and the declaration that settles it."""
+        attributes = [self.source.segment(n) for n in gast.walk(node) if isinstance(n, gast.Attribute)
+                      and isinstance(n.value, gast.Name) and not self.resolver.qualname(n)
+                      and self.source.segment(n) not in self.env]
+        if attributes:
+            name = attributes[0]
+            return (f"`{name}` is a value the rewriter cannot see: declare it in the site's comment, "
+                    f"e.g. `# rewriter: args=..., {name}:float32[]` (or `{name}:float` for a Python number)")
+        return ("the dtype or rank of an operand is unknown (a value the rewriter cannot follow, such as a "
+                "module-level object)")
 
     # -- text --------------------------------------------------------------------------
 

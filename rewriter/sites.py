@@ -253,11 +253,18 @@ def declared_inputs(site, module: ParsedModule, resolver: Resolver) -> list | No
     `tf.function`'s `input_signature`; None for an input nothing declares."""
     comment = _args_comment(site, module)
     if comment is not None:
-        return comment
+        return parse_args_spec(comment)
     return [_signature_fact(e, resolver) for e in site.inputs]
 
 
-def _args_comment(site, module):
+def declared_values(site, module: ParsedModule) -> dict:
+    """Facts of values the function reads but the rewriter cannot see, declared by name in the
+    `# rewriter: args=` comment: `self.threshold:float32[]`, `cfg.scale:float`."""
+    comment = _args_comment(site, module)
+    return parse_declarations(comment)[1] if comment is not None else {}
+
+
+def _args_comment(site, module) -> str | None:
     lines = module.source.lines
     first = site.call.lineno
     candidates = [*range(first, site.call.end_lineno + 1)]
@@ -269,24 +276,43 @@ def _args_comment(site, module):
         if 1 <= lineno <= len(lines):
             match = ARGS_COMMENT.search(lines[lineno - 1])
             if match:
-                return parse_args_spec(match.group("spec"))
+                return match.group("spec")
     return None
 
 
 def parse_args_spec(spec: str) -> list:
-    """`x:float32[None,128], y:int64[]` (names optional) -> facts; raises ValueError."""
-    out = []
+    """`x:float32[None,128], y:int64[]` (names optional) -> the inputs' facts, in order;
+    raises ValueError."""
+    return parse_declarations(spec)[0]
+
+
+_PYTHON_SCALARS = {"float": float, "int": int, "bool": bool, "complex": complex}
+
+
+def parse_declarations(spec: str) -> tuple:
+    """(input facts in order, {dotted name: fact}) of an args spec: entries named like an
+    attribute (`self.threshold:float32[]`, `cfg.scale:float`) declare values the function
+    reads; the others are the inputs. Raises ValueError."""
+    inputs, values = [], {}
     for item in re.split(r",\s*(?![^\[]*\])", spec.strip()):
-        item = item.split(":", 1)[-1].strip()
-        match = re.fullmatch(r"(?P<dtype>\w+)\s*(\[(?P<shape>[^\]]*)\])?", item)
+        name, _, kind = item.rpartition(":")
+        name, kind = name.strip(), kind.strip()
+        if kind in _PYTHON_SCALARS and "." in name:
+            values[name] = Fact(Kind.SCALAR, pytype=_PYTHON_SCALARS[kind])
+            continue
+        match = re.fullmatch(r"(?P<dtype>\w+)\s*(\[(?P<shape>[^\]]*)\])?", kind)
         dtype = F.from_tf_name(match.group("dtype")) if match else None
         if dtype is None:
-            raise ValueError(f"cannot read `{item}` (expected e.g. float32[None,128])")
+            raise ValueError(f"cannot read `{kind}` (expected e.g. float32[None,128])")
         shape = match.group("shape")
         dims = None if shape is None else tuple(
             None if d.strip() in ("None", "?", "") else int(d) for d in shape.split(",") if d.strip())
-        out.append(Fact(Kind.ARRAY, dtype=dtype, rank=None if dims is None else len(dims), fresh=False, shape=dims))
-    return out
+        fact = Fact(Kind.ARRAY, dtype=dtype, rank=None if dims is None else len(dims), fresh=False, shape=dims)
+        if "." in name:
+            values[name] = fact
+        else:
+            inputs.append(fact)
+    return inputs, values
 
 
 def _signature_fact(node, resolver) -> Fact | None:

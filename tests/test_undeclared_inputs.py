@@ -235,3 +235,42 @@ def test_verify_checks_a_numpy_function_wrapped_directly(tf, tmp_path):
     (conversion,) = result.conversions
     assert conversion.status == "converted", conversion.reason
     assert "def kron_tf(a, b):" in result.new and conversion.verification["inputs"]
+
+
+BINARIZER = textwrap.dedent("""\
+    import numpy as np
+    import tensorflow as tf
+
+
+    class Binarizer:
+        def __init__(self, threshold=0.5):
+            self.threshold = threshold
+
+        def _np_step(self, prob_maps):
+            mask = prob_maps > self.threshold
+            return mask.astype(np.uint8), mask.sum(axis=(1, 2))
+
+        def __call__(self, prob_maps):
+            return tf.numpy_function(self._np_step, [prob_maps], [tf.uint8, tf.int64]){comment}
+
+
+    def program(prob_maps):
+        return Binarizer(0.25)(prob_maps)
+    """)
+
+
+def test_a_value_the_rewriter_cannot_see_is_named_with_the_declaration_that_settles_it():
+    result = rewrite_source(BINARIZER.format(comment=""), "binarize.py")
+    (conversion,) = result.conversions
+    assert conversion.status == "left" and conversion.code == "RW200"
+    assert "`self.threshold` is a value the rewriter cannot see" in conversion.reason
+    assert "# rewriter: args=..., self.threshold:float32[]" in conversion.reason
+
+
+def test_a_declared_attribute_lets_the_site_convert(tmp_path):
+    text = BINARIZER.format(comment="  # rewriter: args=float32[None,4,4], self.threshold:float")
+    result = rewrite_source(text, "binarize.py")
+    assert [c.status for c in result.conversions] == ["converted"]
+    original, rewritten = load_module(tmp_path, text), load_module(tmp_path, result.new)
+    maps = np.random.default_rng(3).random((5, 4, 4)).astype(np.float32)
+    assert not mismatch(outcome(original.program, maps), outcome(rewritten.program, maps))
