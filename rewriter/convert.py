@@ -54,6 +54,19 @@ class Conversion:
     variants: list = field(default_factory=list)  # per native body, the input facts --verify may probe it with
     verification: dict | None = None  # figures from --verify
     notes: list = field(default_factory=list)  # loops kept as loops, and why
+    fewer_bodies: list = field(default_factory=list)  # Emitted with fewer dtype bodies, for --verify to fall back on
+
+
+@dataclass
+class Emitted:
+    """A conversion's file edits, TF function text and the bodies' probe facts."""
+
+    edits: list
+    function_text: str
+    variants: list
+
+    def astuple(self) -> tuple:
+        return self.edits, self.function_text, self.variants
 
 
 def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry, shared=None) -> Conversion:
@@ -158,13 +171,7 @@ def _emit_inline(site, module, resolver, wrapped, variants, open_inputs, left) -
     parameters = [a.id for a in wrapped.tree.body[1].args.args]
     first = variants[0]
     if open_inputs:
-        try:
-            text = dispatch_text(wrapped.tree.body[1], wrapped.source, variants,
-                                 fallback_call(site, module, resolver, parameters))
-        except DispatchError as exc:
-            return left(f"{exc}: declare the inputs with `# rewriter: args=...`", "RW109")
         name = fresh_name(f"{wrapped.tree.body[1].name}_tf", names_in(module.tree))
-        text = text.replace(f"def {wrapped.tree.body[1].name}(", f"def {name}(", 1)
         statement = _top_level_statement(site.call, resolver)
         first_line = (statement.decorator_list[0] if getattr(statement, "decorator_list", None) else statement).lineno
         where = module.source.line_starts[first_line - 1]
@@ -172,11 +179,20 @@ def _emit_inline(site, module, resolver, wrapped, variants, open_inputs, left) -
         if site.tout_is_list and len(site.tout) == 1:
             call_text = f"[{call_text}]"
         call = module.source.span(site.call)
-        edits = [Edit(where, where, text + "\n\n"), Edit(call.start, call.end, call_text)]
-        return Conversion(site, "converted", line=site.line, col=site.col, edits=edits,
+        emitted = []
+        try:
+            fallback = fallback_call(site, module, resolver, parameters)
+            for k in range(len(variants), 0, -1):
+                text = dispatch_text(wrapped.tree.body[1], wrapped.source, variants[:k], fallback)
+                text = text.replace(f"def {wrapped.tree.body[1].name}(", f"def {name}(", 1)
+                edits = [Edit(where, where, text + "\n\n"), Edit(call.start, call.end, call_text)]
+                emitted.append(Emitted(edits, text, [v.probes for v in variants[:k]]))
+        except DispatchError as exc:
+            return left(f"{exc}: declare the inputs with `# rewriter: args=...`", "RW109")
+        return Conversion(site, "converted", line=site.line, col=site.col, edits=emitted[0].edits,
                           patterns=tuple(sorted({p for v in variants for p in v.lowered.patterns})),
-                          assumed=_assumed(variants, parameters, open_inputs), function_text=text,
-                          inputs=first.facts, variants=[v.probes for v in variants])
+                          assumed=_assumed(variants, parameters, open_inputs), function_text=emitted[0].function_text,
+                          inputs=first.facts, variants=emitted[0].variants, fewer_bodies=emitted[1:])
     expression = wrapped.tree.body[1].body[0].value
     span = wrapped.source.span(expression)
     local = [Edit(s.start - span.start, s.end - span.start, t) for s, t in first.edits.items()]
@@ -354,20 +370,22 @@ def _emit(site, module, resolver, variants, params, open_inputs, left, shared) -
     if open_inputs and (isinstance(site.target, gast.Lambda) or _one_line(site.target)):
         return left("the rewrite depends on the input dtypes and a lambda has no room to choose by dtype: "
                     "declare them with `# rewriter: args=...`", "RW109")
-    copy_text = None
     if open_inputs:
         outside = {s: t for s, t in first.edits.items() if not within(module.source, site.target, s)}
         variants = [v for v in variants  # each variant's copies of same-file helpers must be the same
                     if {s: t for s, t in v.edits.items() if not within(module.source, site.target, s)} == outside]
         try:
             fallback = fallback_call(site, module, resolver, params["inputs"])
-            copy_text = dispatch_text(site.target, module.source, variants, fallback)
+            emitted = [Emitted(*function_edits(site, module, resolver, first.edits,
+                                               dispatch_text(site.target, module.source, variants[:k], fallback),
+                                               shared), [v.probes for v in variants[:k]])
+                       for k in range(len(variants), 0, -1)]
         except DispatchError as exc:
             return left(f"{exc}: declare the inputs with `# rewriter: args=...`", "RW109")
-    file_edits, function_text = function_edits(site, module, resolver, first.edits, copy_text, shared)
+    else:
+        emitted = [Emitted(*function_edits(site, module, resolver, first.edits, None, shared), [[first.facts]])]
     patterns = sorted({p for v in variants for p in v.lowered.patterns})
     notes = list(dict.fromkeys(n for v in variants for n in v.lowered.notes))
-    return Conversion(site, "converted", line=site.line, col=site.col, edits=file_edits,
-                      patterns=tuple(patterns), assumed=assumed, function_text=function_text,
-                      inputs=first.facts, variants=[v.probes for v in variants] if open_inputs else [[first.facts]],
-                      notes=notes)
+    return Conversion(site, "converted", line=site.line, col=site.col, edits=emitted[0].edits,
+                      patterns=tuple(patterns), assumed=assumed, function_text=emitted[0].function_text,
+                      inputs=first.facts, variants=emitted[0].variants, notes=notes, fewer_bodies=emitted[1:])

@@ -88,7 +88,7 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
     if verifier is not None:
         for conversion in conversions:
             if conversion.status == "converted":
-                _verify(conversion, verifier, text, apply_edits(text, with_import(conversion.edits)))
+                _verify(conversion, verifier, text, lambda edits: apply_edits(text, with_import(edits)))
     edits = _collect_edits(conversions)
     if not edits:
         return FileResult(filename, text, text, conversions)
@@ -115,8 +115,17 @@ def _convert_safely(site, module, resolver, registry, shared) -> Conversion:
                           "RW900", site.line, site.col)
 
 
-def _verify(conversion: Conversion, verifier, text: str, site_text: str):
-    check = verifier(conversion, text, site_text)
+def _verify(conversion: Conversion, verifier, text: str, rewrite):
+    """Keep the conversion only if it verifies; a dispatch whose later bodies fail (or cannot be
+    probed) falls back to its first bodies, the rest running the original."""
+    check = verifier(conversion, text, rewrite(conversion.edits))
+    while not check.ok and conversion.fewer_bodies:
+        dropped = len(conversion.variants) - len(conversion.fewer_bodies[0].variants)
+        conversion.edits, conversion.function_text, conversion.variants = \
+            conversion.fewer_bodies.pop(0).astuple()
+        conversion.notes.append(f"{dropped} more bod{'y' if dropped == 1 else 'ies'} left out: "
+                                f"{check.reason}; those inputs run the original")
+        check = verifier(conversion, text, rewrite(conversion.edits))
     conversion.verification = check.figures
     if not check.ok:
         conversion.status, conversion.edits = "left", []

@@ -274,3 +274,34 @@ def test_a_declared_attribute_lets_the_site_convert(tmp_path):
     original, rewritten = load_module(tmp_path, text), load_module(tmp_path, result.new)
     maps = np.random.default_rng(3).random((5, 4, 4)).astype(np.float32)
     assert not mismatch(outcome(original.program, maps), outcome(rewritten.program, maps))
+
+
+def test_verify_leaves_out_a_body_it_cannot_check_and_keeps_the_others(tf, tmp_path):
+    from rewriter.verify_sites import make_verifier
+
+    text = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+        TABLE = np.eye(50)
+
+
+        def lookup(labels):
+            return TABLE[labels].astype(np.float32)
+
+
+        def program(labels):
+            return tf.numpy_function(lookup, [labels], tf.float32)
+        """)
+    path = tmp_path / "lookup.py"
+    path.write_text(text)
+    plain = rewrite_source(text, str(path))
+    assert "labels.dtype == tf.bool" in plain.new  # a boolean mask of 50: no probe of 6, 4 or 3 fits
+    result = rewrite_source(text, str(path), verifier=make_verifier(str(path)))
+    (conversion,) = result.conversions
+    assert conversion.status == "converted", conversion.reason
+    assert "tf.bool" not in result.new and "more body left out" in " ".join(conversion.notes)
+    module = load_module(tmp_path, result.new)
+    for labels in (np.array([3, 0, 49]), np.array([3, 0, 49], np.int32), np.zeros(50, bool)):
+        want = outcome(load_module(tmp_path, text).program, labels)
+        assert not mismatch(want, outcome(module.program, labels))
