@@ -35,6 +35,9 @@ PROBE_RANKS = (1, 2, 3, 4)
 FEW_RANKS = (1, 2, 3)
 """Ranks tried when there are too many dtype combinations for all of RANKS."""
 _TOUT_MISMATCH = "output dtype differs from Tout"
+_RANKLESS_REFUSALS = {"RW201", "RW203", "RW205", "RW206"}
+"""Refusals that hold at every rank: no lowering for a callable, not NumPy, an argument not
+supported, a dtype outside the pattern's tests. Another rank may avoid any other."""
 _PLAUSIBLE = [np.dtype(d) for d in (
     "float32", "float64", "int64", "int32", "uint8", "bool", "float16", "int16", "int8",
     "complex64", "complex128")]
@@ -64,8 +67,8 @@ def lower_assignments(lower, declared, open_inputs):
     [(assignment, lowered)]; an assignment is a (dtype, rank) per open input.
 
     Dtypes come first: a dtype combination under which NumPy cannot return `Tout` fails in the
-    original whatever the ranks (result dtypes do not depend on them), so its ranks are not
-    tried. It is probed with every input at one rank, PROBE_RANKS in turn, until a probe gets
+    original whatever the ranks (result dtypes do not depend on them), and one a pattern refuses
+    for its dtype is refused at every rank, so their ranks are not tried. It is probed with every input at one rank, PROBE_RANKS in turn, until a probe gets
     as far as the result."""
     pool = CANDIDATES
     dtype_choices = [pool if declared[i] is None else (declared[i].dtype,) for i in open_inputs]
@@ -85,10 +88,10 @@ def lower_assignments(lower, declared, open_inputs):
             return str(exc)
         except Refusal as refusal:
             refusals.append((combo, refusal))
-            return "refused"
+            return "refused whatever the rank" if refusal.code in _RANKLESS_REFUSALS else "refused"
         if lowered.refusals:
             refusals.append((combo, lowered.refusals[0]))
-            return "refused"
+            return "refused whatever the rank" if lowered.refusals[0].code in _RANKLESS_REFUSALS else "refused"
         key = tuple(sorted(edits.items(), key=lambda e: e[0].start))
         groups.setdefault(key, []).append((combo, lowered))
         return "lowered"
@@ -103,9 +106,9 @@ def lower_assignments(lower, declared, open_inputs):
     for dtypes in itertools.product(*dtype_choices):
         for rank in PROBE_RANKS:
             outcome = attempt_once(tuple((dtype, rank) for dtype in dtypes))
-            if outcome in ("lowered", _TOUT_MISMATCH):
+            if outcome in ("lowered", _TOUT_MISMATCH, "refused whatever the rank"):
                 break
-        if outcome != _TOUT_MISMATCH:
+        if outcome not in (_TOUT_MISMATCH, "refused whatever the rank"):
             possible.append(dtypes)
     ranks = _affordable_ranks(len(possible), len(open_inputs))
     if ranks is None:
