@@ -135,8 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args, keys):
-    """The [tool.rewriter] settings for the first path, with the flags' values on top."""
+def _settings(args, keys, known_codes):
+    """The [tool.rewriter] settings for the first path, with the flags' values on top;
+    `known_codes()` gives the rule codes select/ignore may name (a prefix of one counts)."""
     from .config import ConfigError, load_config
 
     try:
@@ -147,7 +148,28 @@ def _settings(args, keys):
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
+    codes = known_codes(config)
+    unknown = sorted(p for p in config.select | config.ignore if not any(c.startswith(p) for c in codes))
+    if unknown:
+        families = sorted({c.rstrip("0123456789") for c in codes})
+        print(f"error: select/ignore: no rule code starts with {', '.join(map(repr, unknown))} "
+              f"(codes start with {', '.join(families)}; `rewriter patterns` lists the pattern codes)",
+              file=sys.stderr)
+        return None
     return config
+
+
+def _fix_codes(config) -> set:
+    """Codes `fix --select/--ignore` can name: site kinds and the patterns' rule codes."""
+    from .pipeline import SITE_CODES
+
+    return set(SITE_CODES.values()) | {p.code for p in config.registry()}
+
+
+def _check_codes(config) -> set:
+    from .check import RULES
+
+    return set(RULES)
 
 
 def _discover(args, config):
@@ -164,7 +186,7 @@ def _run_fix(args) -> int:
     from .shared import names_used_elsewhere
     from .worker import FixJob, process_file
 
-    config = _settings(args, ("select", "ignore", "verify", "device", "jobs"))
+    config = _settings(args, ("select", "ignore", "verify", "device", "jobs"), _fix_codes)
     if config is None:
         return EXIT_ERROR
     files, problems = _discover(args, config)
@@ -200,14 +222,17 @@ def _run_fix(args) -> int:
                     print(render_site(record.path, site), file=sys.stderr)
             if record.status == "changed" and write and not args.verbose:
                 print(f"fixed {record.path}", file=sys.stderr)
+            elif record.status == "changed" and args.check:
+                print(f"would fix {record.path}", file=sys.stderr)
     if args.report:
         text = to_json(records, summary) if args.report_format == "json" else to_markdown(records, summary)
         with open(args.report, "w", encoding="utf-8") as handle:
             handle.write(text)
+    summary.errors += len(problems)  # paths that do not exist are errors of the run too
     if not args.quiet:
-        for line in render_summary(summary):
+        for line in render_summary(summary, wrote=write):
             print(line, file=sys.stderr)
-    if problems or summary.errors:
+    if summary.errors:
         return EXIT_ERROR
     if args.check and summary.changed:
         return EXIT_CHANGES
@@ -243,7 +268,7 @@ def _run_check(args) -> int:
     from .check import render
     from .worker import check_file
 
-    config = _settings(args, ("select", "ignore"))
+    config = _settings(args, ("select", "ignore"), _check_codes)
     if config is None:
         return EXIT_ERROR
     files, problems = _discover(args, config)
@@ -253,6 +278,7 @@ def _run_check(args) -> int:
         if error:
             print(f"{path}: error: {error}", file=sys.stderr)
             errors = True
+        errors = errors or any(d.code in ("RWC900", "RWC901") for d in found)  # unreadable: an error
         diagnostics.extend(found)
     output = render(diagnostics, args.output_format)
     if output:

@@ -90,12 +90,16 @@ def _num(value) -> str:
     return "n/a" if value is None else f"{value:.2g}"
 
 
-def render_summary(summary: Summary, top: int = 5) -> list:
-    lines = [f"{summary.files} file{'s' * (summary.files != 1)} scanned, {summary.changed} changed, "
+def render_summary(summary: Summary, top: int = 5, wrote: bool = True) -> list:
+    """The closing lines of a run; `wrote=False` (--diff, --check) says what would change."""
+    changed = f"{summary.changed} changed" if wrote else f"{summary.changed} would change"
+    lines = [f"{summary.files} file{'s' * (summary.files != 1)} scanned, {changed}, "
              f"{summary.sites} site{'s' * (summary.sites != 1)} found: {summary.converted} converted, "
              f"{summary.left} left, {summary.errors} error{'s' * (summary.errors != 1)}"]
     if summary.reasons:
-        lines.append("top reasons sites were left:")
+        shown = min(top, len(summary.reasons))
+        lines.append("reasons sites were left:" if shown == len(summary.reasons)
+                     else f"top {shown} of {len(summary.reasons)} reasons sites were left (--report lists all):")
         for reason, count in summary.reasons.most_common(top):
             lines.append(f"  {count:4d}  {reason}")
     return lines

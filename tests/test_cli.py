@@ -144,7 +144,7 @@ def test_left_sites_are_listed_with_their_reason(tree, capsys):
     assert run("fix", "-v", tree) == 0
     err = capsys.readouterr().err
     assert "left.py:6:12: RW105 left numpy_function: `preprocess` is not a function defined in this file" in err
-    assert "top reasons sites were left:" in err
+    assert "reasons sites were left:\n     1  RW105" in err
 
 
 def test_select_and_ignore(tree):
@@ -273,3 +273,33 @@ def test_project_patterns_are_used_listed_and_self_tested(tmp_path, capsys, monk
     assert any(row["numpy"] == "numpy.i0" and row["code"] == "USR000" for row in json.loads(capsys.readouterr().out))
     assert run("patterns", "--test", "numpy.i0") == 0
     assert "ok    numpy.i0" in capsys.readouterr().out
+
+
+def test_unknown_select_or_ignore_codes_are_an_error_not_silence(tree, capsys):
+    for command in (("fix", "--select", "FOO"), ("fix", "--ignore", "RW999"), ("check", "--select", "BAR")):
+        assert run(*command, tree) == 2
+        err = capsys.readouterr().err
+        assert "error: select/ignore: no rule code starts with" in err and command[-1] in err
+    assert (tree / "pkg" / "site.py").read_text() == SITE  # nothing was written
+    assert run("fix", "--select", "NPE", "--diff", tree) == 0  # a family prefix is a known code
+
+
+def test_diff_and_check_say_what_would_change_and_check_lists_the_files(tree, capsys):
+    assert run("fix", "--diff", tree) == 0
+    err = capsys.readouterr().err
+    assert "1 would change" in err and "1 changed" not in err
+    assert run("fix", "--check", tree) == 1
+    err = capsys.readouterr().err
+    assert "would fix " in err and "1 would change" in err
+
+
+def test_a_missing_path_counts_as_an_error_in_the_summary(tmp_path, capsys):
+    assert run("fix", tmp_path / "nonexistent.py") == 2
+    err = capsys.readouterr().err
+    assert "no such file or directory" in err and "1 error" in err and "0 errors" not in err
+
+
+def test_check_exits_2_on_a_file_it_cannot_parse(tmp_path, capsys):
+    (tmp_path / "bad.py").write_text("import numpy as np\ndef f(:\n")
+    assert run("check", tmp_path / "bad.py") == 2
+    assert "RWC900 syntax error" in capsys.readouterr().out
