@@ -9,6 +9,7 @@
     RWC005  np.random inside a tf.function: drawn once, at trace time
     RWC006  tf.function around plain Python scalar arithmetic
     RWC007  tf.function called with varying Python numbers: a new trace per value
+    RWC008  `for` over tf.range that `rewriter fix` writes as whole-tensor ops (fixable)
     RWC900  syntax error (the file is not analysed further)
     RWC901  internal error while analysing (please report it)
 
@@ -39,6 +40,7 @@ RULES = {
     "RWC005": "np.random inside a tf.function (evaluated once, at trace time)",
     "RWC006": "tf.function around plain Python scalar arithmetic",
     "RWC007": "tf.function called with varying Python numbers (retraces per value)",
+    "RWC008": "`for` over tf.range that `rewriter fix` writes as whole-tensor ops",
     "RWC900": "syntax error",
     "RWC901": "internal error while analysing",
 }
@@ -318,6 +320,11 @@ class _Checker:
                 continue
             if site.kind == "map_fn":
                 self.map_fn_conversions[(site.call.lineno, site.call.col_offset)] = conversion
+                continue
+            if site.kind == "range_loop":
+                if conversion.status == "converted":  # a loop that stays is AutoGraph's, and fine
+                    self.report(site.call, "RWC008", "`for` over `tf.range` runs one step at a time; it can be "
+                                "written as whole-tensor ops: run `rewriter fix`", fixable=True)
                 continue
             if site.kind not in _KINDS:
                 continue

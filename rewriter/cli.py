@@ -159,17 +159,13 @@ def _settings(args, keys, known_codes):
     return config
 
 
-def _fix_codes(config) -> set:
-    """Codes `fix --select/--ignore` can name: site kinds and the patterns' rule codes."""
+def _known_codes(config) -> set:
+    """Codes select/ignore can name, for fix and check alike ([tool.rewriter] serves both):
+    site kinds, the patterns' rule codes and the check rules."""
+    from .check import RULES
     from .pipeline import SITE_CODES
 
-    return set(SITE_CODES.values()) | {p.code for p in config.registry()}
-
-
-def _check_codes(config) -> set:
-    from .check import RULES
-
-    return set(RULES)
+    return set(SITE_CODES.values()) | {p.code for p in config.registry()} | set(RULES)
 
 
 def _discover(args, config):
@@ -186,7 +182,7 @@ def _run_fix(args) -> int:
     from .shared import names_used_elsewhere
     from .worker import FixJob, process_file
 
-    config = _settings(args, ("select", "ignore", "verify", "device", "jobs"), _fix_codes)
+    config = _settings(args, ("select", "ignore", "verify", "device", "jobs"), _known_codes)
     if config is None:
         return EXIT_ERROR
     files, problems = _discover(args, config)
@@ -268,13 +264,13 @@ def _run_check(args) -> int:
     from .check import render
     from .worker import check_file
 
-    config = _settings(args, ("select", "ignore"), _check_codes)
+    config = _settings(args, ("select", "ignore"), _known_codes)
     if config is None:
         return EXIT_ERROR
     files, problems = _discover(args, config)
     diagnostics, errors = [], bool(problems)
     for path in files:
-        found, error = check_file(path, config.select, config.ignore)
+        found, error = check_file(path, config.select, config.ignore, config.rewrite_options())
         if error:
             print(f"{path}: error: {error}", file=sys.stderr)
             errors = True

@@ -76,7 +76,9 @@ def render_site(path: str, site: SiteRecord) -> str:
         path = f"{path}:cell {site.cell}"
     if site.status == "converted":
         figures = ""
-        if site.verification:
+        if site.verification and "method" in site.verification:
+            figures = f"; {site.verification['method']}"
+        elif site.verification:
             v = site.verification
             device = str(v.get("device", "?")).rsplit("device:", 1)[-1]
             figures = (f"; verified on {device}: max rel err {_num(v.get('max_rel_err'))}, "

@@ -75,8 +75,9 @@ def process_file(job: FixJob, path: Path) -> Outcome:
     return Outcome(FileRecord(shown, "changed", sites=records), unified_diff(shown, source.text, result.new))
 
 
-def check_file(path: Path, select=(), ignore=()):
-    """(diagnostics, error message or "") of `rewriter check` for one file."""
+def check_file(path: Path, select=(), ignore=(), options=None):
+    """(diagnostics, error message or "") of `rewriter check` for one file; `options` are the
+    RewriteOptions `fix` would use, so check calls fixable exactly what fix converts."""
     from .check import check_source
     from .notebooks import check_notebook
 
@@ -85,4 +86,4 @@ def check_file(path: Path, select=(), ignore=()):
     except SourceError as exc:
         return [], str(exc)
     check = check_notebook if is_notebook(path) else check_source
-    return check(source.text, str(path), select=select, ignore=ignore), ""
+    return check(source.text, str(path), options=options, select=select, ignore=ignore), ""

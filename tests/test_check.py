@@ -394,7 +394,7 @@ def test_select_and_ignore():
 
 
 def test_every_rule_is_documented():
-    assert set(RULES) == {f"RWC00{i}" for i in range(1, 8)} | {"RWC900", "RWC901"}
+    assert set(RULES) == {f"RWC00{i}" for i in range(1, 9)} | {"RWC900", "RWC901"}
 
 
 # -- ordering and output formats ------------------------------------------------------------------
@@ -454,3 +454,22 @@ def test_render_notebook_cells_and_unknown_format():
 def test_columns_count_characters():
     diagnostics = check_source(HEADER + "s = 'é'; r = np.apply_along_axis(sum, 0, x)\n", "u.py")
     assert at(diagnostics, "RWC003") == [(3, 14)]
+
+
+def test_a_tf_range_loop_that_fix_converts_is_reported_fixable():
+    source = textwrap.dedent("""\
+        import tensorflow as tf
+
+
+        @tf.function
+        def parity(n):
+            r = 0
+            for i in tf.range(n):
+                if i % 2 == 0:
+                    r += i
+                else:
+                    r -= i
+            return r
+        """)
+    (diagnostic,) = check_source(source, "loop.py")
+    assert (diagnostic.code, diagnostic.line, diagnostic.fixable) == ("RWC008", 7, True)

@@ -303,3 +303,30 @@ def test_check_exits_2_on_a_file_it_cannot_parse(tmp_path, capsys):
     (tmp_path / "bad.py").write_text("import numpy as np\ndef f(:\n")
     assert run("check", tmp_path / "bad.py") == 2
     assert "RWC900 syntax error" in capsys.readouterr().out
+
+
+NOISE = textwrap.dedent("""\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def noise(x):
+        return (x + np.random.normal(size=x.shape)).astype(np.float32)
+
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+    def pipeline(x):
+        return tf.numpy_function(noise, [x], tf.float32)
+    """)
+
+
+def test_check_and_fix_agree_when_the_config_ignores_a_pattern_family(tmp_path, capsys):
+    (tmp_path / "pyproject.toml").write_text('[tool.rewriter]\nignore = ["NPG"]\n')
+    (tmp_path / "noise.py").write_text(NOISE)
+    assert run("fix", "--check", tmp_path) == 0          # fix leaves the random site
+    assert run("check", tmp_path) == 0                   # so check does not ask for `rewriter fix`
+    assert "rewriter fix" not in capsys.readouterr().out
+    (tmp_path / "pyproject.toml").write_text("[tool.rewriter]\n")
+    assert run("fix", "--check", tmp_path) == 1
+    assert run("check", tmp_path) == 1
+    assert "RWC001" in capsys.readouterr().out
