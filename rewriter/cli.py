@@ -15,6 +15,7 @@ import json
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 from . import __version__
 
@@ -53,7 +54,11 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 done or nothing to do; 1 changes needed (with --check); 2 errors "
                "(syntax errors, unreadable files; each is reported and the run goes on).",
     )
-    fix.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (searched recursively for *.py)")
+    fix.add_argument("paths", nargs="+", metavar="PATH",
+                     help="files or folders (searched recursively for *.py); `-` reads the source from stdin "
+                          "and writes the result to stdout")
+    fix.add_argument("--stdin-filename", default="<stdin>", metavar="NAME",
+                     help="the file name to report for source read from stdin")
     mode = fix.add_mutually_exclusive_group()
     mode.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
     mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file would change")
@@ -101,9 +106,10 @@ def _parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser(
         "show", help="print the TF rewrite of a NumPy function (imports its module)",
-        description="Import MODULE (this runs its top-level code), take FUNCTION (a plain function or "
-                    "one decorated with @autograph_numpy) and print its TensorFlow rewrite and report.")
-    show.add_argument("target", metavar="MODULE:FUNCTION", help="e.g. mypkg.features:normalize")
+        description="Import MODULE or a .py file (this runs its top-level code), take FUNCTION (a plain "
+                    "function or one decorated with @autograph_numpy) and print its TensorFlow rewrite.")
+    show.add_argument("target", metavar="MODULE:FUNCTION",
+                      help="e.g. mypkg.features:normalize or src/features.py:normalize")
     show.add_argument("--args", metavar="SPEC",
                       help="input dtypes and shapes, e.g. 'float32[None,128], int64[None]' "
                            "(default: the decorator's input_signature)")
@@ -169,16 +175,56 @@ def _known_codes(config) -> set:
 
 
 def _discover(args, config):
+    """Files under the paths given, less what [tool.rewriter] include/exclude leave out; a file
+    named on the command line is always taken (as ruff and black do)."""
     from .files import discover
 
     files, problems = discover(args.paths, exclude=args.exclude)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
-    return [f for f in files if config.selects(f)], problems
+    named = {os.path.realpath(p) for p in args.paths if os.path.isfile(p)}
+    return [f for f in files if os.path.realpath(f) in named or config.selects(f)], problems
+
+
+def _run_fix_stdin(args) -> int:
+    """`rewriter fix -`: the source on stdin, the rewritten source (or with --diff the diff) on
+    stdout, for editor integrations; --check only sets the exit status."""
+    from .pipeline import rewrite_source
+
+    config = _settings(args, ("select", "ignore"), _known_codes)
+    if config is None:
+        return EXIT_ERROR
+    text = sys.stdin.read()
+    result = rewrite_source(text, args.stdin_filename, config.rewrite_options())
+    if result.error:
+        print(f"{args.stdin_filename}: error: {result.error}", file=sys.stderr)
+        if not (args.diff or args.check):
+            sys.stdout.write(text)
+        return EXIT_ERROR
+    if args.diff:
+        sys.stdout.write(_colored(unified_diff(args.stdin_filename, text, result.new)))
+    elif not args.check:
+        sys.stdout.write(result.new)
+    return EXIT_CHANGES if args.check and result.changed else EXIT_OK
+
+
+def _colored(diff: str) -> str:
+    """A unified diff in colour when stdout is a terminal (and NO_COLOR is not set)."""
+    if not diff or not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
+        return diff
+    colours = (("+++", "\033[1m"), ("---", "\033[1m"), ("@@", "\033[36m"), ("+", "\033[32m"), ("-", "\033[31m"))
+    out = []
+    for line in diff.splitlines(keepends=True):
+        colour = next((c for prefix, c in colours if line.startswith(prefix)), "")
+        out.append(f"{colour}{line.rstrip(chr(10))}\033[0m\n" if colour else line)
+    return "".join(out)
 
 
 def _run_fix(args) -> int:
     from .report import Summary, render_site, render_summary, to_json, to_markdown
+
+    if args.paths == ["-"]:
+        return _run_fix_stdin(args)
     from .shared import names_used_elsewhere
     from .worker import FixJob, process_file
 
@@ -211,7 +257,7 @@ def _run_fix(args) -> int:
         if record.status == "error":
             print(f"{record.path}: error: {record.error}", file=sys.stderr)
         if args.diff and outcome.diff:
-            sys.stdout.write(outcome.diff)
+            sys.stdout.write(_colored(outcome.diff))
         if not args.quiet:
             for site in record.sites:
                 if args.verbose or site.status == "error" or (args.verify and site.code in ("RW400", "RW401")):
@@ -295,15 +341,25 @@ def _run_bench(args) -> int:
 def _run_show(args) -> int:
     import importlib
 
-    module_name, _, function_name = args.target.partition(":")
-    if not function_name:
-        print(f"error: expected MODULE:FUNCTION, got {args.target!r}", file=sys.stderr)
+    module_name, _, function_name = args.target.rpartition(":")
+    if not module_name or not function_name:
+        print(f"error: expected MODULE:FUNCTION or path/to/file.py:FUNCTION, got {args.target!r}", file=sys.stderr)
         return EXIT_ERROR
     sys.path.insert(0, os.getcwd())
     try:
-        module = importlib.import_module(module_name)
+        if module_name.endswith(".py"):
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+            if spec is None or not os.path.isfile(module_name):
+                raise ImportError(f"no file {module_name}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
         function = getattr(module, function_name)
-    except (ImportError, AttributeError) as exc:
+    except (ImportError, AttributeError, SyntaxError) as exc:
         print(f"error: cannot load {args.target}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     from .decorator import NumpyFunction, fact_of, convert, ConversionError

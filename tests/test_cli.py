@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from rewriter.cli import main
+from rewriter.pipeline import rewrite_source
 
 SITE = textwrap.dedent("""\
     import numpy as np
@@ -330,3 +331,49 @@ def test_check_and_fix_agree_when_the_config_ignores_a_pattern_family(tmp_path, 
     assert run("fix", "--check", tmp_path) == 1
     assert run("check", tmp_path) == 1
     assert "RWC001" in capsys.readouterr().out
+
+
+def test_stdin_in_stdout_out_for_editors(monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(SITE))
+    assert run("fix", "-") == 0
+    out = capsys.readouterr().out
+    assert out == rewrite_source(SITE, "<stdin>").new and out != SITE
+    monkeypatch.setattr(sys, "stdin", io.StringIO(SITE))
+    assert run("fix", "-", "--check") == 1 and capsys.readouterr().out == ""
+    monkeypatch.setattr(sys, "stdin", io.StringIO("def f(:\n"))
+    assert run("fix", "-", "--stdin-filename", "src/x.py") == 2
+    captured = capsys.readouterr()
+    assert captured.out == "def f(:\n" and "src/x.py: error: syntax error" in captured.err
+
+
+def test_diffs_are_coloured_only_on_a_terminal(monkeypatch):
+    from rewriter.cli import _colored
+
+    diff = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-old\n+new\n"
+    assert _colored(diff) == diff  # captured: not a terminal
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    coloured = _colored(diff)
+    assert "\033[31m-old\033[0m\n" in coloured and "\033[32m+new\033[0m\n" in coloured
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert _colored(diff) == diff
+
+
+def test_a_file_named_on_the_command_line_is_taken_even_outside_include(tmp_path, capsys):
+    (tmp_path / "pyproject.toml").write_text('[tool.rewriter]\ninclude = ["src/**"]\n')
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "site.py").write_text(SITE)
+    assert run("fix", "--check", tmp_path) == 0                      # the folder: include applies
+    assert run("fix", "--check", tmp_path / "tools" / "site.py") == 1  # the file itself: taken
+    assert "would fix" in capsys.readouterr().err
+
+
+def test_show_takes_a_file_path(tmp_path, capsys):
+    (tmp_path / "feat.py").write_text("import numpy as np\n\n\ndef norm(x):\n"
+                                      "    return x / np.linalg.norm(x, axis=-1, keepdims=True)\n")
+    assert run("show", f"{tmp_path / 'feat.py'}:norm", "--args", "float32[None,8]") == 0
+    assert "tf.reduce_sum(tf.square(x), axis=1, keepdims=True)" in capsys.readouterr().out
+    assert run("show", f"{tmp_path / 'missing.py'}:norm", "--args", "float32[None,8]") == 2
+    assert "error: cannot load" in capsys.readouterr().err
