@@ -417,6 +417,8 @@ def _self_test(patterns, registry) -> int:
 
     from .selftest import check_gradient, check_special_values, check_values
 
+    tf.get_logger().setLevel("ERROR")  # each example is traced on purpose: no retracing warnings
+
     failed = 0
     for pattern in patterns:
         if pattern.random:

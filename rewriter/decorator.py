@@ -283,6 +283,11 @@ class NumpyFunction:
             return self
         return functools.partial(self.__call__, instance)
 
+    # AutoGraph (which tf.data runs on map functions) must not convert this dispatcher: what it
+    # calls is the engine, not graph code, and converting it only prints warnings about it.
+    # This is the mark `tf.autograph.experimental.do_not_convert` leaves, without importing TF.
+    autograph_info__ = frozenset()
+
     def __call__(self, *args):
         key = tuple(_key(fact_of(a), a) for a in args)
         if self._input_signature is not None:
@@ -292,6 +297,8 @@ class NumpyFunction:
             function = self._specialise([fact_of(a) for a in args], args)
             self._specialisations[key] = function
         return function(*args)
+
+    __call__.autograph_info__ = frozenset()
 
     def _specialise(self, facts, args):
         import tensorflow as tf

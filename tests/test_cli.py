@@ -377,3 +377,18 @@ def test_show_takes_a_file_path(tmp_path, capsys):
     assert "tf.reduce_sum(tf.square(x), axis=1, keepdims=True)" in capsys.readouterr().out
     assert run("show", f"{tmp_path / 'missing.py'}:norm", "--args", "float32[None,8]") == 2
     assert "error: cannot load" in capsys.readouterr().err
+
+
+def test_patterns_self_test_silences_tensorflows_retracing_warnings(tf, capsys):
+    import logging
+
+    before = tf.get_logger().level
+    tf.get_logger().setLevel("WARNING")
+    try:
+        assert run("patterns", "--test", "numpy.exp") == 0
+        assert "ok    numpy.exp" in capsys.readouterr().out
+        # every example is traced on purpose: TF's "triggered tf.function retracing" warnings (one
+        # per few patterns, 198 over the library) would bury the results
+        assert tf.get_logger().getEffectiveLevel() >= logging.ERROR
+    finally:
+        tf.get_logger().setLevel(before)

@@ -194,3 +194,15 @@ def test_fallback_whose_first_call_is_inside_a_graph(tf):
         decorated = autograph_numpy(ordered)
         traced = tf.function(lambda v: decorated(v))
         np.testing.assert_array_equal(traced(tf.constant([3.0, 1.0, 2.0])).numpy(), [1.0, 2.0, 3.0])
+
+
+def test_dataset_map_prints_no_autograph_warnings_about_the_tool(tf, caplog):
+    @autograph_numpy
+    def centre(x):
+        return (x - x.mean()) / (x.std() + 1e-6)
+
+    x = np.random.default_rng(2).standard_normal((4, 3)).astype(np.float32)
+    with caplog.at_level("WARNING", logger="tensorflow"):
+        out = np.stack([t.numpy() for t in tf.data.Dataset.from_tensor_slices(x).map(centre)])
+    np.testing.assert_allclose(out, (x - x.mean(1, keepdims=True)) / (x.std(1, keepdims=True) + 1e-6), rtol=1e-5)
+    assert not [r.getMessage() for r in caplog.records if "AutoGraph" in r.getMessage()]
