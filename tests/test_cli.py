@@ -392,3 +392,12 @@ def test_patterns_self_test_silences_tensorflows_retracing_warnings(tf, capsys):
         assert tf.get_logger().getEffectiveLevel() >= logging.ERROR
     finally:
         tf.get_logger().setLevel(before)
+
+
+def test_show_prints_no_tensorflow_start_up_lines(tmp_path):
+    (tmp_path / "feat.py").write_text("import numpy as np\nimport tensorflow as tf\n\n\ndef norm(x):\n"
+                                      "    return x / np.linalg.norm(x, axis=-1, keepdims=True)\n")
+    done = subprocess.run([sys.executable, "-m", "rewriter", "show", f"{tmp_path / 'feat.py'}:norm",
+                           "--args", "float32[None,8]"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "def norm(x):" in done.stdout
+    assert done.stderr.strip().splitlines() == ["# converted with: numpy.linalg.norm, numpy.true_divide"]
