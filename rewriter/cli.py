@@ -122,7 +122,9 @@ def _parser() -> argparse.ArgumentParser:
                     "process: first call (trace) separately, then the median of repeated calls. Prints "
                     "speedup = original / rewritten and overhead = rewritten / reference, with geometric means. "
                     "Imports and runs the programs.")
-    bench.add_argument("paths", nargs="*", metavar="PATH", help="corpus files or folders (default: the shipped corpus)")
+    bench.add_argument("paths", nargs="*", metavar="PATH",
+                       help="corpus files or folders (default: the shipped corpus); or one file of your own, "
+                            "whose converted sites are timed, original against rewritten")
     bench.add_argument("--device", metavar="DEVICE", help="e.g. /GPU:0 (default: the best device TensorFlow sees)")
     bench.add_argument("--json", metavar="OUT", help="write the results as JSON")
     bench.add_argument("--markdown", metavar="OUT", help="write the results as a Markdown table")
@@ -332,7 +334,19 @@ def _run_check(args) -> int:
 
 def _run_bench(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from .bench import run_bench
+    from .bench import read_corpus_file, run_bench
+
+    if len(args.paths) == 1 and os.path.isfile(args.paths[0]):
+        try:
+            read_corpus_file(args.paths[0])
+        except ValueError as exc:
+            if "not a corpus program" not in str(exc):
+                print(f"error: {exc}", file=sys.stderr)
+                return EXIT_ERROR
+            from .bench_sites import bench_file  # a program of the user's: time its sites
+
+            _import_tensorflow_quietly()
+            return bench_file(args.paths[0], repeats=args.repeats)
 
     return run_bench(args.paths or None, device=args.device, json_out=args.json, markdown_out=args.markdown,
                      repeats=args.repeats, progress=sys.stderr.isatty())

@@ -62,22 +62,22 @@ def _check(conversion, path, original_text, rewritten_text, device) -> SiteCheck
         raise _Unverified("lambdas and methods have no handle to call them by")
     if "def " not in conversion.function_text:
         raise _Unverified("a NumPy function wrapped directly is rewritten inline: there is no function to call")
-    original_module = _load(original_text, path, "original")
-    rewritten_module = _load(rewritten_text, path, "rewritten")
-    original = _numpy_callable(site.numpy_target) if site.numpy_target else original_module.get(target.name)
+    original_module = load_module(original_text, path, "original")
+    rewritten_module = load_module(rewritten_text, path, "rewritten")
+    original = numpy_callable(site.numpy_target) if site.numpy_target else original_module.get(target.name)
     rewritten_name = conversion.function_text.split("def ", 1)[1].split("(", 1)[0].strip()
     rewritten = rewritten_module.get(rewritten_name)
     if not callable(original) or not callable(rewritten):
         raise _Unverified(f"`{target.name}` is not a module-level function")
     bound = [eval(_segment(original_text, a), original_module) for a in site.bound_args]  # noqa: S307
-    numpy_fn = _numpy_side(site, original, bound)
+    numpy_fn = numpy_side(site, original, bound)
     tf_fn = _tf_side(rewritten, bound)
     from .registry import default
 
     random = any(getattr(default().get(p), "random", False) for p in conversion.patterns)
     figures = None
     for probes in conversion.variants or [[conversion.inputs]]:  # every body the rewrite may take
-        facts, inputs = _first_accepted(probes, _numpy_side(site, original, bound, strict=True))
+        facts, inputs = first_accepted(probes, numpy_side(site, original, bound, strict=True))
         check = _verify_inputs(numpy_fn, tf_fn, inputs, facts, random, device)
         if not check.ok:
             return check
@@ -85,7 +85,7 @@ def _check(conversion, path, original_text, rewritten_text, device) -> SiteCheck
     return SiteCheck(True, "", figures)
 
 
-def _first_accepted(probes, numpy_fn):
+def first_accepted(probes, numpy_fn):
     """(facts, inputs) of the first of `probes` (lists of input facts) the original accepts."""
     for facts in probes[:-1]:
         try:
@@ -95,7 +95,7 @@ def _first_accepted(probes, numpy_fn):
     return probes[-1], _inputs(probes[-1], numpy_fn)
 
 
-def _numpy_callable(qualname: str):
+def numpy_callable(qualname: str):
     """`numpy.kron` as the function itself (the original of a NumPy function wrapped directly)."""
     import importlib
 
@@ -135,7 +135,7 @@ def _check_map_fn(conversion, path, original_text, device) -> SiteCheck:
     from .convert import MAPPED
     from .verification import verify
 
-    namespace = _load(original_text, path, "original")
+    namespace = load_module(original_text, path, "original")
     namespace.setdefault("tf", tf)
     call = conversion.site.call
     original_src = "lambda {0}: {1}({2}, {0})".format(
@@ -177,7 +177,7 @@ def _segment(text, node) -> str:
     return SourceMap(text).segment(node)
 
 
-def _load(text: str, path: str, tag: str) -> dict:
+def load_module(text: str, path: str, tag: str) -> dict:
     namespace = {"__name__": "__rewriter_verify__", "__file__": path}
     folder = os.path.dirname(os.path.abspath(path))
     sys.path.insert(0, folder)
@@ -195,7 +195,7 @@ def _load(text: str, path: str, tag: str) -> dict:
     return namespace
 
 
-def _numpy_side(site, original, bound, strict=False):
+def numpy_side(site, original, bound, strict=False):
     """The original as the verifier calls it: NumPy in, NumPy out, as the wrapper would.
     `strict` (for probing) rejects inputs under which numpy_function would fail on Tout; the
     verifier itself also calls it in float64 for finite differences."""

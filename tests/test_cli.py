@@ -401,3 +401,15 @@ def test_show_prints_no_tensorflow_start_up_lines(tmp_path):
                            "--args", "float32[None,8]"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "def norm(x):" in done.stdout
     assert done.stderr.strip().splitlines() == ["# converted with: numpy.linalg.norm, numpy.true_divide"]
+
+
+def test_bench_times_the_sites_of_a_users_own_file(tmp_path, capsys):
+    (tmp_path / "mine.py").write_text(SITE)
+    assert run("bench", tmp_path / "mine.py", "--repeats", "3") == 0
+    out = capsys.readouterr().out
+    header, row = out.splitlines()[:2]
+    assert header.split()[:3] == ["site", "function", "inputs"]
+    assert "mine.py:11" in row and row.split()[1] == "scale" and row.rstrip().endswith("x")
+    (tmp_path / "plain.py").write_text(NO_SITE)
+    assert run("bench", tmp_path / "plain.py") == 2
+    assert "no converted site could be timed" in capsys.readouterr().err
