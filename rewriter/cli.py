@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import __version__
+from .quiet import import_tensorflow_quietly
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 
@@ -345,7 +346,7 @@ def _run_bench(args) -> int:
                 return EXIT_ERROR
             from .bench_sites import bench_file  # a program of the user's: time its sites
 
-            _import_tensorflow_quietly()
+            import_tensorflow_quietly()
             return bench_file(args.paths[0], repeats=args.repeats)
 
     return run_bench(args.paths or None, device=args.device, json_out=args.json, markdown_out=args.markdown,
@@ -359,7 +360,7 @@ def _run_show(args) -> int:
     if not module_name or not function_name:
         print(f"error: expected MODULE:FUNCTION or path/to/file.py:FUNCTION, got {args.target!r}", file=sys.stderr)
         return EXIT_ERROR
-    _import_tensorflow_quietly()  # before the user's module, which may import it too
+    import_tensorflow_quietly()  # before the user's module, which may import it too
     sys.path.insert(0, os.getcwd())
     try:
         if module_name.endswith(".py"):
@@ -400,22 +401,6 @@ def _run_show(args) -> int:
     print(text, end="")
     print(f"# converted with: {', '.join(patterns) or 'no NumPy calls'}", file=sys.stderr)
     return EXIT_OK
-
-
-def _import_tensorflow_quietly():
-    """Import TensorFlow with its start-up lines (absl's and oneDNN's, written by C++ straight to
-    file descriptor 2) kept off the terminal; a failing import still raises, with its message."""
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _run_patterns(args) -> int:

@@ -33,6 +33,9 @@ class SiteCheck:
 
 def make_verifier(path: str, device: str | None = None):
     """A function (conversion, original text, rewritten text) -> SiteCheck for one file."""
+    from .quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
 
     def check(conversion, original_text: str, rewritten_text: str) -> SiteCheck:
         # the user's modules run here: what they print must not land in the diff on stdout
