@@ -49,9 +49,12 @@ def _parser() -> argparse.ArgumentParser:
 
     fix = commands.add_parser(
         "fix", help="rewrite files in place",
-        description="Rewrite tf.numpy_function / tf.py_function sites whose target is NumPy code into "
-                    "native TensorFlow, in place, changing only the code that must change. Nothing is "
-                    "executed: without --verify the rewrite is decided from the source alone.",
+        description="Rewrite NumPy code that TensorFlow programs run outside the graph into native "
+                    "TensorFlow, in place, changing only the code that must change: tf.numpy_function / "
+                    "tf.py_function / tf.compat.v1.py_func sites, tf.map_fn over single elements, "
+                    "np.apply_along_axis, np.vectorize and row loops inside them, and `for` loops over "
+                    "tf.range. Nothing is executed: without --verify the rewrite is decided from the "
+                    "source alone.",
         epilog="Exit status: 0 done or nothing to do; 1 changes needed (with --check); 2 errors "
                "(syntax errors, unreadable files; each is reported and the run goes on).",
     )

@@ -9,6 +9,7 @@ candidate arrays of the dtypes the rewrite was made for.
 from __future__ import annotations
 
 import contextlib
+import io
 import linecache
 import os
 import sys
@@ -38,14 +39,24 @@ def make_verifier(path: str, device: str | None = None):
     import_tensorflow_quietly()
 
     def check(conversion, original_text: str, rewritten_text: str) -> SiteCheck:
-        # the user's modules run here: what they print must not land in the diff on stdout
-        with contextlib.redirect_stdout(sys.stderr):
+        # The user's modules run here: what they print is kept out of the diff on stdout and
+        # out of the run's messages, and shown under the site with -v.
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             try:
-                return _check(conversion, path, original_text, rewritten_text, device)
+                result = _check(conversion, path, original_text, rewritten_text, device)
             except _Unverified as exc:
-                return SiteCheck(False, f"unverified: {exc}")
+                result = SiteCheck(False, f"unverified: {exc}")
+        if printed.getvalue().strip():
+            conversion.notes.append("the code printed while verified: " + _short(printed.getvalue()))
+        return result
 
     return check
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " | ".join(line for line in text.strip().splitlines() if line.strip())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class _Unverified(Exception):

@@ -415,11 +415,14 @@ def test_bench_times_the_sites_of_a_users_own_file(tmp_path, capsys):
     assert "no converted site could be timed" in capsys.readouterr().err
 
 
-def test_verify_keeps_tensorflow_and_user_output_out_of_the_diff_and_quiet_mode(tmp_path):
+def test_verify_keeps_tensorflow_and_user_output_out_of_the_diff_and_shows_it_with_v(tmp_path):
     (tmp_path / "mine.py").write_text('print("imported")\n' + SITE)
     done = subprocess.run([sys.executable, "-m", "rewriter", "fix", "--verify", "--diff", "-q", str(tmp_path / "mine.py")],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("--- ") and "tf.sqrt(x)" in done.stdout
-    assert "imported" not in done.stdout.replace('print("imported")', "")  # the module's print went to stderr
-    assert done.stderr.replace("imported\n", "") == ""  # no TensorFlow start-up or pfor lines
+    assert "imported" not in done.stdout.replace('print("imported")', "")
+    assert done.stderr == ""  # neither TensorFlow's start-up and pfor lines nor the module's print
+    verbose = subprocess.run([sys.executable, "-m", "rewriter", "fix", "--verify", "--diff", "-v", str(tmp_path / "mine.py")],
+                             capture_output=True, text=True, timeout=300)
+    assert "the code printed while verified: imported" in verbose.stderr  # shown with -v
