@@ -70,8 +70,7 @@ def lower_assignments(lower, declared, open_inputs):
     original whatever the ranks (result dtypes do not depend on them), and one a pattern refuses
     for its dtype is refused at every rank, so their ranks are not tried. It is probed with every input at one rank, PROBE_RANKS in turn, until a probe gets
     as far as the result."""
-    pool = CANDIDATES
-    dtype_choices = [pool if declared[i] is None else (declared[i].dtype,) for i in open_inputs]
+    dtype_choices = [CANDIDATES if declared[i] is None else (declared[i].dtype,) for i in open_inputs]
     if math.prod(map(len, dtype_choices)) > MAX_ASSIGNMENTS:
         dtype_choices = [COMMON_CANDIDATES if declared[i] is None else (declared[i].dtype,) for i in open_inputs]
     groups: dict = {}

@@ -41,7 +41,7 @@ def bench_file(path, repeats=None, out=None) -> int:
     try:
         original_module = vs.load_module(text, str(path), "original")
         rewritten_module = vs.load_module(result.new, str(path), "rewritten")
-    except vs._Unverified as exc:
+    except vs.Unverified as exc:
         print(f"error: {path}: {exc}", file=sys.stderr)
         return 2
     rows, timed = [], 0
@@ -52,7 +52,7 @@ def bench_file(path, repeats=None, out=None) -> int:
             continue
         try:
             row = _time_site(tf, conversion, original_module, rewritten_module, repeats)
-        except vs._Unverified as exc:
+        except vs.Unverified as exc:
             rows.append((where, f"not timed: {exc}", "", "", "", ""))
             continue
         rows.append((where, *row))
@@ -71,12 +71,12 @@ def _time_site(tf, conversion, original_module, rewritten_module, repeats) -> tu
     site = conversion.site
     if site.kind not in WRAPPERS or site.method_of is not None or site.bound_args or site.bound_kwargs \
             or "def " not in conversion.function_text:
-        raise vs._Unverified("only module-level functions wrapped directly are timed")
+        raise vs.Unverified("only module-level functions wrapped directly are timed")
     original = vs.numpy_callable(site.numpy_target) if site.numpy_target else original_module.get(site.target.name)
     name = conversion.function_text.split("def ", 1)[1].split("(", 1)[0].strip()
     rewritten = rewritten_module.get(name)
     if not callable(original) or not callable(rewritten):
-        raise vs._Unverified("the function is not defined at module level")
+        raise vs.Unverified("the function is not defined at module level")
     accepts = vs.numpy_side(site, original, [], strict=True)
     _, inputs = vs.first_accepted((conversion.variants or [[conversion.inputs]])[0], accepts)
     inputs = _scaled(inputs, accepts)
@@ -89,7 +89,7 @@ def _time_site(tf, conversion, original_module, rewritten_module, repeats) -> tu
 
     variants = [("original", tf.function(through_numpy)), ("rewritten", tf.function(rewritten))]
     tensors = [tf.constant(x) for x in inputs]
-    with vs._quiet():
+    with vs.quiet():
         times = time_variants(variants, tensors, repeats=repeats)
     before, after = times["original"]["median_ms"], times["rewritten"]["median_ms"]
     shapes = ", ".join(f"{x.dtype}{list(x.shape)}" for x in inputs)
@@ -100,7 +100,7 @@ def _scaled(inputs, accepts) -> list:
     """The inputs with their first axis repeated SCALE times, if the original accepts them."""
     larger = [np.repeat(x, SCALE, axis=0) if np.ndim(x) else x for x in inputs]
     try:
-        with vs._quiet():
+        with vs.quiet():
             accepts(*larger)
     except Exception:  # noqa: BLE001 - a size the original rejects: time the probe itself
         return inputs

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import gast
-import numpy as np
 
 from . import facts as F
 from .facts import Fact, Kind
@@ -22,18 +21,6 @@ from .lower import FunctionLowering, Inconsistent, Refusal
 from .parse import ParsedModule
 from .resolve import Resolver
 from .sites import Site, declared_inputs, declared_values
-
-CANDIDATES = tuple(np.dtype(d) for d in (
-    "float32", "float64", "int32", "int64", "uint8", "bool", "float16", "int8", "int16",
-    "complex64", "complex128"))
-COMMON_CANDIDATES = tuple(np.dtype(d) for d in ("float32", "float64", "int32", "int64", "uint8", "bool"))
-RANKS = (1, 2, 3, 4, 0)
-"""Ranks an undeclared input is lowered under; a body made the same for all of them is taken
-as rank-generic (its text does not depend on the rank)."""
-MAX_ASSIGNMENTS = 1024
-MAX_VARIANTS = 3
-USUAL_DTYPES = tuple(np.dtype(d) for d in ("float32", "float64", "int64", "int32", "uint8", "int16", "bool"))
-"""Native bodies one function may get; input dtypes beyond them run the original."""
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gast
 
-from .emit import Edit, apply_edits
+from .emit import edited_text
 from .sites import PARAMS, bind_arguments
 
 OFF = "# rewriter: off"
@@ -35,13 +35,13 @@ def dispatch_text(target, source, variants, fallback: str) -> str:
     start = source.line_starts[(target.decorator_list[0] if target.decorator_list else target).lineno - 1]
     split = source.line_starts[first.lineno - 1]
     end = source.span(target).end
-    header = _edited(source, start, split, variants[0].edits)
-    variants = [v for v in variants if _edited(source, start, split, v.edits) == header]
+    header = edited_text(source, start, split, variants[0].edits)
+    variants = [v for v in variants if edited_text(source, start, split, v.edits) == header]
     if len(variants) > 1 and _string_spans_lines(target):
         variants = variants[:1]  # re-indenting would change the string
     indent = source.indent_of_line(first.lineno)
     step = indent[len(source.indent_of_line(target.lineno)):]
-    bodies = [_edited(source, split, end, v.edits) + "\n" for v in variants]
+    bodies = [edited_text(source, split, end, v.edits) + "\n" for v in variants]
     if len(variants) == 1:
         check = _check("if", variants[0].checks, indent, step, negate=True)
         return f"{header}{check}{indent}{step}{fallback}\n{bodies[0]}"
@@ -77,11 +77,6 @@ def _first_statement(function):
             and isinstance(body[0].value.value, str):
         return body[1]
     return body[0]
-
-
-def _edited(source, start: int, end: int, edits: dict) -> str:
-    local = [Edit(s.start - start, s.end - start, t) for s, t in edits.items() if start <= s.start and s.end <= end]
-    return apply_edits(source.text[start:end], local)
 
 
 def _string_spans_lines(function) -> bool:

@@ -128,10 +128,14 @@ def _apply_relative(source, node, edits: dict, whole_lines=False) -> str:
     start = source.line_starts[node.lineno - 1] if whole_lines else span.start
     if whole_lines and getattr(node, "decorator_list", None):
         start = source.line_starts[node.decorator_list[0].lineno - 1]
-    end = span.end
-    local = [Edit(s.start - start, s.end - start, t) for s, t in edits.items() if start <= s.start and s.end <= end]
-    text = apply_edits(source.text[start:end], local)
+    text = edited_text(source, start, span.end, edits)
     return text + "\n" if whole_lines else text
+
+
+def edited_text(source, start: int, end: int, edits: dict) -> str:
+    """The source between two offsets with the edits (Span -> text) that fall inside applied."""
+    local = [Edit(s.start - start, s.end - start, t) for s, t in edits.items() if start <= s.start and s.end <= end]
+    return apply_edits(source.text[start:end], local)
 
 
 def _inline_lambda(target, body: str, inputs: list) -> str:

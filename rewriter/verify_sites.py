@@ -45,7 +45,7 @@ def make_verifier(path: str, device: str | None = None):
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             try:
                 result = _check(conversion, path, original_text, rewritten_text, device)
-            except _Unverified as exc:
+            except Unverified as exc:
                 result = SiteCheck(False, f"unverified: {exc}")
         if printed.getvalue().strip():
             conversion.notes.append("the code printed while verified: " + _short(printed.getvalue()))
@@ -59,7 +59,7 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-class _Unverified(Exception):
+class Unverified(Exception):
     pass
 
 
@@ -73,16 +73,16 @@ def _check(conversion, path, original_text, rewritten_text, device) -> SiteCheck
         return SiteCheck(True, "", {"method": "loop form checked by the engine's tests, not probed"})
     target = site.target
     if isinstance(target, gast.Lambda) or site.method_of is not None:
-        raise _Unverified("lambdas and methods have no handle to call them by")
+        raise Unverified("lambdas and methods have no handle to call them by")
     if "def " not in conversion.function_text:
-        raise _Unverified("a NumPy function wrapped directly is rewritten inline: there is no function to call")
+        raise Unverified("a NumPy function wrapped directly is rewritten inline: there is no function to call")
     original_module = load_module(original_text, path, "original")
     rewritten_module = load_module(rewritten_text, path, "rewritten")
     original = numpy_callable(site.numpy_target) if site.numpy_target else original_module.get(target.name)
     rewritten_name = conversion.function_text.split("def ", 1)[1].split("(", 1)[0].strip()
     rewritten = rewritten_module.get(rewritten_name)
     if not callable(original) or not callable(rewritten):
-        raise _Unverified(f"`{target.name}` is not a module-level function")
+        raise Unverified(f"`{target.name}` is not a module-level function")
     bound = [eval(_segment(original_text, a), original_module) for a in site.bound_args]  # noqa: S307
     numpy_fn = numpy_side(site, original, bound)
     tf_fn = _tf_side(rewritten, bound)
@@ -104,7 +104,7 @@ def first_accepted(probes, numpy_fn):
     for facts in probes[:-1]:
         try:
             return facts, _inputs(facts, numpy_fn)
-        except _Unverified:
+        except Unverified:
             continue
     return probes[-1], _inputs(probes[-1], numpy_fn)
 
@@ -128,11 +128,11 @@ def _verify_inputs(numpy_fn, tf_fn, inputs, facts, random, device) -> SiteCheck:
         if failure:
             return SiteCheck(False, f"verification failed: {failure}")
     try:
-        with _quiet():
+        with quiet():
             result = (verify_distribution(numpy_fn, tf_fn, *inputs, device=device) if random
                       else verify(numpy_fn, tf_fn, *inputs, device=device))
     except Exception as exc:  # noqa: BLE001 - the original may reject an input its probe accepted
-        raise _Unverified(f"running the original failed on a verification input ({type(exc).__name__}: "
+        raise Unverified(f"running the original failed on a verification input ({type(exc).__name__}: "
                           f"{str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
     figures = result.to_dict()
     figures["inputs"] = [f"{a.dtype}{list(a.shape)}" for a in inputs]
@@ -158,13 +158,13 @@ def _check_map_fn(conversion, path, original_text, device) -> SiteCheck:
         original = eval(original_src, namespace)  # noqa: S307 - --verify runs user code by design
         rewritten = eval(conversion.function_text, namespace)  # noqa: S307
     except Exception as exc:  # noqa: BLE001
-        raise _Unverified(f"the mapped function depends on local names ({exc})") from None
+        raise Unverified(f"the mapped function depends on local names ({exc})") from None
 
     def numpy_side(x):
         return original(tf.constant(x)).numpy()
 
     inputs = _inputs(_Probe([np.dtype("float32")]).inputs, numpy_side)
-    with _quiet():
+    with quiet():
         result = verify(numpy_side, rewritten, *inputs, device=device)
     figures = result.to_dict()
     if not result.ok:
@@ -200,10 +200,10 @@ def load_module(text: str, path: str, tag: str) -> dict:
     filename = f"<rewriter {tag} {os.path.abspath(path)}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
     try:
-        with _quiet():
+        with quiet():
             exec(compile(text, filename, "exec"), namespace)  # --verify: the user asked us to run it
     except BaseException as exc:  # noqa: BLE001 - any failure of user code makes the site unverified
-        raise _Unverified(f"the {tag} module could not be run ({type(exc).__name__}: {exc})") from None
+        raise Unverified(f"the {tag} module could not be run ({type(exc).__name__}: {exc})") from None
     finally:
         sys.path.remove(folder)
     return namespace
@@ -244,7 +244,7 @@ def _traced_failure(tf_fn, inputs, facts) -> str:
     specs = [tf.TensorSpec(shape, tf.as_dtype(np.asarray(a).dtype)) for a, shape in zip(inputs, shapes)]
     tensors = [tf.constant(a) for a in inputs]
     try:
-        with _quiet():
+        with quiet():
             traced = tf.function(tf_fn, input_signature=specs)(*tensors)
             eager = tf_fn(*tensors)
     except Exception as exc:  # noqa: BLE001 - a rewrite that fails traced fails verification
@@ -284,12 +284,12 @@ def _inputs(facts, numpy_fn) -> list:
     for shapes in options:
         arrays = [_values(f.dtype, s, rng) for f, s in zip(facts, shapes)]
         try:
-            with _quiet():
+            with quiet():
                 numpy_fn(*arrays)
         except Exception:  # noqa: BLE001 - a probe the original rejects is not an input
             continue
         return arrays
-    raise _Unverified("no probe input was accepted by the original (declare the shapes with "
+    raise Unverified("no probe input was accepted by the original (declare the shapes with "
                       "`# rewriter: args=...`)")
 
 
@@ -306,7 +306,7 @@ def _values(dtype, shape, rng):
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet():
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         yield

@@ -1,10 +1,10 @@
 """Rewritten modules run: the common numpy_function / py_function sites give the original's
 values and dtypes from a graph with no Python callback op."""
-import importlib.util
 import textwrap
 
 import numpy as np
 
+from program_runs import load_module
 from rewriter.pipeline import rewrite_source
 
 PROGRAM = textwrap.dedent('''\
@@ -54,15 +54,6 @@ PROGRAM = textwrap.dedent('''\
 CALLBACK_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
 
 
-def _load(tmp_path, name, text):
-    path = tmp_path / f"{name}.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _op_types(concrete):
     graph_def = concrete.graph.as_graph_def()
     types = {node.op for node in graph_def.node}
@@ -74,8 +65,8 @@ def _op_types(concrete):
 def test_common_sites_convert_run_and_match(tf, tmp_path):
     result = rewrite_source(PROGRAM, "program.py")
     assert [c.status for c in result.conversions] == ["converted"] * 6, [c.reason for c in result.conversions]
-    original = _load(tmp_path, "original_program", PROGRAM)
-    rewritten = _load(tmp_path, "rewritten_program", result.new)
+    original = load_module(tmp_path, PROGRAM, "original_program")
+    rewritten = load_module(tmp_path, result.new, "rewritten_program")
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((32, 16)).astype(np.float32)
@@ -92,7 +83,7 @@ def test_common_sites_convert_run_and_match(tf, tmp_path):
 
 def test_rewritten_site_is_differentiable(tf, tmp_path):
     result = rewrite_source(PROGRAM, "program.py")
-    rewritten = _load(tmp_path, "rewritten_for_grad", result.new)
+    rewritten = load_module(tmp_path, result.new, "rewritten_for_grad")
     x = tf.Variable(np.random.default_rng(1).standard_normal((4, 16)).astype(np.float32))
     with tf.GradientTape() as tape:
         z = rewritten.softmax_tf(rewritten.standardize(x))  # softmax_tf: its input is not declared
@@ -119,6 +110,6 @@ def test_numpy_inputs_reach_the_rewrite_as_tensors(tf, tmp_path):
         ''')
     result = rewrite_source(source, "crop.py")
     assert "crop_tf(tf.convert_to_tensor(image))" in result.new
-    module = _load(tmp_path, "crop_rewritten", result.new)
+    module = load_module(tmp_path, result.new, "crop_rewritten")
     out = module.pipeline(np.arange(16, dtype=np.float32).reshape(4, 4))
     assert isinstance(out, tf.Tensor) and out.numpy().tolist() == [[5.0, 6.0], [9.0, 10.0]]
