@@ -15,7 +15,7 @@ import gast
 import numpy as np
 
 from . import facts as F
-from .emit import fresh_name, names_in, substitute
+from .edits import fresh_name, names_in, substitute
 from .facts import Fact, Kind
 from .loops import read_after
 from .lower import Inconsistent, Lowered, Refusal

@@ -152,7 +152,8 @@ def _emit_inline(site, module, resolver, wrapped, variants, open_inputs, left) -
     depends on the input dtypes; otherwise a `<name>_tf` function that chooses by dtype is
     added before the statement holding the site, and the call goes to it."""
     from .dispatch import DispatchError, dispatch_text, fallback_call
-    from .emit import Edit, apply_edits, as_tensor, fresh_name, names_in, substitute
+    from .emit import as_tensor
+    from .edits import Edit, apply_edits, fresh_name, names_in, substitute
 
     inputs = [as_tensor(module.source, resolver, e) for e in site.inputs]
     parameters = [a.id for a in wrapped.tree.body[1].args.args]
@@ -222,7 +223,7 @@ def _named(combo, params, open_inputs) -> str:
 
 
 def _convert_map_fn(site, module, resolver, left) -> Conversion:
-    from .emit import Edit
+    from .edits import Edit
     from .vectorize import vectorize_map_fn
 
     try:
@@ -236,7 +237,7 @@ def _convert_map_fn(site, module, resolver, left) -> Conversion:
 
 
 def _convert_range_loop(site, module, resolver, left) -> Conversion:
-    from .emit import Edit
+    from .edits import Edit
     from .range_loops import vectorize_range_loop
 
     try:

@@ -26,7 +26,7 @@ import numpy as np
 from . import RewriterWarning
 from . import facts as F
 from . import registry as registry_module
-from .emit import Edit, apply_edits
+from .edits import Edit, apply_edits
 from .facts import Fact, Kind
 from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
 from .parse import ParseError, parse

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gast
 
-from .emit import edited_text
+from .edits import edited_text
 from .sites import PARAMS, bind_arguments
 
 OFF = "# rewriter: off"

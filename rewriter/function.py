@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gast
 
 from . import registry as registry_module
-from .emit import Edit, apply_edits
+from .edits import Edit, apply_edits
 from .lower import FunctionLowering, Inconsistent, Refusal
 from .parse import parse
 from .resolve import Resolver

@@ -100,7 +100,7 @@ class FileHelpers:
         return Lowered(f"{name}({arguments})", fact, True)
 
     def _copy(self, node, helper, edits) -> str:
-        from .emit import Edit, apply_edits
+        from .edits import Edit, apply_edits
 
         source = self.module.source
         start = source.line_starts[helper.lineno - 1]

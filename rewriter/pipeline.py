@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from . import registry as registry_module
 from .convert import Conversion, convert_site
-from .emit import apply_edits, import_edit, tensorflow_alias, use_alias, Edit
+from .emit import import_edit, tensorflow_alias, use_alias
+from .edits import Edit, apply_edits
 from .parse import ParseError, parse
 from .resolve import Resolver
 from .sites import find_sites

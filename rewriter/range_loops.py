@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from .emit import fresh_name, names_in, substitute
+from .edits import fresh_name, names_in, substitute
 from .lower import Refusal
 from .sites import bind_arguments
 from .vectorize import _TF_ELEMENTWISE, tf_elementwise

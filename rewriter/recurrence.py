@@ -12,7 +12,7 @@ from __future__ import annotations
 import gast
 
 from . import facts as F
-from .emit import Edit, apply_edits, fresh_name, names_in
+from .edits import Edit, apply_edits, fresh_name, names_in
 from .facts import Fact, Kind
 from .fill import RowIndex, range_bound, rows_key, steps_of
 from .loops import read_after

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gast
 
 from . import facts as F
-from .emit import substitute
+from .edits import substitute
 from .facts import Fact, Kind
 from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
 

@@ -193,7 +193,7 @@ def test_a_pattern_binding_the_same_name_as_the_row_keeps_its_own_value(tf, expr
 
 
 def test_substitution_respects_inner_bindings_and_never_captures_names():
-    from rewriter.emit import substitute
+    from rewriter.edits import substitute
 
     assert substitute("(lambda x: g(x))(x * 2)", {"x": "rows"}) == "(lambda x: g(x))(rows * 2)"
     assert substitute("[v + r for v in r]", {"r": "a", "v": "b"}) == "[v + a for v in a]"
