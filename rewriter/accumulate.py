@@ -17,13 +17,15 @@ import numpy as np
 from . import facts as F
 from .edits import fresh_name, names_in, substitute
 from .facts import Fact, Kind
+from .handlers import registers
 from .loops import read_after
-from .lower import Inconsistent, Lowered, Refusal
+from .lowered import Inconsistent, Lowered, Refusal
 from .parse import Span
 from .pattern import logical_not, nan_keeping
 from .vectorize import lift
 
 
+@registers("accumulate")
 def lower_accumulating_loop(lw, node) -> bool:
     """`for r in a: s += f(r)` (and `*=`) becomes `s = s + tf.reduce_sum(f(a), axis=0)`;
     `s = np.maximum(s, f(r))` (or minimum) becomes a maximum with `tf.reduce_max` (both

@@ -10,7 +10,6 @@ TensorFlow is not imported unless --verify asks to run code.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
@@ -196,6 +195,7 @@ def _run_fix_stdin(args) -> int:
     """`rewriter fix -`: the source on stdin, the rewritten source (or with --diff the diff) on
     stdout, for editor integrations; --check only sets the exit status."""
     from .pipeline import rewrite_source
+    from .worker import unified_diff
 
     config = _settings(args, ("select", "ignore"), _known_codes)
     if config is None:
@@ -453,8 +453,3 @@ def _self_test(patterns, registry) -> int:
     print(f"{len(patterns) - failed} passed, {failed} failed")
     return EXIT_CHANGES if failed else EXIT_OK
 
-
-def unified_diff(path: str, old: str, new: str) -> str:
-    before, after = (path, path) if os.path.isabs(path) else (f"a/{path}", f"b/{path}")
-    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                        fromfile=before, tofile=after))

@@ -12,6 +12,7 @@ import re
 import gast
 
 from . import facts as F
+from .edits import Edit, apply_edits, fresh_name, names_in
 from .facts import Kind
 from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
 from .parse import Span
@@ -100,16 +101,12 @@ class FileHelpers:
         return Lowered(f"{name}({arguments})", fact, True)
 
     def _copy(self, node, helper, edits) -> str:
-        from .edits import Edit, apply_edits
-
         source = self.module.source
         start = source.line_starts[helper.lineno - 1]
         end = source.span(helper).end
         local = [Edit(s.start - start, s.end - start, t) for s, t in edits.items()]
-        from .emit import _fresh_name
-
         previous = self.copies.get(helper)
-        name = previous[0] if previous else _fresh_name(self.module, f"{helper.name}_tf")
+        name = previous[0] if previous else fresh_name(f"{helper.name}_tf", names_in(self.module.tree))
         text = apply_edits(source.text[start:end], local)
         text = re.sub(rf"(\bdef\s+){re.escape(helper.name)}\b", rf"\g<1>{name}", text, count=1)
         if previous is not None and previous[1] != text:

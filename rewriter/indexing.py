@@ -9,9 +9,12 @@ import gast
 
 from . import facts as F
 from .facts import Fact, Kind
-from .lower import Inconsistent, Lowered, Refusal
+from .handlers import registers
+from .lowered import Inconsistent, Lowered, Refusal
+from .rows import RowIndex
 
 
+@registers("subscript")
 def lower_subscript(lw, node) -> Lowered:
     row = _row_of_fill_loop(lw, node)
     if row is not None:
@@ -76,8 +79,6 @@ _GATHER_INDEX = {"int8": "int32", "int16": "int32", "uint8": "int32", "uint16": 
 def _row_of_fill_loop(lw, node):
     """`v[i]` with `i` the counter of a fill loop: all rows of `v` at once (the first as many
     as the loop has steps, when `v` is not the array the loop runs over)."""
-    from .fill import RowIndex
-
     if not isinstance(node.slice, gast.Name):
         return None
     counter = lw.env.get(node.slice.id)

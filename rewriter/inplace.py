@@ -13,10 +13,13 @@ import gast
 import numpy as np
 
 from . import facts as F
+from .apply import literal_tensor
 from .facts import Kind
-from .lower import Inconsistent, Lowered, Refusal
+from .handlers import registers
+from .lowered import Inconsistent, Lowered, Refusal
 
 
+@registers("setitem")
 def lower_setitem(lw, statement, target, value: Lowered, op=None) -> str:
     """The statement `name = tf.where(...)` replacing `name[index] (op)= value`."""
     if not isinstance(target.value, gast.Name):
@@ -50,8 +53,6 @@ def lower_setitem(lw, statement, target, value: Lowered, op=None) -> str:
             raise Inconsistent(f"NumPy refuses to cast {result.dtype} into {array.dtype} in place")
     new = value.text
     if value.fact.kind is Kind.SCALAR and not value.fact.tensor:
-        from .calls import literal_tensor
-
         # NumPy casts the value into the array's dtype (2.7 into an int array is 2).
         if value.fact.pytype is float and array.dtype.kind in "iub":
             new = f"tf.cast(tf.constant({value.text}, tf.float64), {F.tf_name(array.dtype)})"

@@ -14,13 +14,16 @@ import gast
 from . import facts as F
 from .edits import Edit, apply_edits, fresh_name, names_in
 from .facts import Fact, Kind
-from .fill import RowIndex, range_bound, rows_key, steps_of
+from .handlers import registers
 from .loops import read_after
-from .lower import FunctionLowering, Inconsistent, Lowered, Refusal, _merge
+from .lowered import Inconsistent, Lowered, Refusal
 from .parse import Span
+from .rows import RowIndex, range_bound, rows_key, steps_of
 from .vectorize import lift
+from .walker import FunctionLowering, merge
 
 
+@registers("recurrence")
 def lower_recurrence_loop(lw, node) -> bool:
     """Rewrite a loop over `range(n)` / `reversed(range(n))` whose body rebinds carried names
     and writes `out[t] = ...` rows; False when the loop is not of that shape."""
@@ -242,7 +245,7 @@ def _scan(lw, node, bound, reverse, carried, writes) -> bool:
             return False
         if after == facts:
             break
-        facts = {name: _as_tensor_fact(fact) for name, fact in _merge(facts, after).items()}
+        facts = {name: _as_tensor_fact(fact) for name, fact in merge(facts, after).items()}
         if None in facts.values():
             return False
     else:

@@ -9,13 +9,15 @@ what TF can and stays correct for the rest.
 """
 from __future__ import annotations
 
-
 import gast
 
 from . import facts as F
+from .apply import bind_and_apply
 from .edits import substitute
 from .facts import Fact, Kind
-from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
+from .lowered import Inconsistent, Lowered, Refusal
+from .rows import RowIndex, range_bound, steps_of
+from .walker import FunctionLowering
 
 
 def _function_of(call, name):
@@ -264,8 +266,6 @@ def reduced_comprehension(lw, call) -> bool:
 
 
 def lower_reduced_comprehension(lw, call) -> Lowered:
-    from .calls import bind_and_apply
-
     stacked = lower_list_comprehension(lw, call.args[0])
     if lw.resolver.builtin(call.func) is not sum:
         qualname = lw.resolver.qualname(call.func)
@@ -324,8 +324,6 @@ def lower_list_comprehension(lw, node) -> Lowered:
 def _comprehension_element(lw, node, generator):
     """(batched fact, one-row fact, what the loop runs over) for the comprehension's variable:
     rows of an array, or the counter of `range(len(a))` indexing rows."""
-    from .fill import RowIndex, range_bound, steps_of
-
     iterable = generator.iter
     bound = range_bound(lw, iterable)
     if bound is not None:

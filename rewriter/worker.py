@@ -5,6 +5,8 @@ raises for a problem with the file: every outcome is a record.
 """
 from __future__ import annotations
 
+import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,8 +36,6 @@ class Outcome:
 
 
 def process_file(job: FixJob, path: Path) -> Outcome:
-    from .cli import unified_diff
-
     shown = str(path)
     try:
         source = read_source(path)
@@ -87,3 +87,10 @@ def check_file(path: Path, select=(), ignore=(), options=None):
         return [], str(exc)
     check = check_notebook if is_notebook(path) else check_source
     return check(source.text, str(path), options=options, select=select, ignore=ignore), ""
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    """The diff `rewriter fix --diff` prints: a/ and b/ prefixes on relative paths."""
+    before, after = (path, path) if os.path.isabs(path) else (f"a/{path}", f"b/{path}")
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=before, tofile=after))

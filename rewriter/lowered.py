@@ -1,0 +1,50 @@
+"""What lowering produces and how it says no: the values every lowering module shares.
+
+They live apart from the walker (`walker.py`) so that the modules that lower calls,
+subscripts and loops can use them without importing the walker's own imports in a circle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .facts import Fact
+
+
+class Refusal(Exception):
+    """This code has no faithful lowering; `node` is where, `reason` says why."""
+
+    def __init__(self, node, reason: str, code: str = "RW200"):
+        super().__init__(reason)
+        self.node, self.reason, self.code = node, reason, code
+
+
+class Inconsistent(Exception):
+    """NumPy itself rejects the code under the assumed input dtypes: the assumption is wrong."""
+
+
+@dataclass
+class Lowered:
+    text: str
+    fact: Fact
+    changed: bool = False
+    items: list | None = None
+    """For list and tuple literals: the lowered elements, so each can be cast on its own."""
+    spliced: bool = False
+    """The text is the node's own source with parts replaced: same top-level structure, so it
+    needs no extra parentheses where the original needed none."""
+
+    def with_unbatched(self) -> "Lowered":
+        """The same value seen as one element (for dtype rules of what it reduces into)."""
+        return Lowered(self.text, self.fact.with_(batched=False), self.changed)
+
+
+@dataclass
+class LoweredFunction:
+    edits: dict = field(default_factory=dict)  # Span -> replacement text
+    returns: list = field(default_factory=list)  # (value node, Lowered) of each return
+    patterns: set = field(default_factory=set)  # qualified NumPy names lowered
+    notes: list = field(default_factory=list)
+    """Loops kept as loops (AutoGraph compiles them), each "line N: why" for the report."""
+    refusals: list = field(default_factory=list)
+    """Refusals whose result dtype was still known, so lowering could go on: the caller
+    decides whether they matter (they don't when the input dtypes are inconsistent anyway)."""

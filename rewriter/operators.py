@@ -1,0 +1,312 @@
+"""Operators on arrays (`+`, `@`, `<`, `-x`, `**`) and the casts that make TF compute in
+NumPy's dtypes: NumPy's promotion is evaluated on the operands' facts, and operands are cast
+to its result before the TF op, since TF does not promote.
+
+`OperatorLowering` is the part of `walker.FunctionLowering` that does this (split out by job);
+its methods use the walker's `expr` and `_splice`.
+"""
+from __future__ import annotations
+
+import gast
+import numpy as np
+
+from . import facts as F
+from .apply import apply_pattern, check_domain, numpy_object, signature_of
+from .facts import Fact, Kind
+from .lowered import Inconsistent, Lowered, Refusal
+from .pattern import OMIT, logical_not, parenthesize
+
+_BINOPS = {
+    gast.Add: "add", gast.Sub: "subtract", gast.Mult: "multiply", gast.Div: "true_divide",
+    gast.FloorDiv: "floor_divide", gast.Mod: "remainder", gast.Pow: "power",
+    gast.MatMult: "matmul", gast.BitAnd: "bitwise_and", gast.BitOr: "bitwise_or",
+    gast.BitXor: "bitwise_xor", gast.LShift: "left_shift", gast.RShift: "right_shift",
+}
+_COMPARES = {
+    gast.Lt: "less", gast.LtE: "less_equal", gast.Gt: "greater", gast.GtE: "greater_equal",
+    gast.Eq: "equal", gast.NotEq: "not_equal",
+}
+
+
+class OperatorLowering:
+    """Operators, casts and NumPy's result dtypes, for `walker.FunctionLowering`."""
+
+    def expr_UnaryOp(self, node):
+        operand = self.expr(node.operand)
+        if isinstance(node.op, gast.Not):
+            if operand.fact.kind is Kind.ARRAY:
+                raise Refusal(node, "`not` on an array asks for its truth value")
+            return self._splice(node, [(node.operand, operand)], F.OTHER)
+        ufunc = {gast.USub: np.negative, gast.UAdd: np.positive, gast.Invert: np.invert}[type(node.op)]
+        if operand.fact.kind is not Kind.ARRAY and not operand.fact.tensor:
+            fact = operand.fact
+            if fact.kind is Kind.SCALAR and fact.known:
+                fact = F.constant(_fold(ufunc, fact.value))
+            return self._splice(node, [(node.operand, operand)], fact)
+        if ufunc is np.negative and operand.fact.dtype is not None and operand.fact.dtype.kind == "b":
+            raise Inconsistent("NumPy refuses `-` on booleans")
+        result = self._numpy_result(node, ufunc, (operand.fact,), {}).with_(batched=operand.fact.batched)
+        self._operator_domain(node, f"numpy.{ufunc.__name__}", operand.fact)
+        if ufunc is np.positive:  # TF tensors have no unary `+`
+            return Lowered(f"tf.identity({operand.text})", result, True)
+        if ufunc is np.invert and operand.fact.dtype is not None and operand.fact.dtype.kind == "b":
+            return Lowered(logical_not(operand.text), result, True)
+        return self._splice(node, [(node.operand, operand)], result)
+
+    def expr_BinOp(self, node):
+        return self.binop(node, node.op, self.expr(node.left), self.expr(node.right))
+
+    def binop(self, node, op, left: Lowered, right: Lowered) -> Lowered:
+        name = _BINOPS.get(type(op))
+        if name is None:
+            raise Refusal(node, f"operator `{op_text(op)}` is not rewritten")
+        if left.fact.kind is right.fact.kind is Kind.SCALAR and (left.fact.tensor or right.fact.tensor):
+            return self._scalar_tensor_binop(node, op, left, right)
+        if Kind.ARRAY not in (left.fact.kind, right.fact.kind) and not (
+            left.fact.tensor or right.fact.tensor
+        ):
+            # Plain Python arithmetic (on shapes, counts, literals) keeps Python's meaning.
+            if left.fact.kind is Kind.SCALAR and right.fact.kind is Kind.SCALAR:
+                value = _fold_binop(op, left.fact, right.fact)
+                return self._binop_text(node, left, right, op, value)
+            if left.fact.kind in (Kind.OTHER, Kind.SCALAR, Kind.TUPLE) and right.fact.kind in (
+                Kind.OTHER, Kind.SCALAR, Kind.TUPLE
+            ):
+                return self._binop_text(node, left, right, op, F.OTHER)
+            raise Refusal(node, "arithmetic on a shape is not rewritten")
+        ufunc = getattr(np, name)
+        result = self._numpy_result(node, ufunc, (left.fact, right.fact), {})
+        self._operator_domain(node, f"numpy.{name}", left.fact, right.fact)
+        if left.fact.batched or right.fact.batched:
+            if name == "matmul":
+                raise Refusal(node, "`@` inside a vectorized body has no batching rule here")
+            left, right = self.align_batched(node, (left, right))
+            result = result.with_(batched=True)
+        if name == "matmul":
+            return self._through_pattern(node, "numpy.matmul", {"x1": left, "x2": right})
+        if name == "true_divide" and result.kind is Kind.ARRAY:
+            left, right = self._cast_operands(result.dtype, left, right)
+            return self._binop_text(node, left, right, op, result)
+        if name == "power":
+            return self._power(node, left, right, result)
+        if name in ("floor_divide", "remainder") and result.kind is Kind.ARRAY and result.dtype.kind in "iu" \
+                and not (right.fact.known and np.all(np.asarray(right.fact.value) != 0)):
+            # a zero divisor gives 0 in NumPy; TF's integer `//` and `%` raise
+            return self._through_pattern(node, f"numpy.{name}", {"x1": left, "x2": right})
+        left, right = self._cast_operands(result.dtype, left, right)
+        if name in ("bitwise_and", "bitwise_or", "bitwise_xor") and result.dtype.kind not in "biu":
+            raise Inconsistent("bitwise operators need integers or booleans")
+        return self._binop_text(node, left, right, op, result)
+
+    def _scalar_tensor_binop(self, node, op, left, right) -> Lowered:
+        """Python numbers held as tensors (`h = x.shape[0]`, an int32 in TF): arithmetic keeps
+        Python's meaning, so an int tensor meeting a float becomes a float64 tensor."""
+        if op_text(op) not in ("+", "-", "*", "/", "//", "%", "**"):
+            raise Refusal(node, f"operator `{op_text(op)}` on shape values is not rewritten")
+        fact = _fold_binop(op, left.fact, right.fact).with_(tensor=True, value=F.UNKNOWN)
+        if fact.pytype is float:
+            left, right = (Lowered(f"tf.cast({v.text}, tf.float64)", v.fact, True) if v.fact.tensor
+                           and v.fact.pytype in (int, bool) else v for v in (left, right))
+            fact = fact.with_(dtype=np.dtype("float64"))
+        else:
+            # Python's bools are ints in arithmetic (True + 1 == 2): a bool tensor joins the
+            # other operand's int dtype.
+            dtype = next((v.fact.dtype for v in (left, right) if v.fact.tensor and v.fact.pytype is int),
+                         np.dtype("int64"))
+            left, right = (Lowered(f"tf.cast({v.text}, {F.tf_name(dtype)})", v.fact, True) if v.fact.tensor
+                           and v.fact.pytype is bool else v for v in (left, right))
+            fact = fact.with_(dtype=dtype)
+        return self._binop_text(node, left, right, op, fact)
+
+    def _binop_text(self, node, left, right, op, fact):
+        if isinstance(node, gast.BinOp):
+            return self._splice(node, [(node.left, left), (node.right, right)], fact)
+        text = f"{parenthesize(left.text)} {op_text(op)} {parenthesize(right.text)}"
+        return Lowered(text, fact, True)
+
+    def _cast_operands(self, dtype, *operands):
+        return tuple(self.cast(o, dtype) for o in operands)
+
+    def cast(self, value: Lowered, dtype) -> Lowered:
+        """Bring an operand to `dtype` the way NumPy's promotion would have."""
+        fact = value.fact
+        if fact.kind is Kind.ARRAY:
+            if fact.dtype == dtype:
+                return value
+            return Lowered(f"tf.cast({value.text}, {F.tf_name(dtype)})", fact.with_(dtype=np.dtype(dtype)), True)
+        if fact.kind is Kind.SCALAR and fact.tensor:
+            return Lowered(f"tf.cast({value.text}, {F.tf_name(dtype)})",
+                           F.array(dtype, 0), True)
+        if fact.kind is Kind.TUPLE and value.items is not None:
+            items = [self.cast(item, dtype) for item in value.items]
+            if any(i.changed for i in items):
+                text = ", ".join(i.text for i in items)
+                fact = F.constant(tuple(i.fact for i in items))
+                return Lowered(f"[{text}]", fact, True, items)
+        elif fact.kind is Kind.TUPLE and any(i.kind is Kind.ARRAY and i.dtype != dtype for i in fact.items):
+            raise Refusal(None, "a list bound to a name would need its items cast one by one")
+        return value
+
+    def _power(self, node, base, exponent, result):
+        if exponent.fact.kind is Kind.SCALAR and exponent.fact.known and base.fact.kind is Kind.ARRAY:
+            base = self.cast(base, result.dtype)
+            # Eager `x ** 2` runs tf.pow, many times slower than tf.square.
+            if exponent.fact.value == 2:
+                return Lowered(f"tf.square({base.text})", result, True)
+            if exponent.fact.value == 0.5 and result.dtype.kind in "fc":
+                return Lowered(f"tf.sqrt({base.text})", result, True)
+            if exponent.fact.value == 1 and base.fact.dtype == result.dtype:
+                return Lowered(f"tf.identity({base.text})", result, True)
+        if result.dtype.kind in "iu":
+            raise Refusal(node, "integer `**` is not rewritten (NumPy raises on negative powers, TF does not)")
+        base, exponent = self._cast_operands(result.dtype, base, exponent)
+        return self._binop_text(node, base, exponent, gast.Pow(), result)
+
+    def _through_pattern(self, node, name, given: dict) -> Lowered:
+        """An operator lowered by its ufunc's pattern (`a @ b` is numpy.matmul, whose lowering
+        knows NumPy's 1-D rules and the integer dtypes TF has no kernel for)."""
+        pattern = self.registry.get(name)
+        signature = signature_of(pattern, numpy_object(pattern))
+        args = {param: given.get(param, OMIT) for param in signature.parameters}
+        return apply_pattern(self, node, pattern, args, signature)
+
+    def expr_Compare(self, node):
+        if len(node.ops) != 1:
+            raise Refusal(node, "chained comparisons are not rewritten")
+        op = type(node.ops[0])
+        left, right = self.expr(node.left), self.expr(node.comparators[0])
+        if op not in _COMPARES or Kind.ARRAY not in (left.fact.kind, right.fact.kind) and not (
+            left.fact.tensor or right.fact.tensor
+        ):
+            if Kind.ARRAY in (left.fact.kind, right.fact.kind):
+                raise Refusal(node, f"`{op_text(node.ops[0])}` on an array is not rewritten")
+            return self._splice(node, [(node.left, left), (node.comparators[0], right)], F.OTHER)
+        ufunc = getattr(np, _COMPARES[op])
+        result = self._numpy_result(node, ufunc, (left.fact, right.fact), {})
+        self._operator_domain(node, f"numpy.{_COMPARES[op]}", left.fact, right.fact)
+        if left.fact.batched or right.fact.batched:
+            left, right = self.align_batched(node, (left, right))
+            result = result.with_(batched=True)
+        common = self._numpy_result(node, np.result_type, (left.fact, right.fact), {})
+        common_dtype = common.value if common.kind is Kind.DTYPE else None
+        if common_dtype is None:
+            raise Refusal(node, "cannot tell the common dtype of this comparison")
+        left, right = self._cast_operands(common_dtype, left, right)
+        return self._splice(node, [(node.left, left), (node.comparators[0], right)], result)
+
+    def expr_BoolOp(self, node):
+        values = [self.expr(v) for v in node.values]
+        if any(v.fact.kind is Kind.ARRAY for v in values):
+            raise Refusal(node, "`and`/`or` on arrays ask for their truth value")
+        return self._splice(node, list(zip(node.values, values)), F.OTHER)
+
+    def align_batched(self, node, operands):
+        """Batched operands whose elements have fewer axes than the result's get axes
+        inserted right after their batch axes, so NumPy's per-element broadcasting holds."""
+        self.check_batched_broadcast(node, [o.fact for o in operands])
+        rank = max(o.fact.rank for o in operands if o.fact.kind is Kind.ARRAY)
+        out = []
+        for operand in operands:
+            fact = operand.fact
+            if fact.batched and fact.rank < rank:
+                text = operand.text
+                for _ in range(rank - fact.rank):
+                    text = f"tf.expand_dims({text}, {-(fact.rank + 1)})"
+                operand = Lowered(text, fact.with_(rank=rank), True)
+            out.append(operand)
+        return out
+
+    def check_batched_broadcast(self, node, facts):
+        """Elementwise ops lift to batched operands once their ranks are known (the
+        alignment itself is `align_batched`)."""
+        arrays = [f for f in facts if f.kind is Kind.ARRAY]
+        if any(f.rank is None for f in arrays):
+            raise Refusal(node, "an operand of a vectorized operation has an unknown rank")
+
+    def _operator_domain(self, node, name, *operands):
+        """Operators follow the domain of their ufunc's pattern (`+` is `numpy.add`)."""
+        pattern = self.registry.get(name)
+        if pattern is None:
+            raise Refusal(node, f"operator for `{name}` has no pattern", "RW201")
+        self.out.patterns.add(pattern.numpy)
+        try:
+            check_domain(node, pattern, operands)
+        except Refusal as refusal:
+            self.out.refusals.append(refusal)
+
+    def _numpy_result(self, node, fn, args, kwargs) -> Fact:
+        result = F.evaluate_numpy(fn, args, kwargs)
+        if result is None:
+            if any(_vague(a) for a in (*args, *kwargs.values())):
+                raise Refusal(node, f"`{_short(self.source.segment(node))}`: {self._unseen(node)}")
+            raise Inconsistent(f"NumPy rejects `{self.source.segment(node)}` for these input dtypes")
+        if fn is np.result_type:
+            return Fact(Kind.DTYPE, value=np.dtype(result_dtype_of(args)))
+        return result
+
+    def _unseen(self, node) -> str:
+        """What to say of an operand the rewriter cannot see, and the declaration that settles it."""
+        attributes = [self.source.segment(n) for n in gast.walk(node) if isinstance(n, gast.Attribute)
+                      and isinstance(n.value, gast.Name) and not self.resolver.qualname(n)
+                      and self.source.segment(n) not in self.env]
+        if attributes:
+            name = attributes[0]
+            return (f"`{name}` is a value the rewriter cannot see: declare it in the site's comment, "
+                    f"e.g. `# rewriter: args=..., {name}:float32[]` (or `{name}:float` for a Python number)")
+        return ("the dtype or rank of an operand is unknown (a value the rewriter cannot follow, such as a "
+                "module-level object)")
+
+
+def result_dtype_of(args) -> np.dtype:
+    stand_ins = []
+    for fact in args:
+        if fact.kind is Kind.ARRAY:
+            stand_ins.append(np.zeros(1, fact.dtype))
+        elif fact.kind is Kind.SCALAR:
+            stand_ins.append(fact.value if fact.known else fact.pytype(1))
+    return np.result_type(*stand_ins)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _vague(fact: Fact) -> bool:
+    if fact.kind is Kind.ARRAY:
+        return fact.dtype is None
+    if fact.kind is Kind.TUPLE:
+        return any(_vague(i) for i in fact.items)
+    return fact.kind is Kind.OTHER and not fact.known
+
+
+def _fold(ufunc, value):
+    return type(value)(ufunc(value)) if not isinstance(value, bool) else ufunc(value)
+
+
+def _fold_binop(op, left: Fact, right: Fact) -> Fact:
+    if left.known and right.known:
+        try:
+            value = _PY_OPS[type(op)](left.value, right.value)
+        except Exception:
+            return Fact(Kind.SCALAR, pytype=float)
+        return F.constant(value)
+    pytype = float if float in (left.pytype, right.pytype) or isinstance(op, gast.Div) else int
+    return Fact(Kind.SCALAR, pytype=pytype, tensor=left.tensor or right.tensor)
+
+
+_PY_OPS = {
+    gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b, gast.Mult: lambda a, b: a * b,
+    gast.Div: lambda a, b: a / b, gast.FloorDiv: lambda a, b: a // b, gast.Mod: lambda a, b: a % b,
+    gast.Pow: lambda a, b: a ** b,
+}
+
+
+def op_text(op) -> str:
+    return {
+        gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.FloorDiv: "//",
+        gast.Mod: "%", gast.Pow: "**", gast.MatMult: "@", gast.BitAnd: "&", gast.BitOr: "|",
+        gast.BitXor: "^", gast.LShift: "<<", gast.RShift: ">>", gast.Lt: "<", gast.LtE: "<=",
+        gast.Gt: ">", gast.GtE: ">=", gast.Eq: "==", gast.NotEq: "!=", gast.In: "in",
+        gast.NotIn: "not in", gast.Is: "is", gast.IsNot: "is not",
+    }.get(type(op), type(op).__name__)
