@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from . import registry as registry_module
 from .convert import Conversion, convert_site
 from .emit import import_edit, tensorflow_alias, use_alias
+from .line_length import line_length_for
 from .edits import Edit, apply_edits
 from .parse import ParseError, parse
+from .render import render
 from .resolve import Resolver
 from .sites import find_sites
 
@@ -31,6 +33,7 @@ class RewriteOptions:
     registry: object = None           # a pattern Registry (default: the shipped one)
     shared_names: frozenset = frozenset()  # functions other modules use: copied, never edited in place
     package_module: bool = False           # the file is in a package: its public functions count as shared
+    line_length: int = 0                   # wrap emitted lines at this length (0: the file's project's, see line_length.py)
 
     def shared(self, name: str) -> bool:
         """Whether other modules may use the function `name` (see `shared.py`)."""
@@ -81,19 +84,21 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
     conversions = [_filtered(_convert_safely(site, module, resolver, registry, options.shared), options, registry)
                    for site in find_sites(module, resolver)]
     alias = tensorflow_alias(module)
+    line_length = options.line_length or line_length_for(filename)
 
-    def with_import(edits):
+    def rewritten(edits):
         edits = [Edit(e.start, e.end, use_alias(e.text, alias or "tf")) for e in edits]
-        return edits + ([import_edit(module)] if alias is None and edits else [])
+        edits += [import_edit(module)] if alias is None and edits else []
+        return render(text, apply_edits(text, edits), line_length, alias or "tf")
 
     if verifier is not None:
         for conversion in conversions:
             if conversion.status == "converted":
-                _verify(conversion, verifier, text, lambda edits: apply_edits(text, with_import(edits)))
+                _verify(conversion, verifier, text, rewritten)
     edits = _collect_edits(conversions)
     if not edits:
         return FileResult(filename, text, text, conversions)
-    new = apply_edits(text, with_import(edits))
+    new = rewritten(edits)
     try:
         parse(new, filename)
     except ParseError as exc:  # a bug of ours: never write it
