@@ -6,8 +6,8 @@ empty window and M == 1 exactly [1.0]. `tf.signal.hann_window` is periodic by de
 with `periodic=False`, is computed in float32 unless asked otherwise and by another formula, so
 the windows are written out from NumPy's own formula in float64, with the same order of
 operations. M may be a Python int known when rewriting (the window's constants are then
-spelled out) or an integer held as a tensor (`x.shape[-1]` is `tf.shape(x)[-1]`), bound once by
-an immediately applied lambda.
+spelled out) or an integer held as a tensor (`x.shape[-1]` is `tf.shape(x)[-1]`): the call then
+goes to a helper of the same name (`np_hanning(m)`, see `rewriter/tf_helpers.py`).
 
 `sliding_window_view` returns the windows as a new last axis: `tf.signal.frame` with step 1
 (moved last when the windowed axis is not the last one).
@@ -15,6 +15,7 @@ an immediately applied lambda.
 import gast
 import numpy as np
 
+from rewriter import helper_source
 from rewriter.facts import Kind, array
 from rewriter.pattern import ALL, Batch, Cast, Domain, Pattern
 
@@ -61,11 +62,9 @@ def _symmetric(name, formula, uses_n_twice=False):
             if uses_n_twice:
                 return _let(["n"], [n], formula("n", d))
             return formula(n, d)
-        # M from a tensor: m = max(M, 0) in float64; M == 1 must give exactly 1.0, where
-        # the formula divides 0 by 0 (or rounds, as blackman's 0.42 + 0.5 + 0.08 does).
-        n = "tf.range(m) * 2.0 + (1.0 - m)"
-        body = _let(["n"], [n], formula("n", "(m - 1.0)")) if uses_n_twice else formula(f"({n})", "(m - 1.0)")
-        return _let(["m"], [f"tf.cast(tf.maximum({text}, 0), tf.float64)"], f"tf.where(m > 1.0, {body}, 1.0)")
+        # M from a tensor: the helper computes the same formula over m = max(M, 0) in float64,
+        # and gives exactly 1.0 for M == 1, where the formula divides 0 by 0 (or rounds).
+        return helper_source.call(f"np_{name}", text)
 
     lower.__doc__ = f"NumPy's {name} formula {formula('n', '(M - 1)')} in float64; [] for M < 1, [1.0] for M == 1"
     return lower
@@ -119,10 +118,7 @@ def _kaiser(call):
         if literal:  # a bare literal on its own would be a float32 tensor
             return window(ratio, beta, f"tf.constant({beta}, tf.float64)")
         return _let(["b"], [beta], window(ratio, "b"))
-    beta_tensor = f"tf.constant({beta}, tf.float64)" if literal else beta
-    ratio = "(tf.range(m) - (m - 1.0) / 2.0) / ((m - 1.0) / 2.0)"
-    return _let(["m", "b"], [f"tf.cast(tf.maximum({text}, 0), tf.float64)", beta_tensor],
-                f"tf.where(m > 1.0, {window(ratio, 'b')}, 1.0)")
+    return helper_source.call("np_kaiser", text, beta)
 
 
 def _single(call, name):

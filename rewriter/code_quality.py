@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .render import _calls_pure_ops_only, _code_part, _indent_unit, _statement_texts, _text_key, _trivial
+from .render import PureOps, _calls_pure_ops_only, _code_part, _indent_unit, _statement_texts, _text_key, _trivial
 
 _OFF = "# rewriter: off"
 
@@ -75,7 +75,7 @@ def _repeats(block, emitted) -> list:
     live: dict = {}
     repeated = []
     for statement in block:
-        if not _calls_pure_ops_only(statement, "tf"):  # a call that may change values: nothing is shared across it
+        if not _calls_pure_ops_only(statement, PureOps()):  # a call that may change values: nothing is shared across it
             repeated.extend(live.values())
             live = {}
             continue

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import gast
 
-from . import registry as registry_module
+from . import helper_source, registry as registry_module
 from .edits import Edit, apply_edits
 from .lower import FunctionLowering, Inconsistent, Refusal
 from .parse import parse
@@ -40,7 +40,7 @@ def convert_function(source_text: str, name: str, params: dict, registry=None):
         start = source.line_starts[target.decorator_list[0].lineno - 1]
     end = source.span(target).end
     local = [Edit(s.start - start, s.end - start, t) for s, t in lowered.edits.items()]
-    text = apply_edits(source.text[start:end], local) + "\n"
+    text = helper_source.with_definitions(apply_edits(source.text[start:end], local) + "\n")
     return ConvertedFunction(text, tuple(sorted(lowered.patterns)), [v.fact for _, v in lowered.returns])
 
 

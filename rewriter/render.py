@@ -25,6 +25,7 @@ import io
 import re
 import tokenize
 
+from . import helper_source
 from .edits import fresh_name
 from .naming import describe
 
@@ -42,11 +43,12 @@ def render(original: str, new: str, line_length: int = 88, tf_alias: str = "tf")
     if new == original:
         return new
     try:
+        new, helpers = _define_helpers(new, tf_alias)
         tree = ast.parse(new)
-        user = _statement_texts(original)
+        user = _statement_texts(original) | helpers.statements
     except (SyntaxError, ValueError):
         return new  # the pipeline reports a rewrite that does not parse
-    style = _Style(original, line_length, tf_alias)
+    style = _Style(original, line_length, tf_alias, helpers.names)
     lines = _LINE_WITH_END.findall(new)
     module_names = _module_names(tree)
     taken_in: dict = {}  # function -> the names a new local there must not take
@@ -63,12 +65,75 @@ def render(original: str, new: str, line_length: int = 88, tf_alias: str = "tf")
     return "".join(lines)
 
 
+class _Helpers:
+    """The helper functions a rewritten file defines: their names, and their statements (the
+    render stage leaves them as written)."""
+
+    def __init__(self, names=(), texts=()):
+        self.names = frozenset(names)
+        self.statements = {_text_key(text, s) for text in texts for s in ast.walk(ast.parse(text))
+                           if isinstance(s, ast.stmt)}
+
+
+def _define_helpers(new: str, tf_alias: str):
+    """`new` with its helper calls named and the helpers defined in the file's helper block
+    (made after the imports when the file has none; a helper it has already is reused)."""
+    needed = helper_source.used(new)
+    existing = _existing_helpers(new)
+    if not needed:
+        return new, _Helpers(existing.values(), [])
+    tree = ast.parse(new)
+    taken = _identifiers(tree)
+    names, added = {}, []
+    for helper in needed:
+        if helper in existing:
+            names[helper] = existing[helper]
+            continue
+        names[helper] = fresh_name(helper, taken)
+        added.append(helper_source.source(helper, tf_alias, names[helper]))
+    new = helper_source.rename_calls(new, names)
+    if added:
+        lines = _LINE_WITH_END.findall(new)
+        end = next((k for k, line in enumerate(lines) if line.rstrip() == helper_source.BLOCK_END), None)
+        if end is not None:
+            lines[end:end] = ["\n".join(added) + "\n\n"]
+        else:
+            after = _after_imports(tree)
+            blank = next((k for k, line in enumerate(lines[after:]) if line.strip()), len(lines) - after)
+            lines[after:after] = ["\n\n" + helper_source.file_block(added) + "\n" * max(0, 2 - blank)]
+        new = "".join(lines)
+    return new, _Helpers({*names.values(), *existing.values()}, added)
+
+
+def _existing_helpers(text: str) -> dict:
+    """helper -> its name in the file, for the helpers the file's helper block defines."""
+    if helper_source.BLOCK_START not in text:
+        return {}
+    block = text.split(helper_source.BLOCK_START, 1)[1].split(helper_source.BLOCK_END, 1)[0]
+    found = {}
+    for name in re.findall(r"(?m)^def (np_\w+?)(\d*)\(", block):
+        found.setdefault(name[0], name[0] + name[1])
+    return found
+
+
+def _after_imports(tree) -> int:
+    """The line index after the module's docstring and leading imports."""
+    end = 0
+    for k, statement in enumerate(tree.body):
+        docstring = k == 0 and isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+        if not (docstring or isinstance(statement, (ast.Import, ast.ImportFrom))):
+            break
+        end = statement.end_lineno
+    return end
+
+
 class _Style:
     """What the file's own code looks like: line length, indentation unit, quotes."""
 
-    def __init__(self, original: str, line_length: int, tf_alias: str):
+    def __init__(self, original: str, line_length: int, tf_alias: str, helpers=()):
         self.line_length = line_length
         self.tf_alias = tf_alias
+        self.ops = PureOps(tf_alias, helpers)
         self.unit = _indent_unit(original)
         self.double_quotes = _prefers_double_quotes(original)
         self.user_lambdas = {_lambda_key(n) for n in ast.walk(ast.parse(original)) if isinstance(n, ast.Lambda)}
@@ -117,7 +182,7 @@ class _Block:
             statements.extend((index, s) for s in new)
         if self.in_function:
             emitted = {i for i, e in enumerate(self.emitted) if e}
-            changed |= _share_repeated(statements, emitted, self.taken, self.style.tf_alias)
+            changed |= _share_repeated(statements, emitted, self.taken, self.style.ops)
         out = []
         for index, statement in enumerate(self.block):
             if not self.emitted[index]:
@@ -164,7 +229,7 @@ class _Rewriter:
             if _lambda_key(lam) not in self.user_lambdas:
                 before.append(self._as_def(lam, role, statement))
         while True:
-            applied = next(_unconditional_iifes(statement, self.style.tf_alias), None)
+            applied = next(_unconditional_iifes(statement, self.style.ops), None)
             if applied is None:
                 break
             before.extend(self._lift(applied, statement))
@@ -177,7 +242,7 @@ class _Rewriter:
                                    type_params=[])
         _replace(statement, lam, ast.Name(id=name, ctx=ast.Load()))
         statements = [(0, s) for inner in body for s in self.statement(inner)]
-        _share_repeated(statements, {0}, self.taken, self.style.tf_alias)
+        _share_repeated(statements, {0}, self.taken, self.style.ops)
         function.body = [s for _, s in statements]
         return ast.fix_missing_locations(function)
 
@@ -239,13 +304,13 @@ def _role(callee: str, position: int, lam) -> str:
     return f"{params[0]}_fn" if params else "function"
 
 
-def _unconditional_iifes(statement, tf_alias):
+def _unconditional_iifes(statement, ops):
     """`(lambda ...: body)(args)` calls Python evaluates whenever the statement runs, whose
     arguments can move ahead of the statement without changing what it computes."""
     for node in _walk_unconditional(statement):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Lambda) and not node.keywords \
                 and _plain_parameters(node.func) and len(node.args) == len(node.func.args.args) \
-                and all(_pure(a, tf_alias) for a in node.args):
+                and all(_pure(a, ops) for a in node.args):
             yield node
 
 
@@ -276,27 +341,34 @@ def _walk_unconditional(node, branches: bool = False):
                 yield from _walk_unconditional(child, branches)
 
 
-def _pure(node, tf_alias: str) -> bool:
+def _pure(node, ops) -> bool:
     """Whether evaluating the expression earlier, or once instead of twice, changes nothing:
     names, constants, arithmetic, subscripts and TensorFlow ops that neither draw random
     numbers nor touch state."""
-    return all(_pure_call(part, tf_alias) if isinstance(part, ast.Call) else not isinstance(part, _IMPURE)
+    return all(ops.pure_call(part) if isinstance(part, ast.Call) else not isinstance(part, _IMPURE)
                for part in ast.walk(node))
 
 
-def _calls_pure_ops_only(statement, tf_alias: str) -> bool:
+def _calls_pure_ops_only(statement, ops) -> bool:
     """Whether running the statement can change nothing but what it assigns: each call in it
     is a pure TF op (a variable's `assign` or a user function could change any value)."""
-    return all(_pure_call(part, tf_alias) if isinstance(part, ast.Call) else not isinstance(part, _SUSPENDS)
+    return all(ops.pure_call(part) if isinstance(part, ast.Call) else not isinstance(part, _SUSPENDS)
                for part in ast.walk(statement))
 
 
-def _pure_call(call, tf_alias: str) -> bool:
-    callee = ast.unparse(call.func)
-    head, _, rest = callee.partition(".")
-    if not rest:
-        return callee in _PURE_BUILTINS
-    return head in (tf_alias, "tf") and not _STATEFUL.match(rest)
+class PureOps:
+    """Which calls neither draw random numbers nor touch state: TensorFlow's ops (not
+    `tf.random`, `tf.print`, variables...), a few builtins, and the file's rewriter helpers."""
+
+    def __init__(self, tf_alias: str = "tf", helpers=()):
+        self.tf_alias, self.helpers = tf_alias, frozenset(helpers)
+
+    def pure_call(self, call) -> bool:
+        callee = ast.unparse(call.func)
+        head, _, rest = callee.partition(".")
+        if not rest:
+            return callee in _PURE_BUILTINS or callee in self.helpers
+        return head in (self.tf_alias, "tf") and not _STATEFUL.match(rest)
 
 
 _PURE_BUILTINS = {"float", "int", "complex", "bool", "abs", "round", "min", "max", "len"}
@@ -320,12 +392,12 @@ def _trivial(node) -> bool:
     return isinstance(node, (ast.Slice, ast.expr_context, ast.keyword, ast.Lambda))
 
 
-def _share_repeated(statements: list, emitted: set, taken: set, tf_alias: str) -> set:
+def _share_repeated(statements: list, emitted: set, taken: set, ops) -> set:
     """Bind each non-trivial pure expression that the emitted statements compute more than
     once to one local, computed before its first use. Returns the block positions changed."""
     changed = set()
     for _ in range(50):
-        found = _largest_repeat(statements, emitted, tf_alias)
+        found = _largest_repeat(statements, emitted, ops)
         if found is None:
             return changed
         key, uses = found
@@ -333,7 +405,7 @@ def _share_repeated(statements: list, emitted: set, taken: set, tf_alias: str) -
         value = uses[0][1]
         reuse = _assigned_name(statements[first][1], value)
         if reuse is None:
-            name = fresh_name(describe(value, tf_alias) or "value", taken)
+            name = fresh_name(describe(value, ops.tf_alias) or "value", taken)
             binding = ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=copy.deepcopy(value), lineno=0)
             statements.insert(first, (statements[first][0], ast.fix_missing_locations(binding)))
             uses = [(k + 1 if k >= first else k, node) for k, node in uses]
@@ -346,19 +418,19 @@ def _share_repeated(statements: list, emitted: set, taken: set, tf_alias: str) -
     return changed
 
 
-def _largest_repeat(statements, emitted, tf_alias):
+def _largest_repeat(statements, emitted, ops):
     """The biggest expression that occurs twice in emitted statements with nothing it reads
     rebound between the occurrences: (its dump, [(statement position, node), ...]). Only
     statements whose every call is a pure TF op take part: any other call might change
     what a name holds (a variable's `assign`, a function setting a global)."""
     occurrences: dict = {}
-    clean = [_calls_pure_ops_only(s, tf_alias) for _, s in statements]
+    clean = [_calls_pure_ops_only(s, ops) for _, s in statements]
     for position, (index, statement) in enumerate(statements):
         if index not in emitted or not clean[position]:
             continue
         always = {id(n) for n in _walk_unconditional(statement)}
         for node in _walk_unconditional(statement, branches=True):
-            if isinstance(node, ast.expr) and not _trivial(node) and _pure(node, tf_alias):
+            if isinstance(node, ast.expr) and not _trivial(node) and _pure(node, ops):
                 occurrences.setdefault(ast.dump(node), []).append((position, node, id(node) in always))
     best = None
     for key, uses in occurrences.items():
