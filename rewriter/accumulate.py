@@ -5,6 +5,8 @@ rows `f` is computed on (`tf.boolean_mask`), running extrema become `tf.reduce_m
 flags set under a condition become `tf.reduce_any`/`tf.reduce_all`, and Python's
 `if v > best: best = v` (or `best = max(best, v)`) keeps its own choice of row: the first of
 the largest, never a NaN.
+
+`accumulation_steps.py` reads what the body accumulates; this module lowers each step.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import gast
 import numpy as np
 
 from . import facts as F
+from .accumulation_steps import accumulations, counts_only_indexes, loop_header
 from .edits import fresh_name, names_in, substitute
 from .facts import Fact, Kind
 from .handlers import registers
@@ -38,8 +41,8 @@ def lower_accumulating_loop(lw, node) -> bool:
     Sums, products and flags may sit under `if c(r):` / `else:`, or follow `if c(r): continue`:
     the reduction runs over the rows the condition selects (`tf.boolean_mask`).
     Returns False when the loop is not of that shape (it is then lowered as a loop)."""
-    header = _header(lw, node)
-    steps = _accumulations(lw, node.body, None) if header else None
+    header = loop_header(lw, node)
+    steps = accumulations(lw, node.body, None) if header else None
     if not steps:
         return False
     row, counter, iterable = header
@@ -57,7 +60,7 @@ def lower_accumulating_loop(lw, node) -> bool:
         return False  # the loop variable would hold the last row (or index) after the loop
     read = {n.id for step in steps for part in (step.value, step.condition and step.condition[0]) if part
             for n in gast.walk(part) if isinstance(n, gast.Name)}
-    if read & set(accumulators) or (counter and not _counts_only_indexes(node.body, counter, steps)):
+    if read & set(accumulators) or (counter and not counts_only_indexes(node.body, counter, steps)):
         return False
     rows = lw.expr(iterable)
     fact = rows.fact
@@ -80,23 +83,6 @@ def lower_accumulating_loop(lw, node) -> bool:
 
 
 @dataclass
-class _Step:
-    """One accumulation of a loop: `name op= value`, under `condition` (test, holds) if any."""
-
-    name: str
-    op: str          # "+", "*", "|", "&", "max", "min" (np.maximum/minimum), "any", "all", "best"
-    value: object    # the value expression's node (None for a flag)
-    node: object     # the statement
-    condition: tuple | None = None
-    stops: bool = False        # a flag followed by `break`
-    largest: bool = True       # "best": a running maximum (else minimum)
-    strict: bool = True        # "best": replaced only by a larger value (else also by an equal one)
-    value_first: bool = False  # "best": `max(v, best)` rather than `max(best, v)`
-    index: str | None = None   # "best": the name that keeps the loop counter of the best row
-    index_value: object = None  # "best": the Name node assigned to it (the counter)
-
-
-@dataclass
 class _Rows:
     """The loop seen as a batch: its variable (and `enumerate`'s counter), the rows' array (as
     TF text), the facts in scope for one row, and what the replacement lines need (indentation,
@@ -114,24 +100,6 @@ class _Rows:
 
     def fresh(self, wanted: str) -> str:
         return fresh_name(wanted, self.taken)
-
-
-def _header(lw, node):
-    """(row name, counter name or None, iterated node) of `for r in a` or
-    `for i, r in enumerate(a)`; None for any other loop."""
-    if node.orelse or not node.body:
-        return None
-    if isinstance(node.target, gast.Name):
-        return node.target.id, None, node.iter
-    call = node.iter
-    if isinstance(node.target, gast.Tuple) and len(node.target.elts) == 2 \
-            and all(isinstance(e, gast.Name) for e in node.target.elts) \
-            and node.target.elts[0].id != node.target.elts[1].id \
-            and isinstance(call, gast.Call) and lw.resolver.builtin(call.func) is enumerate \
-            and len(call.args) == 1 and not call.keywords and not isinstance(call.args[0], gast.Starred):
-        counter, row = (e.id for e in node.target.elts)
-        return row, counter, call.args[0]
-    return None
 
 
 def _per_row(value):
@@ -327,122 +295,6 @@ def _deterministic(lw, node, loop) -> bool:
     return True
 
 
-def _counts_only_indexes(body, counter, steps) -> bool:
-    """Whether `enumerate`'s counter is used only to remember the index of a best row."""
-    kept = {id(step.index_value) for step in steps if step.index}
-    return all(id(n) in kept for statement in body for n in gast.walk(statement)
-               if isinstance(n, gast.Name) and n.id == counter)
-
-
-
-_AUGMENTED = {gast.Add: "+", gast.Mult: "*", gast.BitOr: "|", gast.BitAnd: "&"}
-
-
-def _accumulations(lw, statements, condition):
-    """The accumulations of a loop body, possibly under one level of `if`/`else` or after
-    `if test: continue` (sums, products and flags only); None for any other body."""
-    out = []
-    for index, statement in enumerate(statements):
-        if isinstance(statement, gast.AugAssign) and isinstance(statement.target, gast.Name) \
-                and type(statement.op) in _AUGMENTED:
-            op = _AUGMENTED[type(statement.op)]
-            out.append(_Step(statement.target.id, op, statement.value, statement, condition))
-        elif isinstance(statement, gast.Pass):
-            continue
-        elif condition is not None and (flag := _flag_value(statement)) is not None:
-            out.append(_Step(statement.targets[0].id, "any" if flag else "all", None, statement, condition))
-        elif isinstance(statement, gast.Break) and index == len(statements) - 1 and out \
-                and out[-1].op in ("any", "all") and out[-1].condition is condition:
-            out[-1].stops = True  # setting the flag again on later rows changes nothing
-        elif condition is None and _extremum_update(lw, statement):
-            call = statement.value
-            name = statement.targets[0].id
-            other = call.args[1] if isinstance(call.args[0], gast.Name) and call.args[0].id == name else call.args[0]
-            op = "max" if lw.resolver.qualname(call.func) == "numpy.maximum" else "min"
-            out.append(_Step(name, op, other, statement))
-        elif condition is None and (best := _best_update(lw, statement)) is not None:
-            out.append(best)
-        elif isinstance(statement, gast.If) and condition is None:
-            if len(statement.body) == 1 and isinstance(statement.body[0], gast.Continue) and not statement.orelse:
-                rest = _accumulations(lw, statements[index + 1:], (statement.test, False))
-                return None if rest is None else out + rest
-            body = _accumulations(lw, statement.body, (statement.test, True))
-            orelse = _accumulations(lw, statement.orelse, (statement.test, False))
-            if body is None or orelse is None or any(s.op in ("max", "min") for s in body + orelse):
-                return None
-            out += body + orelse
-        else:
-            return None
-    return out
-
-
-def _flag_value(statement):
-    """`name = True` or `name = False`: the constant, else None."""
-    if isinstance(statement, gast.Assign) and len(statement.targets) == 1 \
-            and isinstance(statement.targets[0], gast.Name) and isinstance(statement.value, gast.Constant) \
-            and isinstance(statement.value.value, bool):
-        return statement.value.value
-    return None
-
-
-def _extremum_update(lw, statement) -> bool:
-    """`s = np.maximum(s, v)` or `s = np.minimum(v, s)`."""
-    if not (isinstance(statement, gast.Assign) and len(statement.targets) == 1
-            and isinstance(statement.targets[0], gast.Name) and isinstance(statement.value, gast.Call)):
-        return False
-    call = statement.value
-    if lw.resolver.qualname(call.func) not in ("numpy.maximum", "numpy.minimum") or call.keywords \
-            or len(call.args) != 2:
-        return False
-    name = statement.targets[0].id
-    return sum(isinstance(a, gast.Name) and a.id == name for a in call.args) == 1
-
-
-# `v OP best`: (keeps the largest, replaced only by a strictly better value)
-_ORDER = {gast.Gt: (True, True), gast.GtE: (True, False), gast.Lt: (False, True), gast.LtE: (False, False)}
-_MIRRORED = {gast.Gt: gast.Lt, gast.GtE: gast.LtE, gast.Lt: gast.Gt, gast.LtE: gast.GtE}
-
-
-def _best_update(lw, statement):
-    """`if v > best: best = v` (`>=`, `<`, `<=`, either side; optionally also `best_i = i`)
-    or `best = max(best, v)` / `min`: a "best" step, else None."""
-    if isinstance(statement, gast.Assign) and len(statement.targets) == 1 \
-            and isinstance(statement.targets[0], gast.Name) and isinstance(statement.value, gast.Call):
-        call, name = statement.value, statement.targets[0].id
-        builtin = lw.resolver.builtin(call.func)
-        if builtin not in (max, min) or call.keywords or len(call.args) != 2 \
-                or any(isinstance(a, gast.Starred) for a in call.args):
-            return None
-        mine = [isinstance(a, gast.Name) and a.id == name for a in call.args]
-        if sum(mine) != 1:
-            return None
-        value = call.args[1] if mine[0] else call.args[0]
-        return _Step(name, "best", value, statement, largest=builtin is max, value_first=mine[1])
-    if not (isinstance(statement, gast.If) and not statement.orelse and isinstance(statement.test, gast.Compare)
-            and len(statement.test.ops) == 1 and type(statement.test.ops[0]) in _ORDER
-            and 1 <= len(statement.body) <= 2
-            and all(isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)
-                    for s in statement.body)):
-        return None
-    test = statement.test
-    left, right, op = test.left, test.comparators[0], type(test.ops[0])
-    assigned = {s.targets[0].id: s.value for s in statement.body}
-    if len(assigned) != len(statement.body):
-        return None
-    for name, value in assigned.items():
-        for mine, other, order in ((right, left, op), (left, right, _MIRRORED[op])):
-            if isinstance(mine, gast.Name) and mine.id == name and gast.dump(other) == gast.dump(value):
-                largest, strict = _ORDER[order]
-                step = _Step(name, "best", value, statement, largest=largest, strict=strict)
-                rest = [(n, v) for n, v in assigned.items() if n != name]
-                if rest:
-                    step.index, step.index_value = rest[0]
-                    if not isinstance(step.index_value, gast.Name):
-                        return None
-                return step
-    return None
-
-
 def _selected(lw, test, loop):
     """The rows' truth values of an `if` test: a bool per row (NumPy's `if` on an array of
     more than one element raises, so only a scalar per row)."""
@@ -463,4 +315,3 @@ def _selected_rows(lw, step, loop):
         return None
     selected = loop.over_rows(mask.text)
     return f"tf.boolean_mask({loop.text}, {selected if holds else logical_not(selected)})"
-
