@@ -8,6 +8,8 @@ it gave before for them, never an error it did not raise.
 """
 from __future__ import annotations
 
+import ast
+
 import gast
 
 from .edits import edited_text
@@ -15,8 +17,6 @@ from .sites import PARAMS, bind_arguments
 
 OFF = "# rewriter: off"
 """Marks the call to the original inside a dispatch: a later run must not take it for a site."""
-
-LINE_LENGTH = 88
 
 
 class DispatchError(ValueError):
@@ -28,7 +28,7 @@ def dispatch_text(target, source, variants, fallback: str) -> str:
     under its check, then `fallback` (the call of the original) for every other input. One
     variant keeps its body as written, after an early return; several go into an
     `if`/`elif`/`else` chain."""
-    fallback = f"return {fallback}  {OFF}"
+    fallback = f"{OFF}: other inputs run the original\n{{indent}}return {fallback}"
     first = _first_statement(target)
     if first.lineno == target.lineno:
         raise DispatchError("the body shares the def's line: no room to choose by dtype")
@@ -43,12 +43,90 @@ def dispatch_text(target, source, variants, fallback: str) -> str:
     step = indent[len(source.indent_of_line(target.lineno)):]
     bodies = [edited_text(source, split, end, v.edits) + "\n" for v in variants]
     if len(variants) == 1:
-        check = _check("if", variants[0].checks, indent, step, negate=True)
-        return f"{header}{check}{indent}{step}{fallback}\n{bodies[0]}"
+        check = _check("if", variants[0].checks, indent, negate=True)
+        return f"{header}{check}{_line(fallback, indent + step)}{bodies[0]}"
+    factored = _factored(target, source, variants, first, end, indent, step, fallback)
+    if factored is not None:
+        return header + factored
     chain = []
     for keyword, variant, body in zip(("if", *["elif"] * len(variants)), variants, bodies):
-        chain.append(_check(keyword, variant.checks, indent, step) + _indented(body, step))
-    return f"{header}{''.join(chain)}{indent}else:\n{indent}{step}{fallback}\n"
+        chain.append(_check(keyword, variant.checks, indent) + _indented(body, step))
+    return f"{header}{''.join(chain)}{indent}else:\n{_line(fallback, indent + step)}"
+
+
+def _factored(target, source, variants, first, end, indent, step, fallback):
+    """The bodies as a person would write them when the variants differ in one input's dtype
+    or rank only: the original for every other input first, then the statements all bodies
+    share, and an `if` / `else` on that one property only around the statements that differ.
+    None when the variants differ in more than one property, or a shared statement rebinds
+    the input the `if` tests."""
+    coordinate = _only_difference(variants)
+    if coordinate is None:
+        return None
+    statements = target.body[target.body.index(first):]
+    starts = [source.line_starts[s.lineno - 1] for s in statements] + [end]
+    pieces = [[edited_text(source, a, b, v.edits) for a, b in zip(starts, starts[1:])] for v in variants]
+    if any("".join(p) != edited_text(source, starts[0], end, v.edits) for p, v in zip(pieces, variants)):
+        return None  # an edit spans two statements
+    same = [len({p[k] for p in pieces}) == 1 for k in range(len(statements))]
+    lead = next((k for k, s in enumerate(same) if not s), len(same))
+    tail = next((k for k, s in enumerate(reversed(same)) if not s), len(same))
+    name, what = coordinate
+    lead = next((k for k in range(lead) if name in _assigned(pieces[0][k])), lead)
+    middle = slice(lead, len(statements) - tail)
+    merged = {n: tuple(_union(v.checks[n][i] for v in variants) for i in (0, 1)) for n in variants[0].checks}
+    text = _check("if", merged, indent, negate=True) + _line(fallback, indent + step) + "".join(pieces[0][:lead])
+    for k, (variant, own) in enumerate(zip(variants, pieces)):
+        body = _indented("".join(own[middle]).rstrip("\n") + "\n", step)
+        if k == len(variants) - 1:
+            text += f"{indent}else:\n{body}"
+        else:
+            values = variant.checks[name][what]
+            single = {name: (values, None) if what == 0 else (None, values)}
+            text += _check("if" if k == 0 else "elif", single, indent) + body
+    shared_tail = "".join(pieces[0][middle.stop:]).rstrip("\n")
+    return text + (shared_tail + "\n" if shared_tail else "")
+
+
+def _line(text: str, indent: str) -> str:
+    """Lines of `text` at `indent` (a `{indent}` in it marks where a later line starts)."""
+    return indent + text.replace("{indent}", indent) + "\n"
+
+
+def _only_difference(variants):
+    """(input name, 0 for dtype or 1 for rank): the one property the variants' checks differ
+    in; None when they differ in more than one (their union is then no single check)."""
+    differing = {(name, what) for name in variants[0].checks for what in (0, 1)
+                 if len({_key(v.checks[name][what]) for v in variants}) > 1}
+    if len(differing) != 1:
+        return None
+    name, what = next(iter(differing))
+    if any(v.checks[name][what] is None for v in variants):
+        return None
+    return name, what
+
+
+def _key(values):
+    return None if values is None else tuple(sorted(map(str, values)))
+
+
+def _union(values):
+    values = list(values)
+    if any(v is None for v in values):
+        return None
+    return tuple(dict.fromkeys(x for v in values for x in v))
+
+
+def _assigned(text: str) -> set:
+    """Names a statement's text assigns (anything unreadable counts as assigning all)."""
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(text))
+    except SyntaxError:
+        return {"*"}
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    return names | {"*"} if any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in ast.walk(tree)) else names
 
 
 def fallback_call(site, module, resolver, input_names) -> str:
@@ -89,9 +167,9 @@ def _indented(body: str, step: str) -> str:
     return "".join(step + line if line.strip() else line for line in body.splitlines(keepends=True))
 
 
-def _check(keyword: str, checks: dict, indent: str, step: str, negate=False) -> str:
-    """`if x.dtype in (tf.uint8, tf.int16) and x.shape.rank == 2:`, wrapped as black would
-    when too long."""
+def _check(keyword: str, checks: dict, indent: str, negate=False) -> str:
+    """`if x.dtype in (tf.uint8, tf.int16) and x.shape.rank == 2:` on one line (the render
+    stage lays it out at the file's line length)."""
     parts = []
     for name, (dtypes, ranks) in checks.items():
         if dtypes is not None:
@@ -99,31 +177,11 @@ def _check(keyword: str, checks: dict, indent: str, step: str, negate=False) -> 
         if ranks is not None:
             parts.append(_membership(f"{name}.shape.rank", [str(r) for r in ranks], negate))
     joiner = " or " if negate else " and "
-    line = f"{indent}{keyword} {joiner.join(a + b + c for a, b, c in parts)}:\n"
-    if len(line) <= LINE_LENGTH + 1:
-        return line
-    inner = indent + step
-    if len(parts) == 1 and parts[0][2]:
-        head, items, tail = parts[0]
-        return f"{indent}{keyword} {head}\n{_packed(items.split(', '), inner)}{indent}{tail}:\n"
-    lines = [f"{inner}{'' if i == 0 else joiner.strip() + ' '}{a}{b}{c}\n" for i, (a, b, c) in enumerate(parts)]
-    return f"{indent}{keyword} (\n{''.join(lines)}{indent}):\n"
+    return f"{indent}{keyword} {joiner.join(parts)}:\n"
 
 
-def _membership(subject: str, values: list, negate: bool) -> tuple:
-    """(head, items, tail) of `subject == v` or `subject in (v, w)`, negated when asked."""
+def _membership(subject: str, values: list, negate: bool) -> str:
+    """`subject == v` or `subject in (v, w)`, negated when asked."""
     if len(values) == 1:
-        return f"{subject} {'!=' if negate else '=='} ", values[0], ""
-    return f"{subject} {'not in' if negate else 'in'} (", ", ".join(values), ")"
-
-
-def _packed(items, indent: str) -> str:
-    """Items with trailing commas, as many to a line as fit."""
-    lines, line = [], indent
-    for item in items:
-        if line != indent and len(line) + len(item) + 1 > LINE_LENGTH:
-            lines.append(line.rstrip() + "\n")
-            line = indent
-        line += item + ", "
-    lines.append(line.rstrip() + "\n")
-    return "".join(lines)
+        return f"{subject} {'!=' if negate else '=='} {values[0]}"
+    return f"{subject} {'not in' if negate else 'in'} ({', '.join(values)})"

@@ -540,7 +540,11 @@ def _long_headers(tree, text: str, user_headers: set, style):
     for statement in ast.walk(tree):
         if not isinstance(statement, ast.If) or statement.body[0].lineno == statement.lineno:
             continue
-        first, end = statement.lineno - 1, statement.body[0].lineno - 1
+        first = statement.lineno - 1
+        end = next((k + 1 for k in range(statement.test.end_lineno - 1, statement.body[0].lineno - 1)
+                    if _code_part(lines[k]).endswith(":")), None)
+        if end is None:
+            continue
         header = lines[first:end]
         if _header_key(header) in user_headers or all(len(line) <= style.line_length for line in header):
             continue
@@ -556,8 +560,9 @@ def _long_headers(tree, text: str, user_headers: set, style):
 
 def _header_texts(source: str) -> set:
     lines = _lines(source)
-    return {_header_key(lines[s.lineno - 1:s.body[0].lineno - 1]) for s in ast.walk(ast.parse(source))
-            if isinstance(s, ast.If)}
+    return {_header_key(lines[s.lineno - 1:s.test.end_lineno]) for s in ast.walk(ast.parse(source))
+            if isinstance(s, ast.If)} | {_header_key(lines[s.lineno - 1:s.test.end_lineno + 1])
+                                         for s in ast.walk(ast.parse(source)) if isinstance(s, ast.If)}
 
 
 def _header_key(lines) -> tuple:

@@ -296,7 +296,7 @@ def test_verify_leaves_out_a_body_it_cannot_check_and_keeps_the_others(tf, tmp_p
     path = tmp_path / "lookup.py"
     path.write_text(text)
     plain = rewrite_source(text, str(path))
-    assert "labels.dtype == tf.bool" in plain.new  # a boolean mask of 50: no probe of 6, 4 or 3 fits
+    assert "tf.bool" in plain.new  # a boolean mask of 50: no probe of 6, 4 or 3 fits
     result = rewrite_source(text, str(path), verifier=make_verifier(str(path)))
     (conversion,) = result.conversions
     assert conversion.status == "converted", conversion.reason
@@ -305,3 +305,29 @@ def test_verify_leaves_out_a_body_it_cannot_check_and_keeps_the_others(tf, tmp_p
     for labels in (np.array([3, 0, 49]), np.array([3, 0, 49], np.int32), np.zeros(50, bool)):
         want = outcome(load_module(tmp_path, text).program, labels)
         assert not mismatch(want, outcome(module.program, labels))
+
+
+def test_a_shared_statement_that_rebinds_the_tested_input_stays_inside_each_branch(tf, tmp_path):
+    """The dispatch hoists the statements all bodies share above its `if` on the input's
+    dtype, except one that assigns the input: the `if` would then test the new value."""
+    text = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def scale(img):
+            img = img[::-1]
+            x = img / 255.0
+            return x.astype(np.float32)
+
+
+        def program(img):
+            return tf.numpy_function(scale, [img], tf.float32)
+        """)
+    new = rewrite_source(text, "scale.py").new
+    body = new.split("def scale_tf(img):\n", 1)[1].split("\n\n\n", 1)[0]
+    assert body.index("if img.dtype in") < body.index("img = img[::-1]"), body
+    module, original = load_module(tmp_path, new), load_module(tmp_path, text)
+    for img in (np.arange(6, dtype=np.uint8), np.linspace(0, 1, 5, dtype=np.float32), np.arange(4, dtype=np.int16)):
+        assert not mismatch(outcome(original.program, img), outcome(module.program, img))
+        assert not mismatch(outcome(original.program, img), outcome(tf.function(module.program), img))
