@@ -25,12 +25,12 @@ import numpy as np
 
 from . import RewriterWarning
 from . import facts as F
-from . import helper_source
 from . import registry as registry_module
 from .edits import Edit, apply_edits
 from .facts import Fact, Kind
 from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
 from .parse import ParseError, parse
+from .render import render
 from .resolve import Resolver
 
 
@@ -193,7 +193,7 @@ def convert(fn, arg_facts: list, registry=None):
         raise ConversionError(f"NumPy rejects the function for these inputs: {exc}") from None
     if lowered.refusals:
         raise ConversionError(_where(fn, module, lowered.refusals[0]))
-    text = helper_source.with_definitions(_function_text(module, node, lowered.edits))
+    text = render(_function_text(module, node, {}), _function_text(module, node, lowered.edits))
     compiled = _compile(fn, node, text, context.helpers)
     control_flow = context.control_flow or _has_control_flow(text)
     return compiled, text, [v.fact for _, v in lowered.returns], tuple(sorted(lowered.patterns)), control_flow
