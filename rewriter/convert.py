@@ -42,18 +42,19 @@ class Conversion:
     verification: dict | None = None  # figures from --verify
     notes: list = field(default_factory=list)  # loops kept as loops, and why
     fewer_bodies: list = field(default_factory=list)  # Emitted with fewer dtype bodies, for --verify to fall back on
+    lowering: "SiteLowering | None" = None  # what the emit stage writes a wrapped function's site from
 
 
 @dataclass
-class Emitted:
-    """A conversion's file edits, TF function text and the bodies' probe facts."""
+class SiteLowering:
+    """A wrapped function's site, lowered: its native bodies (`Variant`s, most common first)
+    and what the emit stage needs to write them into the file."""
 
-    edits: list
-    function_text: str
     variants: list
-
-    def astuple(self) -> tuple:
-        return self.edits, self.function_text, self.variants
+    parameters: list               # the wrapped function's parameter names taking the inputs
+    open_inputs: list              # positions of the inputs nothing declares (chosen when traced)
+    shared: bool = False           # other modules may use the function: copied, never edited in place
+    wrapped: object = None         # for a NumPy function wrapped directly, its stand-in `def` module
 
 
 def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry, shared=None) -> Conversion:
@@ -111,10 +112,14 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
         return left(f"the function cannot return the declared `Tout` ({why}{'; e.g. with ' + inputs if inputs else ''}): "
                     "declare the inputs with `# rewriter: args=...`", "RW108")
     variants = choose_variants(groups, declared, open_inputs, params["inputs"])
-    if site.numpy_target:
-        return _emit_inline(site, original[0], original[1], module, variants, open_inputs, left)
-    return _emit(site, module, resolver, variants, params, open_inputs, left,
-                 shared=bool(shared and shared(getattr(site.target, "name", ""))))
+    lowering = SiteLowering(variants, params["inputs"], open_inputs,
+                            shared=bool(shared and shared(getattr(site.target, "name", ""))),
+                            wrapped=module if site.numpy_target else None)
+    return Conversion(site, "converted", line=site.line, col=site.col,
+                      patterns=tuple(sorted({p for v in variants for p in v.lowered.patterns})),
+                      assumed=_assumed(variants, params["inputs"], open_inputs, inline=bool(site.numpy_target)),
+                      inputs=variants[0].facts,
+                      notes=list(dict.fromkeys(n for v in variants for n in v.lowered.notes)), lowering=lowering)
 
 
 def _numpy_target(site):
@@ -147,62 +152,10 @@ def _numpy_parameters(site) -> list:
     return names
 
 
-def _emit_inline(site, module, resolver, wrapped, variants, open_inputs, left) -> Conversion:
-    """A NumPy function wrapped directly: its TF expression replaces the call when nothing
-    depends on the input dtypes; otherwise a `<name>_tf` function that chooses by dtype is
-    added before the statement holding the site, and the call goes to it."""
-    from .dispatch import DispatchError, dispatch_text, fallback_call
-    from .emit import as_tensor
-    from .edits import Edit, apply_edits, fresh_name, names_in, substitute
-
-    inputs = [as_tensor(module.source, resolver, e) for e in site.inputs]
-    parameters = [a.id for a in wrapped.tree.body[1].args.args]
-    first = variants[0]
-    if open_inputs:
-        name = fresh_name(f"{wrapped.tree.body[1].name}_tf", names_in(module.tree))
-        statement = _top_level_statement(site.call, resolver)
-        first_line = (statement.decorator_list[0] if getattr(statement, "decorator_list", None) else statement).lineno
-        where = module.source.line_starts[first_line - 1]
-        call_text = f"{name}({', '.join(inputs)})"
-        if site.tout_is_list and len(site.tout) == 1:
-            call_text = f"[{call_text}]"
-        call = module.source.span(site.call)
-        emitted = []
-        try:
-            fallback = fallback_call(site, module, resolver, parameters)
-            for k in range(len(variants), 0, -1):
-                text = dispatch_text(wrapped.tree.body[1], wrapped.source, variants[:k], fallback)
-                text = text.replace(f"def {wrapped.tree.body[1].name}(", f"def {name}(", 1)
-                edits = [Edit(where, where, text + "\n\n"), Edit(call.start, call.end, call_text)]
-                emitted.append(Emitted(edits, text, [v.probes for v in variants[:k]]))
-        except DispatchError as exc:
-            return left(f"{exc}: declare the inputs with `# rewriter: args=...`", "RW109")
-        return Conversion(site, "converted", line=site.line, col=site.col, edits=emitted[0].edits,
-                          patterns=tuple(sorted({p for v in variants for p in v.lowered.patterns})),
-                          assumed=_assumed(variants, parameters, open_inputs), function_text=emitted[0].function_text,
-                          inputs=first.facts, variants=emitted[0].variants, fewer_bodies=emitted[1:])
-    expression = wrapped.tree.body[1].body[0].value
-    span = wrapped.source.span(expression)
-    local = [Edit(s.start - span.start, s.end - span.start, t) for s, t in first.edits.items()]
-    body = apply_edits(wrapped.source.text[span.start:span.end], local)
-    text = substitute(body, dict(zip(parameters, inputs)))
-    if site.tout_is_list and len(site.tout) == 1:
-        text = f"[{text}]"
-    call = module.source.span(site.call)
-    assumed = ", ".join(str(f.dtype) for f in first.facts)
-    return Conversion(site, "converted", line=site.line, col=site.col, edits=[Edit(call.start, call.end, text)],
-                      patterns=tuple(sorted(first.lowered.patterns)), assumed=f"inputs: {assumed}",
-                      function_text=text, inputs=first.facts)
-
-
-def _top_level_statement(node, resolver):
-    while resolver.parents.get(node) is not None and not isinstance(resolver.parents.get(node), gast.Module):
-        node = resolver.parents[node]
-    return node
-
-
-def _assumed(variants, names, open_inputs) -> str:
+def _assumed(variants, names, open_inputs, inline=False) -> str:
     """How the input dtypes were settled, per input, for reports."""
+    if inline and not open_inputs:
+        return "inputs: " + ", ".join(str(f.dtype) for f in variants[0].facts)
     def describe(i, name, fact):
         if i not in open_inputs:
             return f"{name}: {fact.dtype} (declared)"
@@ -210,12 +163,6 @@ def _assumed(variants, names, open_inputs) -> str:
                "(chosen when traced; others run the original)"
 
     return ", ".join(describe(i, n, f) for i, (n, f) in enumerate(zip(names, variants[0].facts)))
-
-
-def _one_line(function) -> bool:
-    """`def f(x): return ...` on one line leaves no line for the dtype check."""
-    body = [s for s in function.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
-    return bool(body) and body[0].lineno == function.lineno
 
 
 def _named(combo, params, open_inputs) -> str:
@@ -349,31 +296,3 @@ def _produced_dtype(fact: Fact):
     return None
 
 
-def _emit(site, module, resolver, variants, params, open_inputs, left, shared) -> Conversion:
-    from .dispatch import DispatchError, dispatch_text, fallback_call
-    from .emit import function_edits, within
-
-    first = variants[0]
-    assumed = _assumed(variants, params["inputs"], open_inputs)
-    if open_inputs and (isinstance(site.target, gast.Lambda) or _one_line(site.target)):
-        return left("the rewrite depends on the input dtypes and a lambda has no room to choose by dtype: "
-                    "declare them with `# rewriter: args=...`", "RW109")
-    if open_inputs:
-        outside = {s: t for s, t in first.edits.items() if not within(module.source, site.target, s)}
-        variants = [v for v in variants  # each variant's copies of same-file helpers must be the same
-                    if {s: t for s, t in v.edits.items() if not within(module.source, site.target, s)} == outside]
-        try:
-            fallback = fallback_call(site, module, resolver, params["inputs"])
-            emitted = [Emitted(*function_edits(site, module, resolver, first.edits,
-                                               dispatch_text(site.target, module.source, variants[:k], fallback),
-                                               shared), [v.probes for v in variants[:k]])
-                       for k in range(len(variants), 0, -1)]
-        except DispatchError as exc:
-            return left(f"{exc}: declare the inputs with `# rewriter: args=...`", "RW109")
-    else:
-        emitted = [Emitted(*function_edits(site, module, resolver, first.edits, None, shared), [[first.facts]])]
-    patterns = sorted({p for v in variants for p in v.lowered.patterns})
-    notes = list(dict.fromkeys(n for v in variants for n in v.lowered.notes))
-    return Conversion(site, "converted", line=site.line, col=site.col, edits=emitted[0].edits,
-                      patterns=tuple(patterns), assumed=assumed, function_text=emitted[0].function_text,
-                      inputs=first.facts, variants=emitted[0].variants, notes=notes, fewer_bodies=emitted[1:])

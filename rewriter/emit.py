@@ -25,7 +25,7 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_
     edits = []
     if isinstance(target, gast.Lambda):
         body = _apply_relative(source, target.body, body_edits)
-        call = _inline_lambda(target, body, [as_tensor(source, resolver, e) for e in site.inputs])
+        call = _inline_lambda(target, body, input_texts(source, site))
         edits.append(Edit(*_span(source.span(site.call)), _wrap_outputs(site, call, None)))
         return edits, call
     in_place = resolver.uses(target) <= 1 and copy_text is None and not shared
@@ -43,7 +43,7 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_
         edits.append(Edit(end, end, separator + function_text))
     callee = f"self.{callee_name}" if site.method_of is not None else callee_name
     arguments = [source.segment(a) for a in site.bound_args]
-    arguments += [as_tensor(source, resolver, e) for e in site.inputs]
+    arguments += input_texts(source, site)
     arguments += [f"{k}={source.segment(v)}" for k, v in site.bound_kwargs.items()]
     call = f"{callee}({', '.join(arguments)})"
     edits.append(Edit(*_span(source.span(site.call)), _wrap_outputs(site, call, target)))
@@ -55,39 +55,13 @@ def within(source, node, span) -> bool:
     return own.start <= span.start and span.end <= own.end
 
 
-def as_tensor(source, resolver, node) -> str:
-    """An input's text, converted to a tensor unless it provably is one already: the wrapper
-    converted its inputs, and NumPy arrays passed straight to the rewrite would keep NumPy's
-    Python-level behaviour (slicing an ndarray gives an ndarray)."""
-    from .sites import _signature_fact
-
-    text = source.segment(node)
-    if _is_tensor(node, resolver) or _signature_fact(node, resolver) is not None:
-        return text
-    return f"tf.convert_to_tensor({text})"
-
-
-def _is_tensor(node, resolver) -> bool:
-    if isinstance(node, gast.Call):
-        name = resolver.qualname(node.func) or ""
-        return name.startswith("tensorflow.") and not name.startswith("tensorflow.numpy_function")
-    if isinstance(node, gast.Name):
-        definitions = resolver.definitions(node)
-        if len(definitions) == 1:
-            statement = resolver.parents.get(definitions[0])
-            if isinstance(statement, gast.Assign) and statement.targets == [definitions[0]]:
-                return _is_tensor(statement.value, resolver)
-            parent = resolver.parents.get(resolver.parents.get(definitions[0]))
-            if isinstance(parent, gast.Lambda) and _mapped_by_dataset(parent, resolver):
-                return True
-    return False
-
-
-def _mapped_by_dataset(function, resolver) -> bool:
-    """A lambda passed to `<dataset>.map(...)`: tf.data calls it with tensors."""
-    call = resolver.parents.get(function)
-    return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr == "map" \
-        and function in call.args[:1]
+def input_texts(source, site) -> list:
+    """The site's inputs as the rewrite's arguments: each converted to a tensor unless it
+    provably is one already (`Site.tensor_inputs`). The wrapper converted its inputs, and NumPy
+    arrays passed straight to the rewrite would keep NumPy's Python-level behaviour (slicing
+    an ndarray gives an ndarray)."""
+    texts = [source.segment(node) for node in site.inputs]
+    return [text if tensor else f"tf.convert_to_tensor({text})" for text, tensor in zip(texts, site.tensor_inputs)]
 
 
 def _wrap_outputs(site, call: str, target) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from . import registry as registry_module
 from .convert import Conversion, convert_site
 from .emit import import_edit, tensorflow_alias, use_alias
+from .emit_site import emit_site
 from .line_length import line_length_for
 from .edits import Edit, apply_edits
 from .parse import ParseError, parse
@@ -111,9 +112,10 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
 
 
 def _convert_safely(site, module, resolver, registry, shared) -> Conversion:
-    """A bug of ours in one site costs that site, not the file: it is left, marked error."""
+    """Convert and emit one site. A bug of ours in one site costs that site, not the file: it
+    is left, marked error."""
     try:
-        return convert_site(site, module, resolver, registry, shared)
+        return emit_site(convert_site(site, module, resolver, registry, shared), module, resolver)
     except RecursionError:
         raise
     except Exception as exc:  # noqa: BLE001

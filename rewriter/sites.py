@@ -47,6 +47,7 @@ class Site:
     bound_kwargs: dict = field(default_factory=dict)
     method_of: object = None      # ClassDef when the target is a method reached through `self`
     inputs: list | None = None    # expressions of `inp`
+    tensor_inputs: list = field(default_factory=list)  # per input: provably a tensor already (no conversion needed)
     tout: list | None = None      # NumPy dtypes of Tout
     tout_is_list: bool = False
     result_rank: int | None = None  # from `y.set_shape([...])` on the site's result: a declaration
@@ -148,6 +149,7 @@ def _describe(call, kind, resolver) -> Site:
     if any(isinstance(e, gast.Starred) for e in args["inp"].elts):
         return _left(site, "`inp` unpacks a sequence, so the number of inputs is unknown", "RW102")
     site.inputs = list(args["inp"].elts)
+    site.tensor_inputs = [_is_tensor(e, resolver) or _signature_fact(e, resolver) is not None for e in site.inputs]
     tout = args["Tout"]
     site.tout_is_list = isinstance(tout, (gast.List, gast.Tuple))
     dtypes = [_dtype_of(e, resolver) for e in (tout.elts if site.tout_is_list else [tout])]
@@ -157,6 +159,29 @@ def _describe(call, kind, resolver) -> Site:
     site.result_rank = _set_shape_rank(call, resolver)
     _find_target(site, resolver)
     return site
+
+
+def _is_tensor(node, resolver) -> bool:
+    if isinstance(node, gast.Call):
+        name = resolver.qualname(node.func) or ""
+        return name.startswith("tensorflow.") and not name.startswith("tensorflow.numpy_function")
+    if isinstance(node, gast.Name):
+        definitions = resolver.definitions(node)
+        if len(definitions) == 1:
+            statement = resolver.parents.get(definitions[0])
+            if isinstance(statement, gast.Assign) and statement.targets == [definitions[0]]:
+                return _is_tensor(statement.value, resolver)
+            parent = resolver.parents.get(resolver.parents.get(definitions[0]))
+            if isinstance(parent, gast.Lambda) and _mapped_by_dataset(parent, resolver):
+                return True
+    return False
+
+
+def _mapped_by_dataset(function, resolver) -> bool:
+    """A lambda passed to `<dataset>.map(...)`: tf.data calls it with tensors."""
+    call = resolver.parents.get(function)
+    return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr == "map" \
+        and function in call.args[:1]
 
 
 def _set_shape_rank(call, resolver) -> int | None:

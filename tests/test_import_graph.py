@@ -11,6 +11,8 @@ import ast
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 PACKAGE = "rewriter"
 
 ALLOWED_EDGES: frozenset = frozenset()
@@ -170,3 +172,23 @@ def test_every_lowering_kind_is_registered_by_rewriter_lower():
 
     for kind in handlers.KINDS:
         assert callable(handlers.lowering(kind)), kind
+
+
+@pytest.mark.parametrize("stage, later", [
+    ("rewriter.convert", {"rewriter.emit", "rewriter.emit_site", "rewriter.dispatch", "rewriter.render",
+                          "rewriter.pipeline"}),
+    ("rewriter.emit", {"rewriter.sites", "rewriter.convert", "rewriter.emit_site", "rewriter.pipeline"}),
+    ("rewriter.render", {"rewriter.sites", "rewriter.convert", "rewriter.emit", "rewriter.emit_site",
+                         "rewriter.pipeline"}),
+])
+def test_no_stage_calls_back_up_the_pipeline(stage, later):
+    """Convert does not emit, emit does not find sites, render only reads text: each stage
+    imports what comes before it, never the stages that use its output."""
+    graph = import_graph()
+    reached, todo = set(), [stage]
+    while todo:
+        for imported in graph.get(todo.pop(), {}):
+            if imported not in reached:
+                reached.add(imported)
+                todo.append(imported)
+    assert not (reached & later), sorted(reached & later)
