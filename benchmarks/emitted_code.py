@@ -15,7 +15,7 @@ from unittest import mock
 
 from rewriter import pipeline
 from rewriter.code_quality import measure
-from rewriter.render import _code_part
+from rewriter.source_text import code_part
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -38,7 +38,7 @@ def figures(paths, rendered: bool) -> dict:
             total["repeated expressions"] += len(found.repeats)
             total["misindented lines"] += len(found.misindented)
             added = set(new.splitlines()) - set(original.splitlines())
-            total["longest line"] = max([total["longest line"], *(len(_code_part(line)) for line in added)])
+            total["longest line"] = max([total["longest line"], *(len(code_part(line)) for line in added)])
     return total
 
 

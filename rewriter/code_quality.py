@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .render import PureOps, _calls_pure_ops_only, _code_part, _indent_unit, _statement_texts, _text_key, _trivial
+from .purity import PureOps, calls_pure_ops_only, trivial
+from .source_text import code_part, indent_unit, statement_texts, text_key
 
 _OFF = "# rewriter: off"
 
@@ -32,7 +33,7 @@ def measure(original: str, new: str, line_length: int = 88) -> Findings:
     findings = Findings()
     if new == original:
         return findings
-    user = _statement_texts(original)
+    user = statement_texts(original)
     user_lines = set(original.splitlines())
     user_lambdas = sum(isinstance(n, ast.Lambda) for n in ast.walk(ast.parse(original)))
     tree = ast.parse(new)
@@ -40,17 +41,17 @@ def measure(original: str, new: str, line_length: int = 88) -> Findings:
     added = [line for line in lines if line not in user_lines]
     findings.added_lines = len(added)
     for line in added:
-        code = line.rstrip() if line.rstrip().endswith(_OFF) else _code_part(line)
+        code = line.rstrip() if line.rstrip().endswith(_OFF) else code_part(line)
         if len(code) > line_length and not _single_literal(code):
             findings.long_lines.append(f"{len(code)} characters: {line.strip()[:60]}")
     lambdas = sum(isinstance(n, ast.Lambda) for n in ast.walk(tree))
     if lambdas > user_lambdas:
         findings.lambdas.append(f"{lambdas - user_lambdas} lambda(s) more than the user wrote")
     for block in _blocks(tree):
-        emitted = [s for s in block if _text_key(new, s) not in user
+        emitted = [s for s in block if text_key(new, s) not in user
                    and not isinstance(s, (ast.FunctionDef, ast.ClassDef, ast.If, ast.For, ast.While, ast.With, ast.Try))]
         findings.repeats.extend(_repeats(block, emitted))
-    unit = _indent_unit(original)
+    unit = indent_unit(original)
     for number, line in enumerate(lines, 1):
         indent = len(line) - len(line.lstrip())
         if line in user_lines or not line.strip() or _continuation(tree, number):
@@ -75,13 +76,13 @@ def _repeats(block, emitted) -> list:
     live: dict = {}
     repeated = []
     for statement in block:
-        if not _calls_pure_ops_only(statement, PureOps()):  # a call that may change values: nothing is shared across it
+        if not calls_pure_ops_only(statement, PureOps()):  # a call that may change values: nothing is shared across it
             repeated.extend(live.values())
             live = {}
             continue
         if statement in emitted:
             for node in ast.walk(statement):
-                if isinstance(node, ast.expr) and not _trivial(node) and isinstance(getattr(node, "ctx", ast.Load()), ast.Load):
+                if isinstance(node, ast.expr) and not trivial(node) and isinstance(getattr(node, "ctx", ast.Load()), ast.Load):
                     live.setdefault(ast.dump(node), []).append(node)
         assigned = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
         for key in [k for k, nodes in live.items() if assigned & {n.id for n in ast.walk(nodes[0]) if isinstance(n, ast.Name)}]:
