@@ -5,6 +5,8 @@ explicit (TF rejects them on CPU and returns zeros on GPU).
 """
 from __future__ import annotations
 
+import re
+
 import gast
 
 from . import facts as F
@@ -64,11 +66,43 @@ def lower_subscript(lw, node) -> Lowered:
         raise Refusal(node, f"{index.fact.dtype.name} indices are not rewritten")
     if dtype != index.fact.dtype.name:  # tf.gather takes int16/32/64, tf.shape int32/64
         indices = f"tf.cast({indices}, tf.{dtype})"
+    identity = _identity_rows(lw, node, value) if position == 0 else None
     if index.fact.dtype.kind == "i":
-        size = f"tf.shape({value.text}, out_type=tf.{dtype})[{position}]"
+        size = f"tf.shape({value.text}, out_type=tf.{dtype})[{position}]" if identity is None \
+            else _as_index(lw, identity[0], dtype)
         indices = f"tf.where({indices} < 0, {indices} + {size}, {indices})"
+    if identity is not None:  # rows of np.eye(n): one-hot rows, without building the n x n matrix
+        n_node, eye_dtype = identity
+        return Lowered(f"tf.one_hot({indices}, {lw.expr(n_node).text}, dtype={eye_dtype})",
+                       value.fact.with_(rank=rank, fresh=True), True)
     axis = f", axis={position}" if position else ""
     return Lowered(f"tf.gather({value.text}, {indices}{axis})", value.fact.with_(rank=rank, fresh=True), True)
+
+
+_ONE_HOT_DTYPES = ("tf.float16", "tf.float32", "tf.float64", "tf.int32", "tf.int64")
+
+
+def _identity_rows(lw, node, value):
+    """(n's node, TF dtype) when the indexed value is `np.eye(n)` (no column count, no
+    diagonal offset): its rows at integer indices are one-hot rows. NumPy raises for an
+    index outside [-n, n); tf.one_hot gives a row of zeros there, and agrees everywhere else
+    (negative indices are wrapped first, as for any gather)."""
+    eye = node.value
+    if not (isinstance(eye, gast.Call) and lw.resolver.qualname(eye.func) == "numpy.eye" and len(eye.args) == 1
+            and all(k.arg == "dtype" for k in eye.keywords)):
+        return None
+    match = re.fullmatch(r"tf\.eye\((.+), dtype=(tf\.\w+)\)", value.text)
+    if match is None or match.group(2) not in _ONE_HOT_DTYPES:
+        return None
+    return eye.args[0], match.group(2)
+
+
+def _as_index(lw, n_node, dtype: str) -> str:
+    """n as an index of `dtype`: a Python int as written, a tensor cast."""
+    n = lw.expr(n_node)
+    if n.fact.kind is Kind.SCALAR and not n.fact.tensor and n.fact.pytype is int:
+        return n.text
+    return f"tf.cast({n.text}, tf.{dtype})"
 
 
 _GATHER_INDEX = {"int8": "int32", "int16": "int32", "uint8": "int32", "uint16": "int32", "int32": "int32",

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rewriter import facts as F
+from rewrite_and_run import rewrite_and_run
 from rewriter.function import Inconsistent, Refusal, convert_function
 
 NAMES = ("a", "b", "c")
@@ -300,3 +301,30 @@ def test_a_copy_may_be_updated_in_place(tf):
 def test_hsplit_of_a_0d_array_is_inconsistent(tf):
     with pytest.raises(Inconsistent):
         _convert("np.hsplit(a, 1)", np.zeros(()))
+
+
+_IDENTITY_ROWS = [(dtype, expression) for dtype in ("int8", "int16", "int32", "int64", "uint8", "uint16")
+                  for expression in ("np.eye(7)[labels]", "np.eye(7, dtype=np.float32)[labels]",
+                                     "np.eye(labels.shape[0] + 7, dtype=np.int64)[labels]")
+                  if not (dtype == "uint16" and "shape" in expression)]  # ndarray.shape: not for uint16
+
+
+@pytest.mark.parametrize("dtype, expression", _IDENTITY_ROWS)
+def test_rows_of_an_identity_are_one_hot_rows(tf, dtype, expression):
+    """`np.eye(n)[labels]` becomes tf.one_hot (no n x n matrix): negative labels count from
+    the end as in NumPy, for every integer dtype and label rank, n written or computed."""
+    signed = np.dtype(dtype).kind == "i"
+    for labels in (np.array([0, 3, 6, 1] + ([-1, -7] if signed else []), dtype),
+                   np.array([[1, 2], [0, 5]], dtype), np.array([], dtype)):
+        got, want, text = rewrite_and_run(tf, expression, labels=labels)
+        assert "tf.one_hot(" in text and "tf.eye" not in text, text
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
+def test_identity_rows_with_columns_or_an_offset_stay_a_gather(tf):
+    labels = np.array([0, 2, -1])
+    for expression in ("np.eye(4, 5)[labels]", "np.eye(4, k=1)[labels]"):
+        got, want, text = rewrite_and_run(tf, expression, labels=labels)
+        assert "tf.one_hot(" not in text
+        np.testing.assert_array_equal(got, want)
