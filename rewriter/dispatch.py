@@ -143,9 +143,12 @@ def fallback_call(site, module, resolver, input_names) -> str:
             raise DispatchError(f"the original is reached through `{name.id}`, a local name of the caller, "
                                 "so other dtypes could not run it")
     tout = args["Tout"]
-    tout_text = source.segment(tout.elts[0] if site.tout_is_list and len(site.tout) == 1 else tout)
+    one_of_list = site.tout_is_list and len(site.tout) == 1  # the copy returns the one tensor, not a list
+    literal = isinstance(tout, (gast.List, gast.Tuple))
+    tout_text = source.segment(tout.elts[0] if one_of_list and literal else tout)
     extra = f", stateful={source.segment(args['stateful'])}" if "stateful" in args else ""
-    return f"{source.segment(site.call.func)}({source.segment(func)}, [{', '.join(input_names)}], {tout_text}{extra})"
+    call = f"{source.segment(site.call.func)}({source.segment(func)}, [{', '.join(input_names)}], {tout_text}{extra})"
+    return f"{call}[0]" if one_of_list and not literal else call
 
 
 def _first_statement(function):

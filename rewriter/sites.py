@@ -150,12 +150,10 @@ def _describe(call, kind, resolver) -> Site:
         return _left(site, "`inp` unpacks a sequence, so the number of inputs is unknown", "RW102")
     site.inputs = list(args["inp"].elts)
     site.tensor_inputs = [_is_tensor(e, resolver) or _signature_fact(e, resolver) is not None for e in site.inputs]
-    tout = args["Tout"]
-    site.tout_is_list = isinstance(tout, (gast.List, gast.Tuple))
-    dtypes = [_dtype_of(e, resolver) for e in (tout.elts if site.tout_is_list else [tout])]
-    if any(d is None for d in dtypes):
+    read = _tout(args["Tout"], resolver)
+    if read is None:
         return _left(site, "`Tout` is not a list of dtypes this tool can read", "RW103")
-    site.tout = dtypes
+    site.tout_is_list, site.tout = read
     site.result_rank = _set_shape_rank(call, resolver)
     _find_target(site, resolver)
     return site
@@ -210,6 +208,57 @@ def _set_shape_rank(call, resolver) -> int | None:
 def _left(site, reason, code) -> Site:
     site.reason, site.code = reason, code
     return site
+
+
+def _tout(node, resolver, depth=0):
+    """(is a list, dtypes) of a `Tout` as people write it: a dtype, a list or tuple of them,
+    `[tf.float32] * 3`, `(tf.float32,) * 2`, a sum of such lists, or a name bound once to any
+    of these; None when it is none of them (a dtype read from an input, say)."""
+    if depth > 4:
+        return None
+    if isinstance(node, (gast.List, gast.Tuple)):
+        dtypes = []
+        for element in node.elts:
+            read = _tout(element, resolver, depth + 1)
+            if read is None or read[0]:
+                return None
+            dtypes += read[1]
+        return True, dtypes
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        for sequence, count in ((node.left, node.right), (node.right, node.left)):
+            read, times = _tout(sequence, resolver, depth + 1), _int_constant(count, resolver)
+            if read is not None and read[0] and times is not None and times >= 0:
+                return True, read[1] * times
+        return None
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add):
+        left, right = _tout(node.left, resolver, depth + 1), _tout(node.right, resolver, depth + 1)
+        return (True, left[1] + right[1]) if left and right and left[0] and right[0] else None
+    dtype = _dtype_of(node, resolver)
+    if dtype is not None:
+        return False, [dtype]
+    value = _bound_once(node, resolver)
+    return None if value is None else _tout(value, resolver, depth + 1)
+
+
+def _int_constant(node, resolver):
+    """A non-negative int written out, or a name bound once to one."""
+    if isinstance(node, gast.Constant) and type(node.value) is int:
+        return node.value
+    value = _bound_once(node, resolver)
+    return _int_constant(value, resolver) if isinstance(value, gast.Constant) else None
+
+
+def _bound_once(node, resolver):
+    """The value a name is bound to by its one plain assignment (`OUT = [tf.float32] * 2`)."""
+    if not isinstance(node, gast.Name):
+        return None
+    definitions = resolver.definitions(node)
+    if len(definitions) != 1:
+        return None
+    statement = resolver.parents.get(definitions[0])
+    if isinstance(statement, gast.Assign) and statement.targets == [definitions[0]]:
+        return statement.value
+    return None
 
 
 def _dtype_of(node, resolver):

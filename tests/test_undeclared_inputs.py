@@ -144,7 +144,7 @@ def test_int_labels_in_a_keras_training_step(tf, programs):
 
 
 def test_the_rewrite_is_native_for_the_common_dtypes(tf, programs):
-    from rewriter.bench import CALLBACK_OPS
+    from rewriter.corpus import CALLBACK_OPS
 
     _, rewritten, _ = programs["uint8_image_to_unit_range"]
     for dtype in (tf.uint8, tf.float32, tf.float64, tf.int16):
@@ -331,3 +331,35 @@ def test_a_shared_statement_that_rebinds_the_tested_input_stays_inside_each_bran
     for img in (np.arange(6, dtype=np.uint8), np.linspace(0, 1, 5, dtype=np.float32), np.arange(4, dtype=np.int16)):
         assert not mismatch(outcome(original.program, img), outcome(module.program, img))
         assert not mismatch(outcome(original.program, img), outcome(tf.function(module.program), img))
+
+
+@pytest.mark.parametrize("tout, preamble", [
+    ("OUT", "OUT = [tf.float32] * 2\n"),
+    ("(tf.float32,) * N", "N = 2\n"),
+    ("[tf.float32] + [tf.float32]", ""),
+    ("2 * [tf.float32]", ""),
+    ("OUT", "OUT = (tf.float32, tf.float32)\n"),
+])
+def test_tout_written_as_an_expression_is_read(tf, tmp_path, tout, preamble):
+    """`Tout` as people write it (a repeated list, a sum, a name bound to one) is read, and the
+    rewrite gives the original's results, on every input dtype the original accepts."""
+    text = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+        {preamble}
+
+        def stats(x):
+            return np.mean(x, axis=-1).astype(np.float32), np.std(x, axis=-1).astype(np.float32)
+
+
+        def program(x):
+            mean, std = tf.numpy_function(stats, [x], {tout})
+            return mean, std
+        """).format(preamble=preamble, tout=tout)
+    result = rewrite_source(text, "stats.py")
+    (conversion,) = result.conversions
+    assert conversion.status == "converted", conversion.reason
+    module, original = load_module(tmp_path, result.new), load_module(tmp_path, text)
+    for x in (np.arange(12, dtype=np.uint8).reshape(3, 4), np.linspace(0, 1, 8), np.arange(6, dtype=np.int16)):
+        assert not mismatch(outcome(original.program, x), outcome(module.program, x))
