@@ -12,17 +12,19 @@ The traps bridged here:
 - Negative indices wrap in NumPy's take; `tf.gather` rejects them.
 - `tf.histogram_fixed_width` clamps out-of-range values into the edge bins; NumPy drops them
   and closes only the last bin on the right.
+
+What takes more than one expression (float sort keys, interp, digitize, unique) is a call to a
+helper named after the NumPy function (`np_argsort(scores)`, see `rewriter/tf_helpers.py`).
 """
 import numpy as np
 
+from rewriter import helper_source
 from rewriter.facts import Kind, array, tf_name
 from rewriter.pattern import ALL, FLOATS, NUMERIC, Batch, Cast, Domain, Pattern, Values
 
 FAMILY_CODE = "NPO"
 
 _REALS = NUMERIC + ("bool",)
-_NAN = "float('nan')"
-_INF = "float('inf')"
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -91,17 +93,10 @@ def _flat(text) -> str:
 
 
 def _key(text, dtype) -> str:
-    """An integer tensor ordered as NumPy orders the values of `text`: for floats NaN last and
-    -0.0 equal to 0.0 (the float's bits, negative floats flipped); small ints widened for
-    TF's sort kernels."""
+    """The values of `text` (bools or integers) as TF's sort kernels take them: small ints
+    widened. Floats are sorted on an integer key by the helpers (np_argsort...)."""
     dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        if dtype == np.float16:
-            text, dtype = f"tf.cast({text}, tf.float32)", np.dtype("float32")
-        ints = "tf.int64" if dtype.itemsize == 8 else "tf.int32"
-        bits = (f"tf.bitcast(tf.where(tf.math.is_nan({text}), tf.constant({_NAN}, {tf_name(dtype)}), "
-                f"{text}), {ints})")
-        return f"(lambda bits: tf.where(bits < 0, {ints}.min - bits, bits))({bits})"  # the bits computed once
+    assert dtype.kind != "f", "floats are sorted by the helpers"
     if dtype.kind == "b" or dtype.itemsize < 4:
         return f"tf.cast({text}, tf.int32)"
     return text
@@ -118,6 +113,16 @@ def _axis(call, name="axis", default="-1"):
     return a, default
 
 
+def _axis_keyword(call) -> tuple:
+    """The axis argument of a helper call: none for the default -1, `axis=None` to flatten."""
+    if call.given("axis") and call.fact("axis").known and call.fact("axis").value is None:
+        return ("axis=None",)
+    if call.given("axis"):
+        call.const("axis")
+        return (f"axis={call.text('axis')}",)
+    return ()
+
+
 _KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")
 
 
@@ -131,17 +136,14 @@ def _check_kind(call):
 # -- sort, argsort -------------------------------------------------------------------------
 
 def _sort(call):
-    """tf.sort with NaNs moved to the end (TF's top_k-based sort scatters them)."""
+    """tf.sort; floats go to np_sort, which moves NaNs to the end (TF's top_k-based sort
+    scatters them)."""
     _check_kind(call)
     call.const("stable", None)
-    a, axis = _axis(call)
     dtype = call.result.dtype
     if dtype.kind == "f":
-        nan = f"tf.math.is_nan({a})"
-        tail = (f"tf.cumsum(tf.ones_like({a}, tf.int32), axis={axis}, reverse=True) <= "
-                f"tf.reduce_sum(tf.cast({nan}, tf.int32), axis={axis}, keepdims=True)")
-        body = f"tf.sort(tf.where({nan}, tf.constant({_INF}, {tf_name(dtype)}), {a}), axis={axis})"
-        return f"tf.where({tail}, tf.constant({_NAN}, {tf_name(dtype)}), {body})"
+        return helper_source.call("np_sort", call.text("a"), *_axis_keyword(call))
+    a, axis = _axis(call)
     if dtype.kind == "b" or dtype.itemsize < 4:
         return f"tf.cast(tf.sort(tf.cast({a}, tf.int32), axis={axis}), {tf_name(dtype)})"
     return f"tf.sort({a}, axis={axis})"
@@ -152,6 +154,9 @@ def _argsort(call):
     kind gives no order among ties; the stable order is one of the orders it may give."""
     _check_kind(call)
     call.const("stable", None)
+    if np.dtype(call.fact("a").dtype).kind == "f":  # the sort key takes more than one step
+        flat = ("axis=None",) if call.fact("a").rank == 0 else ()
+        return helper_source.call("np_argsort", call.text("a"), *(flat or _axis_keyword(call)))
     a, axis = _axis(call)
     if call.fact("a").rank == 0:  # NumPy argsorts a 0-d array as a 1-d one: [0]
         a, axis = _flat(call.text("a")), "-1"
@@ -175,11 +180,15 @@ def _searchsorted(call):
         call.refuse("the sorted array must be 1-D")
     dtype = np.result_type(_dtype_of(call, "a"), _dtype_of(call, "v"))
     a, v = _as_tensor(call, "a", dtype), _as_tensor(call, "v", dtype)
+    if dtype.kind == "f":  # the sort key takes more than one step
+        return helper_source.call("np_searchsorted", a, v, *([f"side='{side}'"] if side == "right" else []))
     return _search(_key(a, dtype), _key(v, dtype), v, side)
 
 
 def _digitize(call):
-    """searchsorted with the opposite side; decreasing bins count from the end, as NumPy."""
+    """searchsorted with the opposite side; decreasing bins count from the end, as NumPy.
+    Increasing integer bins written out are one searchsorted; the rest goes to np_digitize,
+    which finds the direction of the bins as it runs."""
     right = call.const("right", False)
     side = "left" if right else "right"
     dtype = np.result_type(_dtype_of(call, "x"), _dtype_of(call, "bins"))
@@ -199,28 +208,23 @@ def _digitize(call):
         else:
             call.refuse("bins must be monotonic")
         bins = _as_tensor(call, "bins", dtype)
-        if not decreasing:
+        if not decreasing and dtype.kind != "f":
             return _search(_key(bins, dtype), _key(x, dtype), x, side)
-        return (f"{len(values)} - " + _search(_key(f"tf.reverse({bins}, [0])", dtype), _key(x, dtype), x, side))
-    if bins_fact.kind is not Kind.ARRAY or bins_fact.rank != 1:
+    elif bins_fact.kind is not Kind.ARRAY or bins_fact.rank != 1:
         call.refuse("bins must be a 1-D array")
-    bins = _as_tensor(call, "bins", dtype)
-    increasing = _search(_key(bins, dtype), _key(x, dtype), x, side)
-    decreasing = (f"tf.size({bins}, out_type=tf.int64) - "
-                  + _search(_key(f"tf.reverse({bins}, [0])", dtype), _key(x, dtype), x, side))
-    return f"tf.where(tf.reduce_any({bins}[-1:] < {bins}[:1]), {decreasing}, {increasing})"
+    else:
+        bins = _as_tensor(call, "bins", dtype)
+    return helper_source.call("np_digitize", x, bins, *(["right=True"] if right else []))
 
 
 # -- unique and set operations -------------------------------------------------------------
 
 def _unique_values(x, dtype) -> str:
-    """Sorted unique values of a flat tensor `x`; NaNs collapse into one NaN at the end."""
+    """Sorted unique values of a flat tensor `x`; NaNs collapse into one NaN at the end
+    (np_unique, for floats)."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
-        nan = f"tf.math.is_nan({x})"
-        values = f"tf.sort(tf.unique(tf.boolean_mask({x}, tf.logical_not({nan}))).y)"
-        return (f"tf.concat([{values}, tf.fill([tf.cast(tf.reduce_any({nan}), tf.int32)], "
-                f"tf.constant({_NAN}, {tf_name(dtype)}))], 0)")
+        return helper_source.call("np_unique", x)
     if dtype.kind == "b" or dtype.itemsize < 4:
         return f"tf.cast(tf.sort(tf.unique(tf.cast({x}, tf.int32)).y), {tf_name(dtype)})"
     return f"tf.sort(tf.unique({x}).y)"
@@ -230,31 +234,20 @@ def _isin_text(element, test) -> str:
     return f"tf.reduce_any(tf.equal(tf.expand_dims({element}, -1), {_flat(test)}), axis=-1)"
 
 
+_UNIQUE_OUTPUTS = ("return_index", "return_inverse", "return_counts")
+
+
 def _unique(call):
-    """Sorted unique values (tf.unique is in first-appearance order); the optional outputs
-    come from tf.unique_with_counts over NumPy's sort key, reordered by the sorted values."""
+    """Sorted unique values (tf.unique is in first-appearance order). Floats (NaNs collapse
+    into one) and the optional outputs (tf.unique_with_counts over NumPy's sort key,
+    reordered by the sorted values) go to np_unique."""
     if call.fact("ar").kind is not Kind.ARRAY:
         call.refuse("needs an array")
     dtype = call.fact("ar").dtype
-    x = _flat(call.text("ar"))
-    want = [call.const(n, False) for n in ("return_index", "return_inverse", "return_counts")]
-    if not any(want):
-        return _unique_values(x, dtype)
-    key = _key(x, dtype)
-    if np.dtype(dtype).kind in "iu" and np.dtype(dtype).itemsize >= 4:
-        key = x
-    found = f"tf.unique_with_counts({key})"
-    order = f"tf.argsort({found}.y)"
-    first = (f"tf.math.unsorted_segment_min(tf.range(tf.size({x})), {found}.idx, tf.size({found}.y))")
-    outputs = [_unique_values(x, dtype)]
-    if want[0]:
-        outputs.append(f"tf.cast(tf.gather({first}, {order}), tf.int64)")
-    if want[1]:
-        outputs.append(f"tf.reshape(tf.cast(tf.gather(tf.math.invert_permutation({order}), {found}.idx), "
-                       f"tf.int64), tf.shape({call.text('ar')}))")
-    if want[2]:
-        outputs.append(f"tf.cast(tf.gather({found}.count, {order}), tf.int64)")
-    return f"({', '.join(outputs)})"
+    want = [n for n in _UNIQUE_OUTPUTS if call.const(n, False)]
+    if not want and np.dtype(dtype).kind != "f":
+        return _unique_values(_flat(call.text("ar")), dtype)
+    return helper_source.call("np_unique", call.text("ar"), *(f"{n}=True" for n in want))
 
 
 def _common(call, *names):
@@ -575,20 +568,10 @@ def _histogram_bin_edges(call):
     return _histogram_edges(call)[1]
 
 
-def _let(bindings, body) -> str:
-    """`body` with each (name, text) bound once, in order (a later text may use an earlier
-    name), by immediately applied lambdas: ``(lambda t: ...)(tf.reshape(x, [-1]))``."""
-    for name, text in reversed(bindings):
-        body = f"(lambda {name}: {body})({text})"
-    return body
-
-
 def _interp(call):
-    """NumPy's interpolation step by step in float64: the segment is found with
+    """NumPy's interpolation step by step in float64 (np_interp): the segment is found with
     tf.searchsorted; exact knots give fp exactly, outside the range left/right (fp[0]/fp[-1]),
-    and a NaN from the slope retries from the right end as NumPy does. Every intermediate is
-    bound once by an immediately applied lambda (the arguments are evaluated outside them, so
-    their names cannot be shadowed), so the graph holds each op once."""
+    and a NaN from the slope retries from the right end as NumPy does."""
     for name in ("xp", "fp"):
         fact = call.fact(name)
         if fact.kind is Kind.ARRAY and fact.rank != 1:
@@ -596,28 +579,22 @@ def _interp(call):
     for name in ("x", "xp", "fp"):
         if _dtype_of(call, name).kind not in "biuf":
             call.refuse(f"{name} must be real")
-    params, values = ["x", "xp", "fp"], [_as_tensor(call, n, np.float64) for n in ("x", "xp", "fp")]
+    arguments = [_float64_argument(call, n) for n in ("x", "xp", "fp")]
     for name in ("left", "right"):
         if not _none(call, name):
-            params.append(name)
-            values.append(_as_tensor(call, name, np.float64))
-    left = "left" if "left" in params else "fp[0]"
-    right = "right" if "right" in params else "fp[-1]"
-    # NumPy's loop, per x: NaN stays NaN (a single knot gives fp: its comparisons all fail);
-    # below/above the knots left/right; at the last knot fp[-1]; at a knot fp there; else the
-    # slope from the left end, retried from the right end when that is NaN.
-    out = (f"tf.where(tf.math.is_nan(t), tf.where(n > 1, t, fp[0]), "
-           f"tf.where(t < xp[0], {left}, tf.where(t > xp[-1], {right}, "
-           f"tf.where(t == xp[-1], fp[-1], tf.where(t == x0, y0, "
-           f"tf.where(tf.math.is_nan(inner), tf.where(tf.math.is_nan(retry) & (y0 == y1), y0, retry), inner))))))")
-    body = _let([("t", "tf.reshape(x, [-1])"), ("n", "tf.size(xp)"),
-                 ("j0", "tf.clip_by_value(tf.searchsorted(xp, t, side='right') - 1, 0, tf.maximum(n - 2, 0))"),
-                 ("j1", "tf.minimum(j0 + 1, n - 1)"),
-                 ("x0, x1, y0, y1", "tf.gather(xp, j0), tf.gather(xp, j1), tf.gather(fp, j0), tf.gather(fp, j1)"),
-                 ("slope", "(y1 - y0) / (x1 - x0)"),
-                 ("inner, retry", "slope * (t - x0) + y0, slope * (t - x1) + y1")],
-                f"tf.reshape({out}, tf.shape(x))")
-    return f"(lambda {', '.join(params)}: {body})({', '.join(values)})"
+            arguments.append(f"{name}={_float64_argument(call, name)}")
+    return helper_source.call("np_interp", *arguments)
+
+
+def _float64_argument(call, name) -> str:
+    """An argument np_interp brings to float64 itself (a tensor, an array, Python numbers),
+    as written; else (a list holding tensors) as a float64 tensor."""
+    value = call.args[name]
+    fact = value.fact
+    if fact.kind in (Kind.ARRAY, Kind.SCALAR) or (fact.kind is Kind.TUPLE and value.items is not None and all(
+            i.fact.kind is Kind.SCALAR and not i.fact.tensor for i in value.items)):
+        return value.text
+    return _as_tensor(call, name, np.float64)
 
 
 def _is_none(fact) -> bool:

@@ -49,3 +49,152 @@ def np_kaiser(m, beta):
     ratio = (tf.range(m) - (m - 1.0) / 2.0) / ((m - 1.0) / 2.0)
     window = tf.math.bessel_i0(beta * tf.sqrt(1.0 - tf.square(ratio))) / tf.math.bessel_i0(beta)
     return tf.where(m > 1.0, window, 1.0)
+
+
+
+def np_interp(x, xp, fp, left=None, right=None):
+    """np.interp(x, xp, fp, left, right): NumPy's linear interpolation, in float64."""
+    def as_float64(v):  # a Python float straight to float64, not through float32
+        return tf.cast(v, tf.float64) if tf.is_tensor(v) else tf.constant(v, tf.float64)
+
+    x, xp, fp = as_float64(x), as_float64(xp), as_float64(fp)
+    first_x, last_x, first_y, last_y = xp[0], xp[-1], fp[0], fp[-1]
+    left = first_y if left is None else as_float64(left)
+    right = last_y if right is None else as_float64(right)
+    t = tf.reshape(x, [-1])
+    n = tf.size(xp)
+    # the knots x0 <= t < x1 around each t (the first or last pair outside them)
+    j0 = tf.searchsorted(xp, t, side="right") - 1
+    j0 = tf.clip_by_value(j0, 0, tf.maximum(n - 2, 0))
+    j1 = tf.minimum(j0 + 1, n - 1)
+    x0, x1 = tf.gather(xp, j0), tf.gather(xp, j1)
+    y0, y1 = tf.gather(fp, j0), tf.gather(fp, j1)
+    slope = (y1 - y0) / (x1 - x0)
+    inner = slope * (t - x0) + y0
+    retry = slope * (t - x1) + y1  # NumPy's retry from the right end, for a NaN
+    retry = tf.where(tf.math.is_nan(retry) & (y0 == y1), y0, retry)
+    y = tf.where(tf.math.is_nan(inner), retry, inner)
+    y = tf.where(t == x0, y0, y)  # exact knots give fp exactly
+    y = tf.where(t == last_x, last_y, y)
+    y = tf.where(t > last_x, right, y)
+    y = tf.where(t < first_x, left, y)
+    # NaN stays NaN; with one knot, whose comparisons all fail, NumPy gives fp[0]
+    y = tf.where(tf.math.is_nan(t), tf.where(n > 1, t, first_y), y)
+    return tf.reshape(y, tf.shape(x))
+
+
+def np_sort(a, axis=-1):
+    """np.sort(a, axis): sorted along the axis (flattened for None), NaNs last."""
+    a = tf.convert_to_tensor(a)
+    if axis is None:
+        a, axis = tf.reshape(a, [-1]), -1
+    if not a.dtype.is_floating:
+        if a.dtype.size < 4:  # bools and small ints: TF sorts 32 bits and more
+            return tf.cast(tf.sort(tf.cast(a, tf.int32), axis=axis), a.dtype)
+        return tf.sort(a, axis=axis)
+    # tf.sort scatters NaNs: sort them as +inf, then NaN in the last n_nan places
+    is_nan = tf.math.is_nan(a)
+    inf, nan = tf.constant(float("inf"), a.dtype), tf.constant(float("nan"), a.dtype)
+    ordered = tf.sort(tf.where(is_nan, inf, a), axis=axis)
+    n_nan = tf.reduce_sum(tf.cast(is_nan, tf.int32), axis=axis, keepdims=True)
+    from_end = tf.cumsum(tf.ones_like(a, tf.int32), axis=axis, reverse=True)
+    return tf.where(from_end <= n_nan, nan, ordered)
+
+
+def np_argsort(a, axis=-1):
+    """np.argsort(a, axis, stable=True): indices sorting a, NaNs last, as int64."""
+    a = tf.convert_to_tensor(a)
+    if axis is None or a.shape.rank == 0:  # NumPy argsorts 0-d as 1-d
+        a, axis = tf.reshape(a, [-1]), -1
+    if not a.dtype.is_floating:  # bools and small ints: TF sorts 32 bits and more
+        key = tf.cast(a, tf.int32) if a.dtype.size < 4 else a
+    else:  # NumPy's order as integers: the float's bits, negatives counting down
+        wide = a.dtype == tf.float64
+        x, ints = (a, tf.int64) if wide else (tf.cast(a, tf.float32), tf.int32)
+        x = tf.where(tf.math.is_nan(x), tf.constant(float("nan"), x.dtype), x)
+        bits = tf.bitcast(x, ints)
+        key = tf.where(bits < 0, ints.min - bits, bits)  # -0.0 (ints.min) becomes 0
+    return tf.cast(tf.argsort(key, axis=axis, stable=True), tf.int64)
+
+
+def np_searchsorted(a, v, side="left"):
+    """np.searchsorted(a, v, side): where each v goes in the sorted 1-D a, as int64."""
+    def order(t):  # NumPy's order (NaN last, -0.0 == 0.0) as integers, as np_argsort
+        if not t.dtype.is_floating:
+            return tf.cast(t, tf.int32) if t.dtype.size < 4 else t
+        wide = t.dtype == tf.float64
+        t, ints = (t, tf.int64) if wide else (tf.cast(t, tf.float32), tf.int32)
+        t = tf.where(tf.math.is_nan(t), tf.constant(float("nan"), t.dtype), t)
+        bits = tf.bitcast(t, ints)
+        return tf.where(bits < 0, ints.min - bits, bits)
+
+    a, v = tf.convert_to_tensor(a), tf.convert_to_tensor(v)
+    keys = tf.reshape(order(v), [-1])
+    found = tf.searchsorted(order(a), keys, side=side, out_type=tf.int64)
+    return tf.reshape(found, tf.shape(v))
+
+
+def np_digitize(x, bins, right=False):
+    """np.digitize(x, bins, right): each x's bin (bins rising or falling), as int64."""
+    def order(t):  # NumPy's order (NaN last, -0.0 == 0.0) as integers, as np_argsort
+        if not t.dtype.is_floating:
+            return tf.cast(t, tf.int32) if t.dtype.size < 4 else t
+        wide = t.dtype == tf.float64
+        t, ints = (t, tf.int64) if wide else (tf.cast(t, tf.float32), tf.int32)
+        t = tf.where(tf.math.is_nan(t), tf.constant(float("nan"), t.dtype), t)
+        bits = tf.bitcast(t, ints)
+        return tf.where(bits < 0, ints.min - bits, bits)
+
+    x, bins = tf.convert_to_tensor(x), tf.convert_to_tensor(bins)
+    side = "left" if right else "right"
+    keys = tf.reshape(order(x), [-1])
+    rising = tf.searchsorted(order(bins), keys, side=side, out_type=tf.int64)
+    # decreasing bins: counted from the end, in the reversed (increasing) bins
+    reversed_bins = order(tf.reverse(bins, [0]))
+    falling = tf.size(bins, out_type=tf.int64) - tf.searchsorted(
+        reversed_bins, keys, side=side, out_type=tf.int64)
+    # NumPy tells the direction in float64 (where int64 2**62 + 1 and 2**62 are equal)
+    first, last = tf.cast(bins[:1], tf.float64), tf.cast(bins[-1:], tf.float64)
+    found = tf.where(tf.reduce_any(last < first), falling, rising)
+    return tf.reshape(found, tf.shape(x))
+
+
+def np_unique(ar, return_index=False, return_inverse=False, return_counts=False):
+    """np.unique(ar, return_index, return_inverse, return_counts): sorted, NaN once."""
+    ar = tf.convert_to_tensor(ar)
+    x = tf.reshape(ar, [-1])
+    if ar.dtype.is_floating:  # tf.unique keeps each NaN: the other values, then one NaN
+        is_nan = tf.math.is_nan(x)
+        values = tf.sort(tf.unique(tf.boolean_mask(x, tf.logical_not(is_nan))).y)
+        n_nan = tf.cast(tf.reduce_any(is_nan), tf.int32)  # 0 or 1
+        nan = tf.constant(float("nan"), ar.dtype)
+        values = tf.concat([values, tf.fill([n_nan], nan)], 0)
+    elif ar.dtype.size < 4:  # bools and small ints: TF sorts 32 bits and more
+        values = tf.cast(tf.sort(tf.unique(tf.cast(x, tf.int32)).y), ar.dtype)
+    else:
+        values = tf.sort(tf.unique(x).y)
+    if not (return_index or return_inverse or return_counts):
+        return values
+    key = x  # NumPy's order as integers (NaN last, -0.0 == 0.0), as np_argsort
+    if not ar.dtype.is_floating and ar.dtype.size < 4:
+        key = tf.cast(x, tf.int32)
+    elif ar.dtype.is_floating:
+        wide = ar.dtype == tf.float64
+        key, ints = (x, tf.int64) if wide else (tf.cast(x, tf.float32), tf.int32)
+        key = tf.where(tf.math.is_nan(key), tf.constant(float("nan"), key.dtype), key)
+        bits = tf.bitcast(key, ints)
+        key = tf.where(bits < 0, ints.min - bits, bits)
+    # tf.unique_with_counts numbers the values in order of first appearance: sort them
+    found = tf.unique_with_counts(key)
+    order = tf.argsort(found.y)
+    outputs = [values]
+    if return_index:
+        positions = tf.range(tf.size(x))
+        first = tf.math.unsorted_segment_min(positions, found.idx, tf.size(found.y))
+        outputs.append(tf.cast(tf.gather(first, order), tf.int64))
+    if return_inverse:
+        inverse = tf.gather(tf.math.invert_permutation(order), found.idx)
+        outputs.append(tf.reshape(tf.cast(inverse, tf.int64), tf.shape(ar)))
+    if return_counts:
+        outputs.append(tf.cast(tf.gather(found.count, order), tf.int64))
+    return tuple(outputs)
