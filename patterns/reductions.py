@@ -11,12 +11,15 @@ arg-extrema, cumulative ops, which round after every step in both) or accumulate
 (`mean`, `median`), which the lowering then spells out.
 
 Where an input is needed more than once and its text is not a plain name, it is bound once
-with an immediately applied `lambda x: ...`, so it is not computed twice.
+with an immediately applied `lambda x: ...`, so it is not computed twice. Median and
+quantiles are calls to helpers named after the NumPy function (`np_median(a, axis=-1)`, see
+`rewriter/tf_helpers.py`).
 """
 import re
 
 import numpy as np
 
+from rewriter import helper_source
 from rewriter.facts import Kind, tf_name
 from rewriter.lower import Lowered
 from rewriter.pattern import INTS, NUMERIC, Batch, Cast, Domain, Pattern, nan_keeping, parenthesize
@@ -437,65 +440,27 @@ def _nanmoment(kind):
 
 # -- median and quantiles -------------------------------------------------------------------
 
-def _sorted_along(call, x, k):
-    """tf.sort along axis k; NaN (which TF's sort misplaces) sorts as +inf here and the
-    caller puts NaN back for the slices holding one."""
-    if _float_input(call):
-        return _bind(x, lambda v: f"tf.sort(tf.where(tf.math.is_nan({v}), tf.constant(float('inf'), {v}.dtype), {v}), "
-                                  f"axis={k})")
-    return f"tf.sort({x}, axis={k})"
-
-
-def _reduced_input(call):
-    """(input text, axis counted from the end, flattened?) for median and quantiles."""
+def _reduced_axis(call):
+    """The axis of median and quantiles counted from the end (independent of leading batch
+    axes), or None to reduce the flattened array."""
     axis = _axis(call)
-    if axis is None:
-        return f"tf.reshape({call.text('a')}, [-1])", -1, True
-    return call.text("a"), _negative_axis(call, axis), False
-
-
-def _with_nan(call, x, k, text, keep=""):
-    """NumPy's median and quantiles are NaN for a slice holding a NaN."""
-    if not _float_input(call):
-        return text
-    # A bare float next to a tensor is float32 inside a graph: NaN takes the value's dtype.
-    return (f"(lambda t: tf.where(tf.reduce_any(tf.math.is_nan({x}), axis={k}{keep}), "
-            f"tf.constant(float('nan'), t.dtype), t))({text})")
+    return None if axis is None else _negative_axis(call, axis)
 
 
 def _median(call):
-    """mean of the one or two middle values of the sorted axis (NaN for a slice with NaN)"""
-    x, k, flat = _reduced_input(call)
+    """np_median: the mean of the one or two middle values of the sorted axis, NaN for a slice
+    with NaN; float16 averages in float32, integers in float64, as NumPy."""
+    k = _reduced_axis(call)
     keep = _keepdims(call)
-    if flat and keep and (call.fact("a").rank is None or call.fact("a").batched):
+    if k is None and keep and (call.fact("a").rank is None or call.fact("a").batched):
         call.refuse("keepdims with axis=None needs the rank")
-    dtype = call.result.dtype
-    work = np.dtype(np.float32) if dtype == np.float16 else dtype  # NumPy averages float16 in float32
-    if call.fact("a").dtype != work:
-        x = f"tf.cast({x}, {tf_name(work)})"
-    keep_kw = ", keepdims=True" if keep and not flat else ""
-    trailing = ", 1" * (-k - 1)
-
-    def body(v):
-        s = "s"
-        n = f"tf.shape({s})[{k}]"
-        middle = (f"tf.logical_or(tf.equal(tf.reshape(tf.range({n}), [-1{trailing}]), ({n} - 1) // 2), "
-                  f"tf.equal(tf.reshape(tf.range({n}), [-1{trailing}]), {n} // 2))")
-        # The one or two middle values (none for an empty axis: 0 / 0 = NaN, as NumPy).
-        mean = (f"(lambda s: tf.reduce_sum(tf.where({middle}, s, tf.zeros_like(s)), axis={k}{keep_kw}) / "
-                f"tf.cast(tf.minimum({n}, 2 - {n} % 2), s.dtype))({_sorted_along(call, v, k)})")
-        return _with_nan(call, v, k, mean, keep_kw)
-
-    text = _bind(x, body)
-    if work != dtype:
-        text = f"tf.cast({text}, {tf_name(dtype)})"
-    if flat and keep:
-        text = f"tf.reshape({text}, [{', '.join(['1'] * call.fact('a').rank)}])"
-    return text
+    arguments = [call.text("a")] + ([f"axis={k}"] if k is not None else []) + (["keepdims=True"] if keep else [])
+    return helper_source.call("np_median", *arguments)
 
 
 def _quantile(percent):
-    """NumPy's 'linear' method: virtual index (n - 1) * q, neighbours lerped like numpy._lerp."""
+    """np_quantile, NumPy's 'linear' method: virtual index (n - 1) * q, neighbours lerped like
+    numpy._lerp; a percentile is the quantile at q / 100."""
     def lower(call):
         q = call.const("q")
         values = q if isinstance(q, tuple) else (q,)
@@ -506,46 +471,15 @@ def _quantile(percent):
         qs = np.true_divide(np.asarray(q), 100) if percent else np.asarray(q, dtype=np.float64)
         if qs.ndim > 1:
             call.refuse("q must be a scalar or 1-D")
-        x, k, flat = _reduced_input(call)
-        result = tf_name(call.result.dtype)
-        in_dtype = call.fact("a").dtype
-        trailing = ", 1" * (-k - 1)
-        if qs.ndim == 0:
-            q_text = repr(float(qs))
-        else:
-            q_text = f"tf.constant({[float(v) for v in qs]!r}, tf.float64)"
-        move = None
-        if qs.ndim == 1 and not flat and k != -call.fact("a").rank:
-            # NumPy puts the q axis first; tf.gather leaves it where the reduced axis was.
-            rank = call.fact("a").rank
-            if rank is None or call.fact("a").batched:
+        k = _reduced_axis(call)
+        if qs.ndim == 1 and k is not None:
+            # NumPy puts the q axis first: np_quantile moves it there from axis k, which needs
+            # the rank, and would move it ahead of the leading batch axes too.
+            if call.fact("a").rank is None or call.fact("a").batched:
                 call.refuse("a list of q with an axis needs the rank")
-            position = rank + k
-            move = [position] + [d for d in range(rank) if d != position]
-
-        def cast(text):
-            return f"({text})" if in_dtype == call.result.dtype else f"tf.cast({text}, {result})"
-
-        def body(v):
-            last = f"tf.cast(tf.shape(s)[{k}] - 1, tf.float64)"
-            # Above the last index NumPy takes the last value and measures gamma from -1.
-            lo = f"tf.cast(tf.where(i >= {last}, {last}, tf.floor(i)), tf.int32)"
-            hi = f"tf.cast(tf.where(i >= {last}, {last}, tf.floor(i) + 1), tf.int32)"
-            gamma = f"i - tf.where(i >= {last}, tf.constant(-1.0, tf.float64), tf.floor(i))"
-            t, u = (f"tf.cast(g, {result})", f"tf.cast(1 - g, {result})")
-            # numpy._lerp: a + d*t below t = 0.5, b - d*(1 - t) from there; d = b - a in the
-            # input dtype.
-            lerp = (f"(lambda a, b, g: tf.where(g >= 0.5, {cast('b')} - {cast('b - a')} * {u}, "
-                    f"{cast('a')} + {cast('b - a')} * {t}))")
-            if qs.ndim == 1 and trailing:
-                gamma = f"tf.reshape({gamma}, [-1{trailing}])"
-            gather = (f"(lambda s: (lambda i: {lerp}(tf.gather(s, {lo}, axis={k}), tf.gather(s, {hi}, axis={k}), "
-                      f"{gamma}))({last} * {q_text}))({_sorted_along(call, v, k)})")
-            if move:
-                gather = f"tf.transpose({gather}, {move})"
-            return _with_nan(call, v, k, gather)
-
-        return _bind(x, body)
+        q_text = repr(float(qs)) if qs.ndim == 0 else repr([float(v) for v in qs])
+        arguments = [call.text("a"), q_text] + ([f"axis={k}"] if k is not None else [])
+        return helper_source.call("np_quantile", *arguments)
 
     lower.__doc__ = "NumPy's linear quantile: sorted neighbours at (n - 1) * q, lerped as numpy._lerp"
     return lower

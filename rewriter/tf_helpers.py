@@ -159,6 +159,81 @@ def np_digitize(x, bins, right=False):
     return tf.reshape(found, tf.shape(x))
 
 
+def np_median(a, axis=None, keepdims=False):
+    """np.median(a, axis, keepdims): the middle value(s) of each slice, NaN for NaNs."""
+    a = tf.convert_to_tensor(a)
+    flat = axis is None
+    x = tf.reshape(a, [-1]) if flat else a
+    # NumPy averages float16 in float32 and integers in float64
+    if a.dtype.is_floating:
+        x = tf.cast(x, tf.float32) if a.dtype == tf.float16 else x
+    else:
+        x = tf.cast(x, tf.float64)
+    k = -1 if flat else axis - x.shape.rank if axis >= 0 else axis  # from the end
+    keep = keepdims and not flat
+    s = x
+    if a.dtype.is_floating:  # tf.sort scatters NaNs: they sort as +inf here
+        s = tf.where(tf.math.is_nan(x), tf.constant(float("inf"), x.dtype), x)
+    s = tf.sort(s, axis=k)
+    n = tf.shape(s)[k]
+    position = tf.reshape(tf.range(n), [-1] + [1] * (-k - 1))  # along axis k
+    middle = tf.logical_or(tf.equal(position, (n - 1) // 2), tf.equal(position, n // 2))
+    # the mean of the one or two middle values (none for an empty axis: 0 / 0 = NaN)
+    total = tf.reduce_sum(tf.where(middle, s, tf.zeros_like(s)), axis=k, keepdims=keep)
+    median = total / tf.cast(tf.minimum(n, 2 - n % 2), s.dtype)
+    if a.dtype.is_floating:
+        has_nan = tf.reduce_any(tf.math.is_nan(x), axis=k, keepdims=keep)
+        median = tf.where(has_nan, tf.constant(float("nan"), median.dtype), median)
+    if a.dtype == tf.float16:
+        median = tf.cast(median, tf.float16)
+    if keepdims and flat:
+        median = tf.reshape(median, [1] * a.shape.rank)
+    return median
+
+
+def np_quantile(a, q, axis=None):
+    """np.quantile(a, q, axis): NumPy's linear quantiles, NaN for slices with NaNs."""
+    a, q = tf.convert_to_tensor(a), tf.constant(q, tf.float64)
+    # NumPy's dtype: float input keeps its own for a single q, else float64
+    dtype = a.dtype if a.dtype.is_floating and q.shape.rank == 0 else tf.float64
+    flat = axis is None
+    x = tf.reshape(a, [-1]) if flat else a
+    rank = x.shape.rank
+    k = -1 if flat else axis - rank if axis >= 0 else axis  # from the end
+    s = x
+    if a.dtype.is_floating:  # tf.sort scatters NaNs: they sort as +inf here
+        s = tf.where(tf.math.is_nan(x), tf.constant(float("inf"), x.dtype), x)
+    s = tf.sort(s, axis=k)
+    last = tf.cast(tf.shape(s)[k] - 1, tf.float64)
+    i = last * q  # the virtual index
+    # above the last index NumPy takes the last value and measures gamma from -1
+    beyond, floor = i >= last, tf.floor(i)
+    lo = tf.cast(tf.where(beyond, last, floor), tf.int32)
+    hi = tf.cast(tf.where(beyond, last, floor + 1), tf.int32)
+    gamma = i - tf.where(beyond, tf.constant(-1.0, tf.float64), floor)
+    if q.shape.rank == 1:  # q runs along axis k
+        gamma = tf.reshape(gamma, [-1] + [1] * (-k - 1))
+    below, above = tf.gather(s, lo, axis=k), tf.gather(s, hi, axis=k)
+    step = above - below  # in the input's dtype, as numpy._lerp
+
+    def as_result(t):
+        return t if a.dtype == dtype else tf.cast(t, dtype)
+
+    # numpy._lerp: below + step * gamma below 0.5, above - step * (1 - gamma) from there
+    up = as_result(below) + as_result(step) * tf.cast(gamma, dtype)
+    down = as_result(above) - as_result(step) * tf.cast(1 - gamma, dtype)
+    result = tf.where(gamma >= 0.5, down, up)
+    if q.shape.rank == 1 and not flat and k != -rank:
+        # NumPy puts the q axis first; tf.gather left it where axis k was
+        position = rank + k
+        others = [d for d in range(rank) if d != position]
+        result = tf.transpose(result, [position] + others)
+    if a.dtype.is_floating:
+        has_nan = tf.reduce_any(tf.math.is_nan(x), axis=k)
+        result = tf.where(has_nan, tf.constant(float("nan"), result.dtype), result)
+    return result
+
+
 def np_unique(ar, return_index=False, return_inverse=False, return_counts=False):
     """np.unique(ar, return_index, return_inverse, return_counts): sorted, NaN once."""
     ar = tf.convert_to_tensor(ar)

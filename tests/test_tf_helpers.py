@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -251,6 +252,67 @@ def test_interp_traced_with_unknown_shapes(tf, helpers):
     x = np.array([[-1.0, 0.0, 0.3], [np.nan, 2.0, 9.0]])
     xp, fp = np.array([-1.0, 0.0, 0.0, 1.0]), np.array([1.0, 2.0, 3.0, 4.0])
     _assert_same(interp(x, xp, fp), np.interp(x, xp, fp))
+
+
+# -- median, quantile -----------------------------------------------------------------
+
+NUMERIC_DTYPES = FLOAT_DTYPES + ("int8", "int16", "int32", "int64", "uint8")
+REDUCED_SHAPES = ((1,), (7,), (3, 5), (4, 0), (2, 3, 4))
+
+
+def _reductions(shape):
+    """(axis, keepdims) pairs NumPy reduces `shape` over without an empty slice."""
+    axes = [None] if 0 not in shape else []
+    axes += [a for a in range(-len(shape), len(shape)) if shape[a] != 0]
+    return [(axis, keep) for axis in axes for keep in (False, True)]
+
+
+@pytest.mark.parametrize("dtype", NUMERIC_DTYPES)
+def test_median_matches_numpy(tf, helpers, dtype):
+    rng = np.random.default_rng(7)
+    for shape in ((0,), *REDUCED_SHAPES):
+        a = _samples(dtype, shape, rng)
+        for axis, keep in _reductions(shape) + [(None, False)] * (0 in shape):
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # NumPy warns on an empty axis
+                want = np.median(a, axis=axis, keepdims=keep)
+            _assert_same(helpers.np_median(tf.constant(a), axis=axis, keepdims=keep), want,
+                         f"{shape} {axis} {keep}")
+
+
+@pytest.mark.parametrize("dtype", NUMERIC_DTYPES)
+@pytest.mark.parametrize("q", [0.3, 0.0, 1.0, 0.5, [0.1, 0.5, 1.0], [0.25]])
+def test_quantile_matches_numpy(tf, helpers, dtype, q):
+    rng = np.random.default_rng(8)
+    for shape in REDUCED_SHAPES:
+        a = _samples(dtype, shape, rng)
+        for axis in {axis for axis, _ in _reductions(shape)}:
+            with np.errstate(invalid="ignore"):  # inf - inf between neighbours
+                want = np.quantile(a, q, axis=axis)
+            _assert_same(helpers.np_quantile(tf.constant(a), q, axis=axis), want, f"{shape} axis={axis}")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "int64"])
+def test_a_percentile_is_the_quantile_at_q_over_100(tf, helpers, dtype):
+    a = _samples(dtype, (5, 6), np.random.default_rng(9))
+    for q in (30, 99.5, [0.5, 50, 95]):
+        q_over_100 = np.true_divide(np.asarray(q), 100)
+        q_text = float(q_over_100) if q_over_100.ndim == 0 else [float(v) for v in q_over_100]
+        for axis in (None, 0, -1):
+            with np.errstate(invalid="ignore"):
+                want = np.percentile(a, q, axis=axis)
+            _assert_same(helpers.np_quantile(tf.constant(a), q_text, axis=axis), want, f"q={q} axis={axis}")
+
+
+def test_median_and_quantile_gradients_flow(tf, helpers):
+    a = tf.constant([[3.0, 1.0, 2.0, 5.0], [0.5, 4.0, 1.5, 2.5]], tf.float64)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(a)
+        median = tf.reduce_sum(helpers.np_median(a, axis=-1))
+        quantile = tf.reduce_sum(helpers.np_quantile(a, [0.3, 0.9], axis=-1))
+    np.testing.assert_array_equal(tape.gradient(median, a).numpy(), [[0.5, 0, 0.5, 0], [0, 0, 0.5, 0.5]])
+    assert np.all(np.isfinite(tape.gradient(quantile, a).numpy()))
+    assert tape.gradient(quantile, a).numpy().sum() == pytest.approx(4.0)
 
 
 # -- unique ------------------------------------------------------------------------------------
