@@ -25,6 +25,7 @@ import numpy as np
 
 from . import RewriterWarning
 from . import facts as F
+from . import helper_source
 from . import registry as registry_module
 from .edits import Edit, apply_edits
 from .facts import Fact, Kind
@@ -193,10 +194,14 @@ def convert(fn, arg_facts: list, registry=None):
         raise ConversionError(f"NumPy rejects the function for these inputs: {exc}") from None
     if lowered.refusals:
         raise ConversionError(_where(fn, module, lowered.refusals[0]))
-    text = render(_function_text(module, node, {}), _function_text(module, node, lowered.edits))
-    compiled = _compile(fn, node, text, context.helpers)
+    lowered_text = _function_text(module, node, lowered.edits)
+    needed = helper_source.used(lowered_text)  # NumPy-exact helpers: closure variables, like converted helpers
+    lowered_text = helper_source.rename_calls(lowered_text, {name: name for name in needed})
+    text = render(_function_text(module, node, {}), lowered_text)
+    compiled = _compile(fn, node, text, {**context.helpers, **helper_source.functions(needed)})
     control_flow = context.control_flow or _has_control_flow(text)
-    return compiled, text, [v.fact for _, v in lowered.returns], tuple(sorted(lowered.patterns)), control_flow
+    shown = "".join(helper_source.source(name) + "\n\n" for name in needed) + text
+    return compiled, shown, [v.fact for _, v in lowered.returns], tuple(sorted(lowered.patterns)), control_flow
 
 
 def _has_control_flow(text: str) -> bool:

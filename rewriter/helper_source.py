@@ -9,8 +9,9 @@ stage that turns lowered text into code can find every helper a text needs:
   imports (`file_block`). Helpers live in the file, not in a module the codemod would add to
   the repository: the rewritten file then runs on its own, as a script, in a notebook or
   copied elsewhere, with no new import to resolve.
-- the decorator and the pattern tests compile a function text: `with_definitions` puts the
-  definitions before the function.
+- the pattern tests compile a function text: `with_definitions` puts the definitions before
+  the function; the decorator compiles the helpers on their own (`functions`) and gives them
+  to the function as closure variables.
 
 Reading the source with `ast` keeps TensorFlow out of the CLI's process.
 """
@@ -53,6 +54,19 @@ def with_definitions(text: str, alias: str = "tf") -> str:
     if not names:
         return text
     return "".join(source(name, alias) + "\n" for name in names) + MARKER.sub(r"\1", text)
+
+
+def functions(names) -> dict:
+    """The helpers themselves (name -> function), for code compiled in this process (the
+    decorator): their own source, run with TensorFlow as `tf`."""
+    if not names:
+        return {}
+    import tensorflow
+
+    namespace: dict = {"tf": tensorflow}
+    for name in names:
+        exec(compile(_sources()[name], f"<rewriter helper {name}>", "exec"), namespace)  # our own source
+    return {name: namespace[name] for name in names}
 
 
 def rename_calls(text: str, names: dict) -> str:

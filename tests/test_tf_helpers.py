@@ -339,13 +339,29 @@ def test_unique_collapses_nans_and_signed_zeros_as_numpy(tf, helpers):
         _assert_same(got_one, want_one)
 
 
-@pytest.mark.xfail(strict=True, reason="decorator._compile takes the first code object of the compiled text, "
-                                       "which is the first helper's, not the function's")
-def test_a_decorated_function_that_needs_a_helper_runs(tf):
-    from rewriter import autograph_numpy
+def _ranks(x):
+    return np.argsort(x, axis=-1, kind="stable")
 
-    def ranks(x):
-        return np.argsort(x, axis=-1, kind="stable")
 
-    x = np.array([[0.5, np.nan, -1.0], [2.0, 0.0, 1.0]])
-    _assert_same(autograph_numpy(ranks)(x), ranks(x))
+def _tapered(x):
+    return x * np.hanning(x.shape[-1])
+
+
+def _centred(x):
+    return x - np.median(x, axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("function", [_ranks, _tapered, _centred], ids=["argsort", "hanning", "median"])
+def test_a_decorated_function_that_needs_a_helper_runs(tf, function):
+    """The decorator gives the helpers to the function it compiles: eagerly and in Dataset.map."""
+    import warnings
+
+    from rewriter import RewriterWarning, autograph_numpy
+
+    x = np.array([[0.5, np.nan, -1.0, 3.0], [2.0, 0.0, 1.0, 1.0]])
+    converted = autograph_numpy(function)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RewriterWarning)  # converted, not left to run NumPy
+        _assert_same(converted(x), function(x))
+    mapped = next(iter(tf.data.Dataset.from_tensors(x).map(converted)))
+    _assert_same(mapped, function(x))
