@@ -146,9 +146,11 @@ def fallback_call(site, module, resolver, input_names) -> str:
     one_of_list = site.tout_is_list and len(site.tout) == 1  # the copy returns the one tensor, not a list
     literal = isinstance(tout, (gast.List, gast.Tuple))
     tout_text = source.segment(tout.elts[0] if one_of_list and literal else tout)
+    if one_of_list and not literal:
+        # the dtype itself: a list Tout would give a list in a graph
+        tout_text = f"{tout_text}[0]" if isinstance(tout, (gast.Name, gast.Attribute)) else f"({tout_text})[0]"
     extra = f", stateful={source.segment(args['stateful'])}" if "stateful" in args else ""
-    call = f"{source.segment(site.call.func)}({source.segment(func)}, [{', '.join(input_names)}], {tout_text}{extra})"
-    return f"{call}[0]" if one_of_list and not literal else call
+    return f"{source.segment(site.call.func)}({source.segment(func)}, [{', '.join(input_names)}], {tout_text}{extra})"
 
 
 def _first_statement(function):

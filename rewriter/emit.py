@@ -11,6 +11,7 @@ import re
 
 import gast
 
+from . import helper_source
 from .edits import Edit, edited_text, fresh_name, names_in, substitute
 from .parse import ParsedModule, Span
 
@@ -26,7 +27,7 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_
     if isinstance(target, gast.Lambda):
         body = _apply_relative(source, target.body, body_edits)
         call = _inline_lambda(target, body, input_texts(source, site))
-        edits.append(Edit(*_span(source.span(site.call)), _wrap_outputs(site, call, None)))
+        edits.append(Edit(*_span(source.span(site.call)), wrap_outputs(site, call)))
         return edits, call
     in_place = resolver.uses(target) <= 1 and copy_text is None and not shared
     callee_name = target.name if in_place else _fresh_name(module, f"{target.name}_tf")
@@ -46,7 +47,7 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_
     arguments += input_texts(source, site)
     arguments += [f"{k}={source.segment(v)}" for k, v in site.bound_kwargs.items()]
     call = f"{callee}({', '.join(arguments)})"
-    edits.append(Edit(*_span(source.span(site.call)), _wrap_outputs(site, call, target)))
+    edits.append(Edit(*_span(source.span(site.call)), wrap_outputs(site, call)))
     return edits, function_text
 
 
@@ -64,11 +65,15 @@ def input_texts(source, site) -> list:
     return [text if tensor else f"tf.convert_to_tensor({text})" for text, tensor in zip(texts, site.tensor_inputs)]
 
 
-def _wrap_outputs(site, call: str, target) -> str:
-    """numpy_function with a list Tout returns a list even for one output."""
-    if site.tout_is_list and len(site.tout) == 1:
+def wrap_outputs(site, call: str) -> str:
+    """What the wrapper returned for a Tout list of one dtype: py_function a list of one;
+    numpy_function and py_func the tensor when run eagerly and a list of one in a graph (a
+    call inside a tf.function or a Dataset.map function only ever runs in a graph)."""
+    if not (site.tout_is_list and len(site.tout) == 1):
+        return call
+    if site.kind == "py_function" or site.traced:
         return f"[{call}]"
-    return call
+    return helper_source.call("numpy_function_output", call)
 
 
 def _span(span: Span):

@@ -15,7 +15,7 @@ import gast
 from .convert import Conversion
 from .dispatch import DispatchError, dispatch_text, fallback_call
 from .edits import Edit, apply_edits, fresh_name, names_in, substitute
-from .emit import function_edits, input_texts, within
+from .emit import function_edits, input_texts, within, wrap_outputs
 
 
 def emit_site(conversion: Conversion, module, resolver) -> Conversion:
@@ -96,9 +96,7 @@ def _emit_inline(site, module, resolver, lowering, left):
         statement = _top_level_statement(site.call, resolver)
         first_line = (statement.decorator_list[0] if getattr(statement, "decorator_list", None) else statement).lineno
         where = module.source.line_starts[first_line - 1]
-        call_text = f"{name}({', '.join(inputs)})"
-        if site.tout_is_list and len(site.tout) == 1:
-            call_text = f"[{call_text}]"
+        call_text = wrap_outputs(site, f"{name}({', '.join(inputs)})")
         call = module.source.span(site.call)
         emitted = []
         try:
@@ -115,9 +113,7 @@ def _emit_inline(site, module, resolver, lowering, left):
     span = wrapped.source.span(expression)
     local = [Edit(s.start - span.start, s.end - span.start, t) for s, t in first.edits.items()]
     body = apply_edits(wrapped.source.text[span.start:span.end], local)
-    text = substitute(body, dict(zip(parameters, inputs)))
-    if site.tout_is_list and len(site.tout) == 1:
-        text = f"[{text}]"
+    text = wrap_outputs(site, substitute(body, dict(zip(parameters, inputs))))
     call = module.source.span(site.call)
     return [Emitted([Edit(call.start, call.end, text)], text, [])], variants[:1]
 

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 
 PREFIX = "__rw_"
-MARKER = re.compile(r"\b__rw_(np_\w+)\b")
+MARKER = re.compile(r"\b__rw_([a-z_]+)\b")
 BLOCK_START = "# -- rewriter helpers: NumPy-exact TensorFlow, used by the rewritten code below --"
 BLOCK_END = "# -- end of rewriter helpers --"
 

@@ -60,7 +60,7 @@ def existing_helpers(text: str) -> dict:
         return {}
     block = text.split(helper_source.BLOCK_START, 1)[1].split(helper_source.BLOCK_END, 1)[0]
     found = {}
-    for name in re.findall(r"(?m)^def (np_\w+?)(\d*)\(", block):
+    for name in re.findall(r"(?m)^def ([a-z_]+?)(\d*)\(", block):
         found.setdefault(name[0], name[0] + name[1])
     return found
 

@@ -48,6 +48,7 @@ class Site:
     method_of: object = None      # ClassDef when the target is a method reached through `self`
     inputs: list | None = None    # expressions of `inp`
     tensor_inputs: list = field(default_factory=list)  # per input: provably a tensor already (no conversion needed)
+    traced: bool = False          # the call only ever runs in a graph (inside a tf.function or a Dataset.map function)
     tout: list | None = None      # NumPy dtypes of Tout
     tout_is_list: bool = False
     result_rank: int | None = None  # from `y.set_shape([...])` on the site's result: a declaration
@@ -149,6 +150,7 @@ def _describe(call, kind, resolver) -> Site:
     if any(isinstance(e, gast.Starred) for e in args["inp"].elts):
         return _left(site, "`inp` unpacks a sequence, so the number of inputs is unknown", "RW102")
     site.inputs = list(args["inp"].elts)
+    site.traced = _always_traced(call, resolver)
     site.tensor_inputs = [_is_tensor(e, resolver) or _signature_fact(e, resolver) is not None for e in site.inputs]
     read = _tout(args["Tout"], resolver)
     if read is None:
@@ -387,6 +389,24 @@ def parse_declarations(spec: str) -> tuple:
         else:
             inputs.append(fact)
     return inputs, values
+
+
+_TF_FUNCTION = {"tensorflow.function", "tensorflow.compat.v1.function", "tensorflow.compat.v2.function"}
+
+
+def _always_traced(call, resolver) -> bool:
+    """Whether the function holding the call is a `@tf.function` or a lambda given to a
+    Dataset's `.map`: the call then runs in a graph, never eagerly."""
+    holder = resolver.enclosing(call, (gast.FunctionDef, gast.Lambda))
+    if isinstance(holder, gast.Lambda):
+        return _mapped_by_dataset(holder, resolver)
+    if holder is None:
+        return False
+    for decorator in holder.decorator_list:
+        function = decorator.func if isinstance(decorator, gast.Call) else decorator
+        if resolver.qualname(function) in _TF_FUNCTION:
+            return True
+    return False
 
 
 def _signature_fact(node, resolver) -> Fact | None:

@@ -3,6 +3,7 @@ rewritten file gets them (once, in one marked block, under a name the file does 
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 import warnings
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from rewriter import helper_source
+from rewriter.code_quality import measure
 from rewriter.pipeline import rewrite_source
 
 LENGTHS = (-3, 0, 1, 2, 3, 8, 101)
@@ -46,11 +48,21 @@ def test_kaiser_matches_numpy(tf, helpers, beta):
         np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-16, err_msg=f"M={m}, beta={beta}")
 
 
-def test_every_helper_says_which_numpy_call_it_is():
+def test_every_helper_says_which_call_it_stands_for():
     for name, text in helper_source._sources().items():
         docstring = ast.get_docstring(ast.parse(text).body[0])
-        assert name.startswith("np_") and docstring.startswith(f"np.{name[3:]}("), name
+        if name.startswith("np_"):
+            assert docstring.startswith(f"np.{name[3:]}("), name
+        else:  # what a TF wrapper returned
+            assert docstring.startswith(f"tf.{name.rsplit('_', 1)[0]}("), name
         assert "import" not in text and "np." not in text.replace(docstring, ""), "helpers need only tf"
+        assert re.fullmatch(r"[a-z_]+", name), "helper names are letters and underscores (a clash adds digits)"
+
+
+def test_helpers_read_like_code_a_reviewer_would_merge():
+    for name, text in helper_source._sources().items():
+        header = "import tensorflow as tf\n"
+        assert measure(header, header + "\n\n" + text).problems() == [], name
 
 
 SOURCE = '''\

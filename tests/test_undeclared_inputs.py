@@ -363,3 +363,34 @@ def test_tout_written_as_an_expression_is_read(tf, tmp_path, tout, preamble):
     module, original = load_module(tmp_path, result.new), load_module(tmp_path, text)
     for x in (np.arange(12, dtype=np.uint8).reshape(3, 4), np.linspace(0, 1, 8), np.arange(6, dtype=np.int16)):
         assert not mismatch(outcome(original.program, x), outcome(module.program, x))
+
+
+@pytest.mark.parametrize("wrapper", ["tf.numpy_function", "tf.py_function", "tf.compat.v1.py_func"])
+def test_a_tout_list_of_one_dtype_returns_what_the_wrapper_returned(tf, tmp_path, wrapper):
+    """numpy_function and py_func return the tensor eagerly and a list of one in a graph;
+    py_function a list of one in both. The rewrite returns the same, eagerly and traced."""
+    text = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+        ONE = [tf.float64]
+
+
+        def double(x):
+            return x * 2.0
+
+
+        def program(x):
+            return WRAPPER(double, [x], ONE)
+        """).replace("WRAPPER", wrapper)
+    if wrapper == "tf.py_function":
+        text = text.replace("return x * 2.0", "return x.numpy() * 2.0")
+    result = rewrite_source(text, "double.py")
+    if wrapper != "tf.py_function":  # .numpy() in a py_function body is not rewritten yet (issue 13)
+        assert result.conversions[0].status == "converted", result.conversions[0].reason
+    module, original = load_module(tmp_path, result.new), load_module(tmp_path, text)
+    for x in (np.arange(3, dtype=np.int32), np.ones(2, np.float64), np.ones(2, np.float32)):
+        for run in (lambda f: f, tf.function):
+            want, got = outcome(run(original.program), x), outcome(run(module.program), x)
+            assert not mismatch(want, got)
+            assert type(want[1]) is type(got[1])
