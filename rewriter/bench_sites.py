@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench import time_variants
+from .bench_timing import time_variants
 from .pipeline import rewrite_source
 from . import verify_sites as vs
 

@@ -338,7 +338,8 @@ def _run_check(args) -> int:
 
 def _run_bench(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from .bench import read_corpus_file, run_bench
+    from .bench import run_bench
+    from .corpus import read_corpus_file
 
     if len(args.paths) == 1 and os.path.isfile(args.paths[0]):
         try:

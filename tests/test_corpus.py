@@ -25,8 +25,9 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from rewriter.bench import (CALLBACK_OPS, as_numpy, compare_outputs, corpus_files, default_corpus,
-                            first_reason, import_file, run_bench, site_status)
+from rewriter.bench import run_bench
+from rewriter.corpus import (CALLBACK_OPS, as_numpy, compare_outputs, corpus_files, default_corpus, first_reason,
+                             import_file, site_status)
 from rewriter.pipeline import rewrite_source
 
 # The status checks that fail today: file -> the engine's first reason (code, line, message).

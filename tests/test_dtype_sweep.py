@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from program_runs import mismatch, outcome, variants_of
-from rewriter.bench import corpus_files, default_corpus, import_file, site_status
+from rewriter.corpus import corpus_files, default_corpus, import_file, site_status
 from rewriter.pipeline import rewrite_source
 from undeclared import strip_declarations
 

@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from rewriter.bench import import_file
+from rewriter.corpus import import_file
 from rewriter.pipeline import rewrite_source
 
 LOOP_OPS = {"While", "StatelessWhile"}
