@@ -1,0 +1,110 @@
+"""The state of one `for i in tf.range(...)` loop's rewrite, and what a step expression reads.
+
+`StepReads` holds what the analysis finds (the step's temporaries, folds and TensorArray
+writes) and checks that a step's value is elementwise in the counter, in rows of tensors read
+at the counter and in tensors the loop does not change. The emission (range_loop_emit) and the
+statement analysis (range_loop_steps) build on it, in that order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gast
+
+from .edits import names_in
+from .lower import Refusal
+from .range_loop_syntax import constant_index, stored_names
+from .vectorize import _TF_ELEMENTWISE
+
+_STEP_CALLS = _TF_ELEMENTWISE | frozenset(f"tensorflow.{name}" for name in (
+    "bitwise.bitwise_and bitwise.bitwise_or bitwise.bitwise_xor bitwise.invert bitwise.left_shift "
+    "bitwise.right_shift logical_and logical_or math.logical_and math.logical_or math.logical_xor "
+    "equal not_equal greater greater_equal less less_equal math.equal math.not_equal math.greater "
+    "math.greater_equal math.less math.less_equal").split())
+
+
+@dataclass
+class _Leaves:
+    """What a step expression reads: the counter, rows of one tensor at the counter, tensors
+    that do not change over the steps."""
+
+    counter: bool = False
+    reads: dict = field(default_factory=dict)      # (tensor, rest of the index) -> a Name node
+    invariants: dict = field(default_factory=dict)  # name -> a Name node
+    clipped: bool = False                           # tf.clip_by_value: its result has its first shape
+
+
+class StepReads:
+    """The loop, its range, and what one step computes (filled in by range_loop_steps.Steps)."""
+
+    def __init__(self, loop, counter, scope, module, resolver, steps, count):
+        self.loop, self.counter, self.scope = loop, counter, scope
+        self.module, self.resolver = module, resolver
+        self.steps, self.count = steps, count   # see range_loops._step_range
+        self.temps: dict = {}        # name -> value node (inlined where used)
+        self.folds: dict = {}        # name -> range_loop_steps._Fold
+        self.writes: list = []       # (TensorArray name, step value node) for values of the step
+        self.taken = names_in(module.tree)
+        self.indent = module.source.indent_of_line(loop.lineno)
+        self.unit = module.source.indent_of_line(loop.body[0].lineno)[len(self.indent):] or "    "
+    def _same_value(self, a, b) -> bool:
+        """The same expression over the same definitions of every name (nothing rebinds them)."""
+        if gast.dump(a) != gast.dump(b):
+            return False
+        names_a = [n for n in gast.walk(a) if isinstance(n, gast.Name)]
+        names_b = [n for n in gast.walk(b) if isinstance(n, gast.Name)]
+        return all(set(map(id, self.resolver.definitions(x))) == set(map(id, self.resolver.definitions(y)))
+                   and self.resolver.definitions(x) for x, y in zip(names_a, names_b))
+
+    def _leaves(self, node, leaves=None) -> _Leaves:
+        """Check that a step expression is elementwise in what it reads, and say what that is."""
+        leaves = leaves if leaves is not None else _Leaves()
+        if isinstance(node, gast.Name):
+            if node.id == self.counter:
+                leaves.counter = True
+            elif node.id in self.temps:
+                self._leaves(self.temps[node.id], leaves)
+            else:
+                leaves.invariants.setdefault(node.id, node)
+        elif isinstance(node, gast.Constant):
+            if not isinstance(node.value, (int, float)):
+                raise Refusal(node, "a value of the step is not a number", "RW312")
+        elif isinstance(node, gast.Subscript) and self._read(node) is not None:
+            leaves.reads.setdefault(self._read(node), node.value)
+        elif isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+            self._leaves(node.left, leaves)
+            self._leaves(node.right, leaves)
+        elif isinstance(node, gast.UnaryOp) and not isinstance(node.op, gast.Not):
+            self._leaves(node.operand, leaves)
+        elif isinstance(node, gast.Compare) and len(node.ops) == 1:
+            self._leaves(node.left, leaves)
+            self._leaves(node.comparators[0], leaves)
+        elif isinstance(node, gast.Call) and self._elementwise_call(node):
+            name = self.resolver.qualname(node.func)
+            leaves.clipped |= name == "tensorflow.clip_by_value"
+            args = node.args[:1] if name in ("tensorflow.cast", "tensorflow.dtypes.cast") else node.args
+            for part in [*args, *(k.value for k in node.keywords if k.arg not in ("dtype", "name"))]:
+                self._leaves(part, leaves)
+        else:
+            raise Refusal(node, f"`{self.module.source.segment(node)}` is not elementwise in the loop counter "
+                                "and rows read at it", "RW312")
+        return leaves
+
+    def _elementwise_call(self, node) -> bool:
+        name = self.resolver.qualname(node.func)
+        if name not in _STEP_CALLS or any(k.arg is None for k in node.keywords):
+            return False
+        return not (name.endswith("where") and len(node.args) + len(node.keywords) != 3)
+
+    def _read(self, node):
+        """`x[i]` or `x[i, <constant index>...]` of a tensor the loop does not change: the key
+        (name, rest of the index) of rows read at the counter; None for anything else."""
+        if not isinstance(node.value, gast.Name) or node.value.id in self.temps or node.value.id == self.counter \
+                or node.value.id in stored_names(self.loop.body):
+            return None
+        parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        if not (isinstance(parts[0], gast.Name) and parts[0].id == self.counter):
+            return None
+        if not all(constant_index(p) for p in parts[1:]):
+            return None
+        return node.value.id, ", ".join(self.module.source.segment(p) for p in parts[1:])
