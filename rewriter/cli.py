@@ -6,20 +6,20 @@
 Exit codes follow ruff and black: 0 done or nothing to do, 1 changes needed under --check,
 2 any error (bad input files are reported one line each and the run goes on).
 TensorFlow is not imported unless --verify asks to run code.
+
+The parser, `main` and `rewriter fix` are here; the other commands are in cli_commands, what
+they share (exit codes, settings, the files to process) in cli_settings.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 from . import __version__
-from .quiet import import_tensorflow_quietly
-
-EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+from .cli_commands import run_bench, run_check, run_patterns, run_show
+from .cli_settings import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, known_codes, load_settings, selected_files
 
 
 def main(argv=None) -> int:
@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--select", metavar="CODES", default=None, help="rule codes or prefixes to report")
     check.add_argument("--ignore", metavar="CODES", default=None, help="rule codes or prefixes not to report")
     check.add_argument("--exclude", metavar="GLOB", action="append", default=[], help="skip matching paths")
-    check.set_defaults(run=_run_check)
+    check.set_defaults(run=run_check)
 
     show = commands.add_parser(
         "show", help="print the TF rewrite of a NumPy function (imports its module)",
@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--args", metavar="SPEC",
                       help="input dtypes and shapes, e.g. 'float32[None,128], int64[None]' "
                            "(default: the decorator's input_signature)")
-    show.set_defaults(run=_run_show)
+    show.set_defaults(run=run_show)
 
     bench = commands.add_parser(
         "bench", help="time corpus programs: original, rewritten and hand-written TF",
@@ -132,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="OUT", help="write the results as JSON")
     bench.add_argument("--markdown", metavar="OUT", help="write the results as a Markdown table")
     bench.add_argument("--repeats", type=int, metavar="N", help="timed calls per program (default: adaptive)")
-    bench.set_defaults(run=_run_bench)
+    bench.set_defaults(run=run_bench)
 
     patterns = commands.add_parser("patterns", help="list the NumPy -> TensorFlow patterns",
                                    description="List every NumPy callable the rewriter can lower.")
@@ -142,53 +142,8 @@ def _parser() -> argparse.ArgumentParser:
                                "project's own from [tool.rewriter] patterns; needs TensorFlow")
     patterns.add_argument("--project", metavar="PATH", default=".",
                           help="where to look for pyproject.toml (default: the current folder)")
-    patterns.set_defaults(run=_run_patterns)
+    patterns.set_defaults(run=run_patterns)
     return parser
-
-
-def _settings(args, keys, known_codes):
-    """The [tool.rewriter] settings for the first path, with the flags' values on top;
-    `known_codes()` gives the rule codes select/ignore may name (a prefix of one counts)."""
-    from .config import ConfigError, load_config
-
-    try:
-        config = load_config(args.paths[0])
-        config = config.merge({k: getattr(args, k, None) for k in keys})
-        if config.patterns:
-            config.registry()  # fail early, with the module's name, on a broken pattern module
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
-    codes = known_codes(config)
-    unknown = sorted(p for p in config.select | config.ignore if not any(c.startswith(p) for c in codes))
-    if unknown:
-        families = sorted({c.rstrip("0123456789") for c in codes})
-        print(f"error: select/ignore: no rule code starts with {', '.join(map(repr, unknown))} "
-              f"(codes start with {', '.join(families)}; `rewriter patterns` lists the pattern codes)",
-              file=sys.stderr)
-        return None
-    return config
-
-
-def _known_codes(config) -> set:
-    """Codes select/ignore can name, for fix and check alike ([tool.rewriter] serves both):
-    site kinds, the patterns' rule codes and the check rules."""
-    from .check import RULES
-    from .pipeline import SITE_CODES
-
-    return set(SITE_CODES.values()) | {p.code for p in config.registry()} | set(RULES)
-
-
-def _discover(args, config):
-    """Files under the paths given, less what [tool.rewriter] include/exclude leave out; a file
-    named on the command line is always taken (as ruff and black do)."""
-    from .files import discover
-
-    files, problems = discover(args.paths, exclude=args.exclude)
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    named = {os.path.realpath(p) for p in args.paths if os.path.isfile(p)}
-    return [f for f in files if os.path.realpath(f) in named or config.selects(f)], problems
 
 
 def _run_fix_stdin(args) -> int:
@@ -197,7 +152,7 @@ def _run_fix_stdin(args) -> int:
     from .pipeline import rewrite_source
     from .worker import unified_diff
 
-    config = _settings(args, ("select", "ignore"), _known_codes)
+    config = load_settings(args, ("select", "ignore"), known_codes)
     if config is None:
         return EXIT_ERROR
     text = sys.stdin.read()
@@ -234,10 +189,10 @@ def _run_fix(args) -> int:
     from .shared import names_used_elsewhere
     from .worker import FixJob, process_file
 
-    config = _settings(args, ("select", "ignore", "verify", "device", "jobs"), _known_codes)
+    config = load_settings(args, ("select", "ignore", "verify", "device", "jobs"), known_codes)
     if config is None:
         return EXIT_ERROR
-    files, problems = _discover(args, config)
+    files, problems = selected_files(args, config)
     write = not (args.diff or args.check)
     job = FixJob(write=write, select=config.select, ignore=config.ignore, verify=config.verify,
                  device=config.device, pattern_root=str(config.root) if config.root else None,
@@ -310,147 +265,3 @@ def _map(fn, job, files, jobs):
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         yield from pool.map(fn, [job] * len(files), files, chunksize=max(1, len(files) // (jobs * 8)))
-
-
-def _run_check(args) -> int:
-    from .check import render
-    from .worker import check_file
-
-    config = _settings(args, ("select", "ignore"), _known_codes)
-    if config is None:
-        return EXIT_ERROR
-    files, problems = _discover(args, config)
-    diagnostics, errors = [], bool(problems)
-    for path in files:
-        found, error = check_file(path, config.select, config.ignore, config.rewrite_options())
-        if error:
-            print(f"{path}: error: {error}", file=sys.stderr)
-            errors = True
-        errors = errors or any(d.code in ("RWC900", "RWC901") for d in found)  # unreadable: an error
-        diagnostics.extend(found)
-    output = render(diagnostics, args.output_format)
-    if output:
-        print(output, end="" if output.endswith("\n") else "\n")
-    if errors:
-        return EXIT_ERROR
-    return EXIT_CHANGES if diagnostics else EXIT_OK
-
-
-def _run_bench(args) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from .bench import run_bench
-    from .corpus import read_corpus_file
-
-    if len(args.paths) == 1 and os.path.isfile(args.paths[0]):
-        try:
-            read_corpus_file(args.paths[0])
-        except ValueError as exc:
-            if "not a corpus program" not in str(exc):
-                print(f"error: {exc}", file=sys.stderr)
-                return EXIT_ERROR
-            from .bench_sites import bench_file  # a program of the user's: time its sites
-
-            import_tensorflow_quietly()
-            return bench_file(args.paths[0], repeats=args.repeats)
-
-    return run_bench(args.paths or None, device=args.device, json_out=args.json, markdown_out=args.markdown,
-                     repeats=args.repeats, progress=sys.stderr.isatty())
-
-
-def _run_show(args) -> int:
-    import importlib
-
-    module_name, _, function_name = args.target.rpartition(":")
-    if not module_name or not function_name:
-        print(f"error: expected MODULE:FUNCTION or path/to/file.py:FUNCTION, got {args.target!r}", file=sys.stderr)
-        return EXIT_ERROR
-    import_tensorflow_quietly()  # before the user's module, which may import it too
-    sys.path.insert(0, os.getcwd())
-    try:
-        if module_name.endswith(".py"):
-            import importlib.util
-
-            spec = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
-            if spec is None or not os.path.isfile(module_name):
-                raise ImportError(f"no file {module_name}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-        function = getattr(module, function_name)
-    except (ImportError, AttributeError, SyntaxError) as exc:
-        print(f"error: cannot load {args.target}: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    from .decorator import NumpyFunction, fact_of, convert, ConversionError
-    from .sites import parse_args_spec
-
-    original = function.original if isinstance(function, NumpyFunction) else function
-    if args.args:
-        try:
-            facts = parse_args_spec(args.args)
-        except ValueError as exc:
-            print(f"error: --args: {exc}", file=sys.stderr)
-            return EXIT_ERROR
-    elif isinstance(function, NumpyFunction) and function._input_signature is not None:
-        facts = [fact_of(spec) for spec in function._input_signature]
-    else:
-        print("error: give the input dtypes with --args (e.g. --args 'float32[None,8]')", file=sys.stderr)
-        return EXIT_ERROR
-    try:
-        _, text, _, patterns, _ = convert(original, facts)
-    except ConversionError as exc:
-        print(f"{args.target}: not converted: {exc}")
-        return EXIT_ERROR
-    print(text, end="")
-    print(f"# converted with: {', '.join(patterns) or 'no NumPy calls'}", file=sys.stderr)
-    return EXIT_OK
-
-
-def _run_patterns(args) -> int:
-    from .config import ConfigError, load_config
-
-    try:
-        registry = load_config(args.project).registry()
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    patterns = list(registry)
-    if args.test is not None:
-        return _self_test([p for p in patterns if not args.test or p.numpy in args.test], registry)
-    if args.json:
-        print(json.dumps([{"numpy": p.numpy, "tf": p.summary(), "notes": p.note, "code": p.code,
-                           "cast": p.cast.name.lower(), "batch": p.batch.name.lower(),
-                           "dtypes": list(p.domain.dtypes)} for p in patterns], indent=2))
-        return EXIT_OK
-    width = max(len(p.numpy) for p in patterns)
-    for p in patterns:
-        line = f"{p.code:6} {p.numpy:{width}}  {p.summary()}"
-        print(line + (f"  # {p.note}" if p.note else ""))
-    print(f"{len(patterns)} patterns", file=sys.stderr)
-    return EXIT_OK
-
-
-def _self_test(patterns, registry) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    from .selftest import check_gradient, check_special_values, check_values
-
-    tf.get_logger().setLevel("ERROR")  # each example is traced on purpose: no retracing warnings
-
-    failed = 0
-    for pattern in patterns:
-        if pattern.random:
-            print(f"skip  {pattern.numpy}  (random: tested statistically by its own tests)")
-            continue
-        failures = check_values(pattern, tf, registry) + check_special_values(pattern, tf, registry)
-        if pattern.domain.grad and "float64" in pattern.domain.dtypes:
-            failures += check_gradient(pattern, tf, registry=registry)
-        failed += bool(failures)
-        print(f"{'FAIL' if failures else 'ok  '}  {pattern.numpy}")
-        for failure in failures[:3]:
-            print("      " + failure.replace("\n", "\n      "))
-    print(f"{len(patterns) - failed} passed, {failed} failed")
-    return EXIT_CHANGES if failed else EXIT_OK
-
