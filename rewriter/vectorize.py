@@ -186,12 +186,42 @@ def vectorize_map_fn(site, module, resolver, elems=None):
     if expression is not None and uses_element and tf_elementwise(expression, param, resolver):
         body = module.source.segment(expression)
         return substitute(body, {param: elems}), "elementwise body applied to the whole tensor"
-    for node in gast.walk(function):
-        name = resolver.qualname(node.func) if isinstance(node, gast.Call) else None
-        if name and name.startswith(_PER_ELEMENT):
-            raise Refusal(node, f"`{name}` decodes or converts one element at a time: the map stays", "RW305")
+    for reached in _reached_functions(function, resolver):
+        for node in gast.walk(reached):
+            name = resolver.qualname(node.func) if isinstance(node, gast.Call) else None
+            if name and name.startswith(_PER_ELEMENT):
+                raise Refusal(node, f"`{name}` decodes or converts one element at a time: the map stays", "RW305")
+            if isinstance(node, _PYTHON_CONTROL_FLOW) and node is not reached:
+                raise Refusal(node, "the mapped function branches or loops in Python: tf.vectorized_map traces it "
+                                    "without AutoGraph, where that raises on tensors (map_fn runs it eagerly): "
+                                    "the map stays", "RW306")
     fn = module.source.segment(site.func)
     return f"tf.vectorized_map({fn}, {elems})", "mapped with tf.vectorized_map"
+
+
+_PYTHON_CONTROL_FLOW = (gast.For, gast.While, gast.If, gast.IfExp, gast.BoolOp, gast.Assert, gast.ListComp,
+                        gast.GeneratorExp, gast.SetComp, gast.DictComp)
+"""What `tf.vectorized_map` cannot trace when it depends on a tensor (it runs the function
+without AutoGraph). `tf.cond` and `tf.while_loop` are ops: they stay allowed."""
+
+
+def _reached_functions(function, resolver, limit: int = 8) -> list:
+    """The mapped function and the functions of this file it calls, directly or not: an op
+    that decodes one element in a helper keeps the map as surely as one in the body."""
+    reached, todo = [], [function]
+    while todo and len(reached) < limit:
+        current = todo.pop()
+        if current in reached:
+            continue
+        reached.append(current)
+        for node in gast.walk(current):
+            if isinstance(node, gast.Call):
+                callee = resolver.function_def(node.func)
+                if callee is not None and callee not in reached:
+                    todo.append(callee)
+    if todo:
+        raise Refusal(function, "the mapped function calls too many functions of this file to check", "RW305")
+    return reached
 
 
 _PER_ELEMENT = ("tensorflow.strings.", "tensorflow.io.", "tensorflow.image.decode", "tensorflow.py_function",

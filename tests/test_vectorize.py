@@ -130,6 +130,59 @@ def test_map_fn_over_variable_size_decoding_stays():
     assert conversion.status == "left" and "ragged" in conversion.reason
 
 
+MAP_FN_KEPT = {
+    "decoding in a helper": """\
+        def load(path):
+            image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
+            return tf.image.resize_with_crop_or_pad(image, 8, 8)
+
+
+        def program(paths):
+            return tf.map_fn(lambda p: load(p), paths, fn_output_signature=tf.uint8)
+        """,
+    "a Python loop over the element": """\
+        def running(row):
+            total = 0.0
+            for v in row:
+                total += v
+            return total
+
+
+        def program(x):
+            return tf.map_fn(running, x)
+        """,
+    "a Python if on the element": """\
+        def clip(row):
+            if tf.reduce_sum(row) > 2.0:
+                return row * 0.5
+            return row
+
+
+        def program(x):
+            return tf.map_fn(clip, x)
+        """,
+}
+
+
+@pytest.mark.parametrize("body", MAP_FN_KEPT.values(), ids=MAP_FN_KEPT.keys())
+def test_map_fn_that_tf_vectorized_map_cannot_trace_stays(tf, tmp_path, body):
+    """Per-element decoding reached through a helper, and Python control flow on the element:
+    tf.vectorized_map would raise where map_fn ran (the last two run eagerly only, as a Keras
+    step run eagerly does: vectorized_map raises there too)."""
+    source = "import tensorflow as tf\n\n\n" + textwrap.dedent(body)
+    result = rewrite_source(source, "m.py")
+    assert result.new == source
+    (conversion,) = result.conversions
+    assert conversion.status == "left" and conversion.code in ("RW305", "RW306"), conversion.reason
+    if "paths" not in body:
+        namespace = {}
+        exec(compile(source, str(tmp_path / "m.py"), "exec"), namespace)
+        x = np.ones((3, 4), np.float32)
+        assert namespace["program"](x).shape[0] == 3  # the original runs eagerly
+        with pytest.raises(tf.errors.OperatorNotAllowedInGraphError):
+            tf.vectorized_map(namespace[body.split("map_fn(")[1].split(",")[0]], x)
+
+
 FILL = textwrap.dedent("""\
     import numpy as np
 
