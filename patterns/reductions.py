@@ -11,9 +11,9 @@ arg-extrema, cumulative ops, which round after every step in both) or accumulate
 (`mean`, `median`), which the lowering then spells out.
 
 Where an input is needed more than once and its text is not a plain name, it is bound once
-with an immediately applied `lambda x: ...`, so it is not computed twice. Median and
-quantiles are calls to helpers named after the NumPy function (`np_median(a, axis=-1)`, see
-`rewriter/tf_helpers.py`).
+with an immediately applied `lambda x: ...`, so it is not computed twice. Median, quantiles
+and the NaN-keeping float max/min are calls to helpers named after the NumPy function
+(`np_median(a, axis=-1)`, see `rewriter/tf_helpers.py`).
 """
 import re
 
@@ -22,7 +22,7 @@ import numpy as np
 from rewriter import helper_source
 from rewriter.facts import Kind, tf_name
 from rewriter.lower import Lowered
-from rewriter.pattern import INTS, NUMERIC, Batch, Cast, Domain, Pattern, nan_keeping, parenthesize
+from rewriter.pattern import INTS, NUMERIC, Batch, Cast, Domain, Pattern, parenthesize
 
 FAMILY_CODE = "NPR"
 
@@ -104,21 +104,25 @@ def _slices(axis, *parts):
 
 # -- sums, products, extrema ----------------------------------------------------------------
 
+_NAN_KEEPING = {"tf.reduce_max": "np_max", "tf.reduce_min": "np_min"}
+
+
 def _reduce(op, combine, axis_default=None):
     """op(a, axis, keepdims), with `initial` folded in by `combine` (NumPy starts the
-    reduction from it, so an empty slice gives `initial`)."""
+    reduction from it, so an empty slice gives `initial`). Float max and min go to np_max /
+    np_min, NaN wherever the slice holds a NaN (compiled with XLA, TF's skip NaN)."""
     def lower(call):
         if op in ("tf.reduce_sum", "tf.reduce_prod"):
             _no_f16_result(call)
-        a = call.text(call.pattern.arrays[0] if call.pattern.arrays else "a")
+        array = call.pattern.arrays[0] if call.pattern.arrays else "a"
+        a = call.text(array)
         if axis_default is not None and not call.given("axis"):
             axis = f", axis={axis_default}"
         else:
             axis = _kw(call, "axis")
         text = f"{op}({a}{axis}{_kw(call, 'keepdims')})"
-        if op in ("tf.reduce_max", "tf.reduce_min") and _float_input(call, call.pattern.arrays[0]
-                                                                       if call.pattern.arrays else "a"):
-            text = _bind(a, lambda x: nan_keeping(op, x, f"{axis}{_kw(call, 'keepdims')}"))
+        if op in _NAN_KEEPING and _float_input(call, array):
+            text = helper_source.call(_NAN_KEEPING[op], a + f"{axis}{_kw(call, 'keepdims')}")
         if call.given("initial"):
             text = combine.format(r=text, i=parenthesize(call.tensor("initial")))
         return text

@@ -279,6 +279,28 @@ def np_unique(ar, return_index=False, return_inverse=False, return_counts=False)
     return tuple(outputs)
 
 
+def np_max(a, axis=None, keepdims=False):
+    """np.max(a, axis, keepdims): the largest value, NaN where a slice holds a NaN."""
+    a = tf.convert_to_tensor(a)
+    largest = tf.reduce_max(a, axis=axis, keepdims=keepdims)
+    if not a.dtype.is_floating:
+        return largest
+    # compiled with XLA, tf.reduce_max skips NaN
+    has_nan = tf.reduce_any(tf.math.is_nan(a), axis=axis, keepdims=keepdims)
+    return tf.where(has_nan, tf.constant(float("nan"), a.dtype), largest)
+
+
+def np_min(a, axis=None, keepdims=False):
+    """np.min(a, axis, keepdims): the smallest value, NaN where a slice holds a NaN."""
+    a = tf.convert_to_tensor(a)
+    smallest = tf.reduce_min(a, axis=axis, keepdims=keepdims)
+    if not a.dtype.is_floating:
+        return smallest
+    # compiled with XLA, tf.reduce_min skips NaN
+    has_nan = tf.reduce_any(tf.math.is_nan(a), axis=axis, keepdims=keepdims)
+    return tf.where(has_nan, tf.constant(float("nan"), a.dtype), smallest)
+
+
 def numpy_function_output(value):
     """tf.numpy_function(f, inp, [dtype]): the tensor eagerly, [tensor] in a graph."""
     return value if tf.executing_eagerly() else [value]

@@ -266,7 +266,7 @@ def test_interp_traced_with_unknown_shapes(tf, helpers):
     _assert_same(interp(x, xp, fp), np.interp(x, xp, fp))
 
 
-# -- median, quantile -----------------------------------------------------------------
+# -- max, min, median, quantile -----------------------------------------------------------
 
 NUMERIC_DTYPES = FLOAT_DTYPES + ("int8", "int16", "int32", "int64", "uint8")
 REDUCED_SHAPES = ((1,), (7,), (3, 5), (4, 0), (2, 3, 4))
@@ -277,6 +277,24 @@ def _reductions(shape):
     axes = [None] if 0 not in shape else []
     axes += [a for a in range(-len(shape), len(shape)) if shape[a] != 0]
     return [(axis, keep) for axis in axes for keep in (False, True)]
+
+
+@pytest.mark.parametrize("dtype", NUMERIC_DTYPES)
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_keep_nans_as_numpy(tf, helpers, dtype, name):
+    rng = np.random.default_rng(6)
+    helper, numpy_fn = getattr(helpers, f"np_{name}"), getattr(np, name)
+    for shape in REDUCED_SHAPES:
+        a = _samples(dtype, shape, rng)
+        for axis, keep in _reductions(shape):
+            want = numpy_fn(a, axis=axis, keepdims=keep)
+            _assert_same(helper(tf.constant(a), axis=axis, keepdims=keep), want, f"{shape} {axis} {keep}")
+
+
+def test_max_keeps_nans_when_compiled_with_xla(tf, helpers):
+    a = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]])
+    compiled = tf.function(lambda x: helpers.np_max(x, axis=-1), jit_compile=True)
+    _assert_same(compiled(tf.constant(a)), np.max(a, axis=-1))
 
 
 @pytest.mark.parametrize("dtype", NUMERIC_DTYPES)
