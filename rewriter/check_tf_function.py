@@ -125,7 +125,7 @@ class TracedFunctionRules:
                 values = list(call.args) + [k.value for k in call.keywords]
                 if any(isinstance(v, gast.Starred) for v in values) or any(k.arg is None for k in call.keywords):
                     return
-                if not all(number_literal(v) is not None for v in values):
+                if not all(self._python_number(v) is not None for v in values):
                     return
         self.c.report(traced.marker, "RWC006",
                     f"tf.function `{fn.name}` only does Python scalar arithmetic (no TensorFlow ops, no "
@@ -157,20 +157,21 @@ class TracedFunctionRules:
             params = [a.id for a in traced.fn.args.args]
             pairs = list(zip(params, call.args)) + [(k.arg, k.value) for k in call.keywords if k.arg]
             for param, node in pairs:
-                value = number_literal(node)
-                if value is None and self._range_loop_variable(node):
-                    value = _LOOP
+                value = self._python_number(node)
                 if value is not None:
                     passed.setdefault((id(traced), param), (traced, []))[1].append((node, value))
         for (_, param), (traced, uses) in passed.items():
-            values = {v for _, v in uses if v is not _LOOP}
-            if len(values) < 2 and all(v is not _LOOP for _, v in uses):
+            values = {v for _, v in uses if v not in (_LOOP, _VARIES)}
+            if len(values) < 2 and all(v not in (_LOOP, _VARIES) for _, v in uses):
                 continue   # one value: one trace
             shown = ", ".join(repr(v) for v in sorted(values, key=repr)[:4]) + (", ..." if len(values) > 4 else "")
             for node, value in uses:
                 if value is _LOOP:
                     what = f"the loop variable `{node.id}` (a new Python int on every iteration)"
                     example = node.id
+                elif value is _VARIES:
+                    what = f"`{self.c.spelled(node)}`, a Python number that changes between calls"
+                    example = self.c.spelled(node)
                 else:
                     what = f"the Python number {self.c.spelled(node)}"
                     example = self.c.spelled(node)
@@ -179,6 +180,38 @@ class TracedFunctionRules:
                             f"tf.function `{traced.fn.name}` is called with {what} for `{param}`: each new Python "
                             f"value traces a new graph; pass tf.constant({example}) or declare an "
                             "input_signature (reduce_retracing does not generalize Python numbers)")
+
+    def _python_number(self, node, depth: int = 0):
+        """What the file shows `node` to be when it is a Python number: its value when it is
+        always the same one, _LOOP for a range loop's variable, _VARIES for a number that
+        changes (`lr = base * decay ** epoch` in a loop); None when it may be anything else.
+        A name counts when every assignment to it gives a Python number."""
+        value = number_literal(node)
+        if value is not None or depth > 4:
+            return value
+        if self._range_loop_variable(node):
+            return _LOOP
+        if isinstance(node, gast.BinOp) and isinstance(node.op, _ARITHMETIC):
+            parts = [self._python_number(n, depth + 1) for n in (node.left, node.right)]
+            return None if None in parts else _VARIES
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+            return None if self._python_number(node.operand, depth + 1) is None else _VARIES
+        if not (isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load)):
+            return None
+        values = []
+        for definition in self.c.resolver.definitions(node):
+            statement = self.c.resolver.parents.get(definition)
+            if isinstance(statement, gast.Assign) and statement.targets == [definition]:
+                values.append(self._python_number(statement.value, depth + 1))
+            elif isinstance(statement, gast.AugAssign) and statement.target is definition:
+                values.append(_VARIES if self._python_number(statement.value, depth + 1) is not None else None)
+            else:
+                return None
+        if not values or None in values:
+            return None
+        if len({repr(v) for v in values}) == 1 and values[0] not in (_LOOP, _VARIES):
+            return values[0]  # every assignment gives the same number
+        return _VARIES
 
     def _range_loop_variable(self, node) -> bool:
         if not isinstance(node, gast.Name) or not isinstance(node.ctx, gast.Load):
@@ -195,3 +228,5 @@ class TracedFunctionRules:
 
 
 _LOOP = object()
+_VARIES = object()
+_ARITHMETIC = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.FloorDiv, gast.Mod, gast.Pow)

@@ -473,3 +473,33 @@ def test_a_tf_range_loop_that_fix_converts_is_reported_fixable():
         """)
     (diagnostic,) = check_source(source, "loop.py")
     assert (diagnostic.code, diagnostic.line, diagnostic.fixable) == ("RWC008", 7, True)
+
+
+def test_rwc006_and_rwc007_follow_python_numbers_through_variables():
+    """The textbook case: a tf.function called with variables holding Python numbers."""
+    diagnostics = check("""
+        @tf.function
+        def tf_add(x, y):
+            return x + y
+
+        x = 3
+        for step in range(10):
+            y = step * 2
+            tf_add(x, y)
+    """)
+    assert at(diagnostics, "RWC006") == [(4, 2)]
+    found = codes(diagnostics, "RWC007")
+    assert [(d.line, d.col) for d in found] == [(11, 15)]
+    assert "`y`, a Python number that changes between calls" in found[0].message
+
+
+@pytest.mark.parametrize("body", [
+    # one value, through a variable: one trace
+    "@tf.function\ndef f(x, k):\n    return x * k\nK = 2\na = f(x, K)\nb = f(y, K)\n",
+    # a variable that may hold a tensor
+    "@tf.function\ndef f(k):\n    return k * 2\nk = tf.constant(1.0)\nfor i in range(3):\n    f(k)\n",
+    # a variable from a function call: anything
+    "@tf.function\ndef f(k):\n    return k * 2\nfor i in range(3):\n    k = load()\n    f(k)\n",
+])
+def test_rwc007_through_variables_must_not_fire(body):
+    assert codes(check(body), "RWC007") == []
