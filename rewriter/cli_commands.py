@@ -85,7 +85,7 @@ def run_show(args) -> int:
         print(f"error: cannot load {args.target}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     from .decorator import NumpyFunction, fact_of, convert, ConversionError
-    from .sites import parse_args_spec
+    from .declarations import parse_args_spec
 
     original = function.original if isinstance(function, NumpyFunction) else function
     if args.args:

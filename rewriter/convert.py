@@ -20,7 +20,8 @@ from .helpers import FileHelpers
 from .lower import FunctionLowering, Inconsistent, Refusal
 from .parse import ParsedModule
 from .resolve import Resolver
-from .sites import Site, declared_inputs, declared_values
+from .declarations import declared_inputs, declared_values
+from .sites import Site
 
 
 @dataclass

@@ -11,10 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 import gast
-import numpy as np
 
-from . import facts as F
-from .facts import Fact, Kind
+from .declarations import bind_arguments, read_tout, signature_fact
 from .parse import ParsedModule
 from .resolve import Resolver
 
@@ -33,7 +31,6 @@ PARAMS = {
     "py_function": ("func", "inp", "Tout", "name"),
     "py_func": ("func", "inp", "Tout", "stateful", "name"),
 }
-ARGS_COMMENT = re.compile(r"#\s*rewriter:\s*args\s*=\s*(?P<spec>.+?)\s*$")
 OFF_COMMENT = re.compile(r"#\s*rewriter:\s*off\b")
 
 
@@ -128,17 +125,6 @@ def _describe_map_fn(call, resolver) -> Site:
     return site
 
 
-def bind_arguments(call, names):
-    """A call's arguments by parameter name (positional first, then keywords), or None when
-    it passes **kwargs (then nothing can be said about them)."""
-    args = dict(zip(names, call.args))
-    for keyword in call.keywords:
-        if keyword.arg is None:
-            return None
-        args[keyword.arg] = keyword.value
-    return args
-
-
 def _describe(call, kind, resolver) -> Site:
     site = Site(call, kind)
     args = bind_arguments(call, PARAMS[kind])
@@ -151,8 +137,8 @@ def _describe(call, kind, resolver) -> Site:
         return _left(site, "`inp` unpacks a sequence, so the number of inputs is unknown", "RW102")
     site.inputs = list(args["inp"].elts)
     site.traced = _always_traced(call, resolver)
-    site.tensor_inputs = [_is_tensor(e, resolver) or _signature_fact(e, resolver) is not None for e in site.inputs]
-    read = _tout(args["Tout"], resolver)
+    site.tensor_inputs = [_is_tensor(e, resolver) or signature_fact(e, resolver) is not None for e in site.inputs]
+    read = read_tout(args["Tout"], resolver)
     if read is None:
         return _left(site, "`Tout` is not a list of dtypes this tool can read", "RW103")
     site.tout_is_list, site.tout = read
@@ -212,66 +198,6 @@ def _left(site, reason, code) -> Site:
     return site
 
 
-def _tout(node, resolver, depth=0):
-    """(is a list, dtypes) of a `Tout` as people write it: a dtype, a list or tuple of them,
-    `[tf.float32] * 3`, `(tf.float32,) * 2`, a sum of such lists, or a name bound once to any
-    of these; None when it is none of them (a dtype read from an input, say)."""
-    if depth > 4:
-        return None
-    if isinstance(node, (gast.List, gast.Tuple)):
-        dtypes = []
-        for element in node.elts:
-            read = _tout(element, resolver, depth + 1)
-            if read is None or read[0]:
-                return None
-            dtypes += read[1]
-        return True, dtypes
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
-        for sequence, count in ((node.left, node.right), (node.right, node.left)):
-            read, times = _tout(sequence, resolver, depth + 1), _int_constant(count, resolver)
-            if read is not None and read[0] and times is not None and times >= 0:
-                return True, read[1] * times
-        return None
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add):
-        left, right = _tout(node.left, resolver, depth + 1), _tout(node.right, resolver, depth + 1)
-        return (True, left[1] + right[1]) if left and right and left[0] and right[0] else None
-    dtype = _dtype_of(node, resolver)
-    if dtype is not None:
-        return False, [dtype]
-    value = _bound_once(node, resolver)
-    return None if value is None else _tout(value, resolver, depth + 1)
-
-
-def _int_constant(node, resolver):
-    """A non-negative int written out, or a name bound once to one."""
-    if isinstance(node, gast.Constant) and type(node.value) is int:
-        return node.value
-    value = _bound_once(node, resolver)
-    return _int_constant(value, resolver) if isinstance(value, gast.Constant) else None
-
-
-def _bound_once(node, resolver):
-    """The value a name is bound to by its one plain assignment (`OUT = [tf.float32] * 2`)."""
-    if not isinstance(node, gast.Name):
-        return None
-    definitions = resolver.definitions(node)
-    if len(definitions) != 1:
-        return None
-    statement = resolver.parents.get(definitions[0])
-    if isinstance(statement, gast.Assign) and statement.targets == [definitions[0]]:
-        return statement.value
-    return None
-
-
-def _dtype_of(node, resolver):
-    name = resolver.qualname(node)
-    if name and (name.startswith("tensorflow.") or name.startswith("numpy.")):
-        return F.from_tf_name(name)
-    if isinstance(node, gast.Constant) and isinstance(node.value, str):
-        return F.from_tf_name(node.value)
-    return None
-
-
 def _find_target(site, resolver):
     func = site.func
     if isinstance(func, gast.Call) and resolver.qualname(func.func) == "functools.partial" and func.args:
@@ -324,72 +250,6 @@ def _overridden(cls, name, resolver) -> bool:
 
 # -- what is known about the inputs --------------------------------------------------------
 
-def declared_inputs(site, module: ParsedModule, resolver: Resolver) -> list | None:
-    """Facts for the site's inputs from a `# rewriter: args=` comment or the enclosing
-    `tf.function`'s `input_signature`; None for an input nothing declares."""
-    comment = _args_comment(site, module)
-    if comment is not None:
-        return parse_args_spec(comment)
-    return [_signature_fact(e, resolver) for e in site.inputs]
-
-
-def declared_values(site, module: ParsedModule) -> dict:
-    """Facts of values the function reads but the rewriter cannot see, declared by name in the
-    `# rewriter: args=` comment: `self.threshold:float32[]`, `cfg.scale:float`."""
-    comment = _args_comment(site, module)
-    return parse_declarations(comment)[1] if comment is not None else {}
-
-
-def _args_comment(site, module) -> str | None:
-    lines = module.source.lines
-    first = site.call.lineno
-    candidates = [*range(first, site.call.end_lineno + 1)]
-    if first > 1 and lines[first - 2].lstrip().startswith("#"):
-        candidates.append(first - 1)  # a comment line right above the call
-    if site.target is not None and not isinstance(site.target, gast.Lambda):
-        candidates.append(site.target.lineno)
-    for lineno in candidates:
-        if 1 <= lineno <= len(lines):
-            match = ARGS_COMMENT.search(lines[lineno - 1])
-            if match:
-                return match.group("spec")
-    return None
-
-
-def parse_args_spec(spec: str) -> list:
-    """`x:float32[None,128], y:int64[]` (names optional) -> the inputs' facts, in order;
-    raises ValueError."""
-    return parse_declarations(spec)[0]
-
-
-_PYTHON_SCALARS = {"float": float, "int": int, "bool": bool, "complex": complex}
-
-
-def parse_declarations(spec: str) -> tuple:
-    """(input facts in order, {dotted name: fact}) of an args spec: entries named like an
-    attribute (`self.threshold:float32[]`, `cfg.scale:float`) declare values the function
-    reads; the others are the inputs. Raises ValueError."""
-    inputs, values = [], {}
-    for item in re.split(r",\s*(?![^\[]*\])", spec.strip()):
-        name, _, kind = item.rpartition(":")
-        name, kind = name.strip(), kind.strip()
-        if kind in _PYTHON_SCALARS and "." in name:
-            values[name] = Fact(Kind.SCALAR, pytype=_PYTHON_SCALARS[kind])
-            continue
-        match = re.fullmatch(r"(?P<dtype>\w+)\s*(\[(?P<shape>[^\]]*)\])?", kind)
-        dtype = F.from_tf_name(match.group("dtype")) if match else None
-        if dtype is None:
-            raise ValueError(f"cannot read `{kind}` (expected e.g. float32[None,128])")
-        shape = match.group("shape")
-        dims = None if shape is None else tuple(
-            None if d.strip() in ("None", "?", "") else int(d) for d in shape.split(",") if d.strip())
-        fact = Fact(Kind.ARRAY, dtype=dtype, rank=None if dims is None else len(dims), fresh=False, shape=dims)
-        if "." in name:
-            values[name] = fact
-        else:
-            inputs.append(fact)
-    return inputs, values
-
 
 _TF_FUNCTION = {"tensorflow.function", "tensorflow.compat.v1.function", "tensorflow.compat.v2.function"}
 
@@ -409,55 +269,3 @@ def _always_traced(call, resolver) -> bool:
     return False
 
 
-def _signature_fact(node, resolver) -> Fact | None:
-    """The TensorSpec of a `tf.function(input_signature=...)` parameter passed straight in."""
-    if not isinstance(node, gast.Name):
-        return None
-    defs = resolver.definitions(node)
-    if len(defs) != 1 or not isinstance(defs[0], gast.Name):
-        return None
-    fn = resolver.enclosing(defs[0], (gast.FunctionDef,))
-    if fn is None or defs[0] not in fn.args.args:
-        return None
-    index = fn.args.args.index(defs[0])
-    for decorator in fn.decorator_list:
-        if not isinstance(decorator, gast.Call) or resolver.qualname(decorator.func) != "tensorflow.function":
-            continue
-        for keyword in decorator.keywords:
-            specs = _spec_list(keyword.value) if keyword.arg == "input_signature" else None
-            if specs is not None:
-                offset = 1 if fn.args.args and fn.args.args[0].id == "self" else 0
-                if 0 <= index - offset < len(specs):
-                    return _spec_fact(specs[index - offset], resolver)
-    return None
-
-
-def _spec_list(node):
-    """The specs of an `input_signature` literal: `[a, b]`, `(a, b)`, `[a] * 2`, `[a] + [b]`."""
-    if isinstance(node, (gast.List, gast.Tuple)):
-        return list(node.elts)
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add):
-        left, right = _spec_list(node.left), _spec_list(node.right)
-        return left + right if left is not None and right is not None else None
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
-        items, count = (node.left, node.right) if isinstance(node.right, gast.Constant) else (node.right, node.left)
-        items = _spec_list(items)
-        if items is not None and isinstance(count, gast.Constant) and type(count.value) is int and count.value >= 0:
-            return items * count.value
-    return None
-
-
-def _spec_fact(spec, resolver) -> Fact | None:
-    if not isinstance(spec, gast.Call) or resolver.qualname(spec.func) != "tensorflow.TensorSpec":
-        return None
-    args = bind_arguments(spec, ("shape", "dtype", "name"))
-    if args is None:  # TensorSpec(**kwargs): nothing is declared that we can read
-        return None
-    dtype = _dtype_of(args["dtype"], resolver) if "dtype" in args else np.dtype("float32")
-    if dtype is None:
-        return None
-    shape = args.get("shape")
-    if not isinstance(shape, (gast.List, gast.Tuple)):
-        return Fact(Kind.ARRAY, dtype=dtype, fresh=False)
-    dims = tuple(d.value if isinstance(d, gast.Constant) and isinstance(d.value, int) else None for d in shape.elts)
-    return Fact(Kind.ARRAY, dtype=dtype, rank=len(dims), fresh=False, shape=dims)
