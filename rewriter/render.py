@@ -69,8 +69,11 @@ class _Block:
     """One block of statements (a function body, a branch), with the emitted ones marked."""
 
     def __init__(self, block, emitted, in_function, style, taken, text, user_lambdas):
-        self.block, self.emitted, self.in_function = block, emitted, in_function
+        self.block, self.in_function = block, in_function
         self.style, self.taken, self.text, self.user_lambdas = style, taken, text, user_lambdas
+        # a statement sharing a line (`a = 1; b = 2`, `if c: return x`) is left as written: its
+        # lines cannot be replaced without the other statement or the header on them
+        self.emitted = [e and self._alone_on_its_lines(i) for i, e in enumerate(emitted)]
 
     def replacements(self):
         statements = []  # (position in block, new statement or the original)
@@ -91,8 +94,6 @@ class _Block:
             if not self.emitted[index]:
                 continue
             if index not in changed and not self._too_long(statement):
-                continue
-            if not self._alone_on_its_lines(index):
                 continue
             indent = indent_of(self.text, statement)
             kept, trailing = comments(self.text, statement)
@@ -116,7 +117,12 @@ class _Block:
     def _alone_on_its_lines(self, index) -> bool:
         statement = self.block[index]
         others = self.block[:index] + self.block[index + 1:]
-        return not any(o.end_lineno >= statement.lineno and o.lineno <= statement.end_lineno for o in others)
+        if any(o.end_lineno >= statement.lineno and o.lineno <= statement.end_lineno for o in others):
+            return False
+        lines = text_lines(self.text)
+        before = lines[statement.lineno - 1].encode()[:statement.col_offset]
+        after = lines[statement.end_lineno - 1].encode()[statement.end_col_offset:].decode(errors="replace").strip()
+        return not before.strip() and (not after or after.startswith("#"))
 
 
 class _Rewriter:
@@ -144,8 +150,10 @@ class _Rewriter:
         function = ast.FunctionDef(name=name, args=lam.args, body=body, decorator_list=[], returns=None,
                                    type_params=[])
         replace_node(statement, lam, ast.Name(id=name, ctx=ast.Load()))
-        statements = [(0, s) for inner in body for s in self.statement(inner)]
-        share_repeated(statements, {0}, self.taken, self.style.ops)
+        # inside the def its parameters are taken too: a new local must not overwrite one
+        inner = _Rewriter(self.style, self.taken | {a.arg for a in lam.args.args}, self.user_lambdas)
+        statements = [(0, s) for body_statement in body for s in inner.statement(body_statement)]
+        share_repeated(statements, {0}, inner.taken, self.style.ops)
         function.body = [s for _, s in statements]
         return ast.fix_missing_locations(function)
 

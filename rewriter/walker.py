@@ -300,8 +300,11 @@ def merge(a: dict, b: dict) -> dict:
             out[name] = x
         elif x is None or y is None:
             out[name] = x or y
-        elif x.kind is y.kind is Kind.ARRAY and x.dtype == y.dtype:
-            out[name] = x.with_(rank=x.rank if x.rank == y.rank else None, fresh=x.fresh and y.fresh)
+        elif x.kind is y.kind is Kind.ARRAY:
+            # an array either way: of an unknown dtype when the paths disagree (what needs the
+            # dtype is then refused, never left as NumPy code on a tensor)
+            out[name] = x.with_(rank=x.rank if x.rank == y.rank else None, fresh=x.fresh and y.fresh,
+                                dtype=x.dtype if x.dtype == y.dtype else None)
         elif x.kind is y.kind is Kind.SCALAR and x.pytype is y.pytype and (
                 x.dtype is None or y.dtype is None or x.dtype == y.dtype):
             out[name] = x.with_(value=F.UNKNOWN, tensor=x.tensor or y.tensor, dtype=x.dtype or y.dtype)

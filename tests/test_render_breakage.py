@@ -2,8 +2,10 @@
 realistic programs are rewritten, then the original and the rewrite run on the same inputs and
 must return the same values, or raise where the original raised.
 
-Tests marked xfail(strict=True) record bugs found (the reason names the cause); the others
-guard the risky cases that turned out fine.
+The first tests are the bugs this hunt found, now fixed: a shared local bound in a statement
+that shares its line (`;`), a one-line `if c: stmt` / `for ...: stmt` body losing its header, a
+new local overwriting a per-row def's parameter, and `.astype` left on a tensor after branches
+of two dtypes. The others guard the risky cases that turned out fine.
 """
 from __future__ import annotations
 
@@ -62,14 +64,10 @@ def f(x):
 """
 
 
-@pytest.mark.xfail(strict=True, reason="render.py:95 skips rewriting a statement that shares its line (`;`) after "
-                                       "share_repeated put the new local's binding before it, but still rewrites the "
-                                       "later use: NameError")
 def test_a_shared_value_first_computed_in_a_statement_sharing_its_line(tmp_path):
     same_outcomes(tmp_path, SEMICOLON, "f", [(np.array([1.0, -2.0, 3.0], F32),)])
 
 
-@pytest.mark.xfail(strict=True, reason="same cause through @autograph_numpy (decorator.py:200 renders too): NameError")
 def test_a_shared_value_first_computed_in_a_statement_sharing_its_line_decorator(tmp_path):
     from rewriter import autograph_numpy
 
@@ -91,15 +89,11 @@ def f(x, y):
 """
 
 
-@pytest.mark.xfail(strict=True, reason="render.py:97-107 replaces the whole line of an `if c: stmt` body statement "
-                                       "(indent taken from the `if` line, _alone_on_its_lines ignores the header): "
-                                       "the `if c:` is dropped and the body always runs")
 def test_a_one_line_if_body_keeps_its_if(tmp_path):
     x, y = np.array([1.0, 0.0, -1.0], F32), np.array([0.0, 0.0, 2.0], F32)
     same_outcomes(tmp_path, ONE_LINE_IF, "f", [(x, y), (x + 10, y)])
 
 
-@pytest.mark.xfail(strict=True, reason="same cause for `for ...: stmt`: the loop header is dropped, the body runs once")
 def test_a_one_line_for_body_keeps_its_loop(tmp_path):
     source = """\
     import numpy as np
@@ -116,9 +110,6 @@ def test_a_one_line_for_body_keeps_its_loop(tmp_path):
     same_outcomes(tmp_path, source, "f", [(np.array([1.0, 2.0, -1.0], F32), np.array([1.0, 0.5, 2.0], F32))])
 
 
-@pytest.mark.xfail(strict=True, reason="a lambda's parameters are not in the taken names (source_text.py:62), so a "
-                                       "local the render stage binds inside the def made from it (share.py:30, "
-                                       "render.py:160) can take the parameter's own name and overwrite it")
 def test_a_local_in_a_per_row_def_does_not_overwrite_the_row(tmp_path):
     source = """\
     import numpy as np
@@ -136,8 +127,6 @@ def test_a_local_in_a_per_row_def_does_not_overwrite_the_row(tmp_path):
     same_outcomes(tmp_path, source, "f", [(np.array([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], F32),)], new)
 
 
-@pytest.mark.xfail(strict=True, reason="render.py:141-148 directly: a shared `tf.where(row > 0, row, 0)` in a lambda "
-                                       "argument's def is bound to `row`, the def's parameter")
 def test_render_never_binds_a_lambda_parameters_name():
     original = "import numpy as np\nimport tensorflow as tf\n\n\ndef f(x):\n    return np.sum(x)\n"
     new = original.replace("np.sum(x)", "tf.vectorized_map(lambda row: tf.where(row > 0.0, row, 0.0) / "
@@ -151,9 +140,6 @@ def test_render_never_binds_a_lambda_parameters_name():
     np.testing.assert_allclose(results[1], results[0])
 
 
-@pytest.mark.xfail(strict=True, reason="predates the render stage: after an if/else giving `z` two dtypes, walker.py "
-                                       "merge makes z OTHER and `z.astype(np.float32)` is left as a method call on a "
-                                       "tensor (only np.float32 -> tf.float32): AttributeError for mixed-dtype inputs")
 def test_astype_after_branches_of_two_dtypes(tmp_path):
     source = """\
     import numpy as np
