@@ -4,7 +4,7 @@ kind of output gets their definitions.
 Lowering writes a helper call as `__rw_np_hanning(m)`, a spelling no user code has, so the
 stage that turns lowered text into code can find every helper a text needs:
 
-- `rewriter fix` (`render.py`) renames the call to `np_hanning` (or `np_hanning2` when the file
+- `rewriter fix` (`render_helpers.py`) renames the call to `np_hanning` (or `np_hanning2` when the file
   already has that name) and defines the helper once per file, in one marked block after the
   imports (`file_block`). Helpers live in the file, not in a module the codemod would add to
   the repository: the rewritten file then runs on its own, as a script, in a notebook or

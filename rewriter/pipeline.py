@@ -1,6 +1,10 @@
 """The rewrite pipeline for one source text, as one readable list of stages:
 
-    parse -> resolve -> find sites -> convert (lower) -> emit -> check
+    parse -> resolve -> find sites -> convert (lower) -> emit -> render -> verify (optional) -> check
+
+Convert lowers each site's function (`convert.py`), emit writes the edits (`emit_site.py`),
+render lays out what the rewrite wrote (`render.py`); --verify runs the rendered code, so
+what is verified is what is written.
 
 `rewrite_source` never raises for problems in the user's code: a syntax error becomes the
 file's `error`, a site that can't be converted is `left` with its reason.
