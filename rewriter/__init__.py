@@ -17,7 +17,7 @@ class RewriterWarning(UserWarning):
 _LAZY = {
     "rewrite_source": ".pipeline", "RewriteOptions": ".pipeline",
     "verify": ".verification", "verify_distribution": ".verification", "VerifyResult": ".verification",
-    "autograph_numpy": ".decorator",
+    "autograph_numpy": ".decorator", "CustomGradientOrder": ".decorator",
 }
 
 

@@ -38,6 +38,30 @@ from .resolve import Resolver
 _COUNTER = itertools.count()
 
 
+class CustomGradientOrder(TypeError):
+    """@autograph_numpy and @tf.custom_gradient on one function: neither order can work (the
+    decorator converts a function returning arrays; custom_gradient needs one returning
+    `(y, grad)`), so the user gets the order that does, at once."""
+
+    ADVICE = ("@autograph_numpy and @tf.custom_gradient cannot decorate the same function, in either order: "
+              "put the NumPy forward in its own function decorated with @autograph_numpy, and call it from "
+              "the @tf.custom_gradient function that returns (y, grad)")
+
+
+def _returns_a_gradient_function(node) -> bool:
+    """Whether a def returns `(y, grad)` with `grad` a function it defines (custom_gradient's form)."""
+    if not isinstance(node, gast.FunctionDef):
+        return False
+    local_functions = {n.name for n in node.body if isinstance(n, gast.FunctionDef)}
+    for statement in gast.walk(node):
+        if isinstance(statement, gast.Return) and isinstance(statement.value, gast.Tuple):
+            for element in statement.value.elts:
+                if isinstance(element, gast.Lambda) or (isinstance(element, gast.Name)
+                                                         and element.id in local_functions):
+                    return True
+    return False
+
+
 class ConversionError(Exception):
     """The function can't be converted; the message says why (shown in the warning)."""
 
@@ -178,6 +202,8 @@ def convert(fn, arg_facts: list, registry=None):
     called with arguments of these facts; raises ConversionError."""
     registry = registry or registry_module.default()
     module, node = _parse_function(fn)
+    if _returns_a_gradient_function(node):  # @tf.custom_gradient over @autograph_numpy
+        raise CustomGradientOrder(CustomGradientOrder.ADVICE)
     params = [a.id for a in node.args.args]
     if node.args.vararg or node.args.kwarg or node.args.kwonlyargs or len(arg_facts) > len(params):
         raise ConversionError("only plain positional parameters are converted")
@@ -272,6 +298,8 @@ class NumpyFunction:
     """The object `@autograph_numpy` returns: callable like a `tf.function`."""
 
     def __init__(self, fn, verify=False, input_signature=None, jit_compile=None, reduce_retracing=False):
+        if type(fn).__module__.endswith("custom_gradient"):  # @autograph_numpy over @tf.custom_gradient
+            raise CustomGradientOrder(CustomGradientOrder.ADVICE)
         functools.update_wrapper(self, fn)
         self.original = fn
         self._verify = verify

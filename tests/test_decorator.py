@@ -206,3 +206,45 @@ def test_dataset_map_prints_no_autograph_warnings_about_the_tool(tf, caplog):
         out = np.stack([t.numpy() for t in tf.data.Dataset.from_tensor_slices(x).map(centre)])
     np.testing.assert_allclose(out, (x - x.mean(1, keepdims=True)) / (x.std(1, keepdims=True) + 1e-6), rtol=1e-5)
     assert not [r.getMessage() for r in caplog.records if "AutoGraph" in r.getMessage()]
+
+
+def test_custom_gradient_and_the_decorator_on_one_function_raise_one_clear_error(tf):
+    """Neither order can work; both say which form does, before anything runs wrongly."""
+    from rewriter import CustomGradientOrder, autograph_numpy
+
+    def square(x):
+        y = np.square(x)
+
+        def grad(dy):
+            return dy * 2 * x
+        return y, grad
+
+    with pytest.raises(CustomGradientOrder, match="in its own function decorated with @autograph_numpy"):
+        autograph_numpy(tf.custom_gradient(square))
+    inner_first = tf.custom_gradient(autograph_numpy(square))
+    x = tf.constant([1.0, 2.0])
+    with pytest.raises(CustomGradientOrder, match="call it from the @tf.custom_gradient function"):
+        inner_first(x)
+
+
+def test_the_form_the_error_names_works_with_the_hand_written_gradient(tf):
+    from rewriter import RewriterWarning, autograph_numpy
+
+    @autograph_numpy
+    def forward(x):
+        return np.square(x) + np.sin(x)
+
+    @tf.custom_gradient
+    def square_sin(x):
+        def grad(dy):
+            return dy * (2 * x + tf.cos(x))
+        return forward(x), grad
+
+    x = tf.constant([0.5, -1.0, 2.0], tf.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RewriterWarning)  # the forward is converted, not left as NumPy
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = square_sin(x)
+    np.testing.assert_allclose(y.numpy(), np.square(x.numpy()) + np.sin(x.numpy()))
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), 2 * x.numpy() + np.cos(x.numpy()))
