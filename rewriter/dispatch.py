@@ -76,7 +76,10 @@ def _factored(target, source, variants, first, end, indent, step, fallback):
     middle = slice(lead, len(statements) - tail)
     merged = {n: tuple(_union(v.checks[n][i] for v in variants) for i in (0, 1)) for n in variants[0].checks}
     text = _check("if", merged, indent, negate=True) + _line(fallback, indent + step) + "".join(pieces[0][:lead])
-    for k, (variant, own) in enumerate(zip(variants, pieces)):
+    # the branches cover disjoint inputs, so their order is free: the widest goes last, under
+    # `else`, and each `if` names the fewest values
+    branches = sorted(zip(variants, pieces), key=lambda branch: len(branch[0].checks[name][what]))
+    for k, (variant, own) in enumerate(branches):
         body = _indented("".join(own[middle]).rstrip("\n") + "\n", step)
         if k == len(variants) - 1:
             text += f"{indent}else:\n{body}"

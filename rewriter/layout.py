@@ -31,9 +31,13 @@ class Style:
     def layout(self, source: str, indent: str) -> str:
         """`source` laid out by black at the room left by `indent`, in the file's indentation."""
         text = black(source, self.line_length - len(indent), self.double_quotes)
+        text = _NO_BLANK_AFTER_DEF.sub(r"\1\n", text)  # a def's body starts on its next line
         if self.unit != "    ":
             text = re.sub(r"(?m)^((?:    )+)", lambda m: self.unit * (len(m.group(1)) // 4), text)
         return "".join(f"{indent}{line}\n" if line else "\n" for line in text.splitlines())
+
+
+_NO_BLANK_AFTER_DEF = re.compile(r"(?m)^([ \t]*(?:async[ \t]+)?def [^\n]*:)\n\n")
 
 
 def black(source: str, line_length: int, double_quotes: bool) -> str:

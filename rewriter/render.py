@@ -60,9 +60,27 @@ def render(original: str, new: str, line_length: int = 88, tf_alias: str = "tf")
         replacements.extend(_Block(block, emitted, function is not None, style, taken, new, user_lambdas)
                             .replacements())
     replacements.extend(long_headers(tree, new, header_texts(original), style))
+    replacements.extend(_blank_lines_around_local_defs(tree, new, user))
     for first, end, text in sorted(replacements, reverse=True):
         lines[first:end] = [text]
     return "".join(lines)
+
+
+def _blank_lines_around_local_defs(tree, text: str, user: set):
+    """A blank line before and after each local def the rewrite wrote (`def _step(...)` of a
+    running total), as black writes them; the first statement of a block needs none before."""
+    lines = text_lines(text)
+    for block, function in _blocks(tree):
+        if function is None:
+            continue
+        for index, statement in enumerate(block):
+            if not isinstance(statement, SCOPES) or text_key(text, statement) in user:
+                continue
+            first = (statement.decorator_list[0] if statement.decorator_list else statement).lineno - 1
+            if index > 0 and lines[first - 1].strip():
+                yield first, first, "\n"
+            if index < len(block) - 1 and lines[statement.end_lineno].strip():
+                yield statement.end_lineno, statement.end_lineno, "\n"
 
 
 class _Block:

@@ -168,3 +168,32 @@ def test_fix_wraps_at_the_projects_line_length(tmp_path: Path):
     assert not measure(source, result.new, 40).problems()
     added = [line.split("  #")[0] for line in result.new.splitlines() if line not in source.splitlines()]
     assert len(added) > 3 and max(map(len, added)) <= 40
+
+
+def test_a_local_def_the_rewrite_wrote_has_blank_lines_around_it_and_none_after_its_def_line():
+    original = ORIGINAL.replace("    return np.sum(x)\n", "    y = np.sum(x)\n    return y\n")
+    new = original.replace("    y = np.sum(x)\n",
+                           "    y = tf.reduce_sum(x)\n    def _step(a):\n        return a\n")
+    new = new.replace("    return y\n", "    return tf.vectorized_map(lambda row: tf.vectorized_map("
+                                         "lambda v: v * 2.0, row), _step(y))\n")
+    out = render(original, new)
+    assert "    y = tf.reduce_sum(x)\n\n    def _step(a):\n        return a\n\n" in out
+    assert "def per_row(row):\n        def per_v(v):" in out
+
+
+def test_the_dispatch_tests_the_smaller_set_and_leaves_the_wider_to_else():
+    source = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def spectrum(x):
+            return np.abs(np.fft.rfft(x)) ** 2
+
+
+        def program(x):
+            return tf.numpy_function(spectrum, [x], tf.float64)
+        """)
+    new = pipeline.rewrite_source(source, "s.py").new
+    body = new.split("def spectrum_tf(x):", 1)[1]
+    assert "    if x.dtype == tf.float64:\n" in body and "    else:\n" in body, body
