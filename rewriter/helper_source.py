@@ -36,16 +36,34 @@ def call(name: str, *arguments: str) -> str:
 
 
 def used(text: str) -> list:
-    """The helpers a lowered text calls, in order of first use."""
-    return list(dict.fromkeys(MARKER.findall(text)))
+    """The helpers a lowered text calls, in order of first use, each followed by the helpers
+    it calls itself (`np_argsort` sorts by `sort_key`)."""
+    names: list = []
+    for name in MARKER.findall(text):
+        for needed in (name, *_requires(name)):
+            if needed not in names:
+                names.append(needed)
+    return names
 
 
-def source(name: str, alias: str = "tf", rename: str | None = None) -> str:
-    """A helper's definition, for a file that imports TensorFlow as `alias`."""
+def source(name: str, alias: str = "tf", names: dict | None = None) -> str:
+    """A helper's definition, for a file that imports TensorFlow as `alias` and names its
+    helpers as `names` says (helper -> name in the file, for a clash with the file's own)."""
     text = _sources()[name]
-    if rename and rename != name:
-        text = re.sub(rf"\bdef {name}\(", f"def {rename}(", text, count=1)
+    for helper, renamed in (names or {}).items():
+        if renamed != helper:
+            text = re.sub(rf"(?<![\w.]){helper}\(", f"{renamed}(", text)
     return text if alias == "tf" else re.sub(r"(?<![\w.])tf\.", f"{alias}.", text)
+
+
+@functools.lru_cache(maxsize=None)
+def _requires(name: str) -> tuple:
+    """The other helpers a helper calls, directly or not."""
+    found: list = []
+    for other in _sources():
+        if other != name and re.search(rf"(?<![\w.]){other}\(", _sources()[name]):
+            found += [other, *_requires(other)]
+    return tuple(dict.fromkeys(found))
 
 
 def with_definitions(text: str, alias: str = "tf") -> str:

@@ -35,11 +35,8 @@ def define_helpers(new: str, tf_alias: str):
     taken = identifiers(tree)
     names, added = {}, []
     for helper in needed:
-        if helper in existing:
-            names[helper] = existing[helper]
-            continue
-        names[helper] = fresh_name(helper, taken)
-        added.append(helper_source.source(helper, tf_alias, names[helper]))
+        names[helper] = existing[helper] if helper in existing else fresh_name(helper, taken)
+    added = [helper_source.source(helper, tf_alias, names) for helper in needed if helper not in existing]
     new = helper_source.rename_calls(new, names)
     if added:
         lines = LINE_WITH_END.findall(new)

@@ -105,56 +105,41 @@ def np_sort(a, axis=-1):
     return tf.where(from_end <= n_nan, nan, ordered)
 
 
+def sort_key(a):
+    """np.sort's order as integers: NaN last, -0.0 equal to 0.0."""
+    if not a.dtype.is_floating:  # bools and small ints: TF sorts 32 bits and more
+        return tf.cast(a, tf.int32) if a.dtype.size < 4 else a
+    wide = a.dtype == tf.float64  # the float's bits, negatives counting down
+    x, ints = (a, tf.int64) if wide else (tf.cast(a, tf.float32), tf.int32)
+    x = tf.where(tf.math.is_nan(x), tf.constant(float("nan"), x.dtype), x)
+    bits = tf.bitcast(x, ints)
+    return tf.where(bits < 0, ints.min - bits, bits)  # -0.0 (ints.min) becomes 0
+
+
 def np_argsort(a, axis=-1):
     """np.argsort(a, axis, stable=True): indices sorting a, NaNs last, as int64."""
     a = tf.convert_to_tensor(a)
     if axis is None or a.shape.rank == 0:  # NumPy argsorts 0-d as 1-d
         a, axis = tf.reshape(a, [-1]), -1
-    if not a.dtype.is_floating:  # bools and small ints: TF sorts 32 bits and more
-        key = tf.cast(a, tf.int32) if a.dtype.size < 4 else a
-    else:  # NumPy's order as integers: the float's bits, negatives counting down
-        wide = a.dtype == tf.float64
-        x, ints = (a, tf.int64) if wide else (tf.cast(a, tf.float32), tf.int32)
-        x = tf.where(tf.math.is_nan(x), tf.constant(float("nan"), x.dtype), x)
-        bits = tf.bitcast(x, ints)
-        key = tf.where(bits < 0, ints.min - bits, bits)  # -0.0 (ints.min) becomes 0
-    return tf.cast(tf.argsort(key, axis=axis, stable=True), tf.int64)
+    return tf.cast(tf.argsort(sort_key(a), axis=axis, stable=True), tf.int64)
 
 
 def np_searchsorted(a, v, side="left"):
     """np.searchsorted(a, v, side): where each v goes in the sorted 1-D a, as int64."""
-    def order(t):  # NumPy's order (NaN last, -0.0 == 0.0) as integers, as np_argsort
-        if not t.dtype.is_floating:
-            return tf.cast(t, tf.int32) if t.dtype.size < 4 else t
-        wide = t.dtype == tf.float64
-        t, ints = (t, tf.int64) if wide else (tf.cast(t, tf.float32), tf.int32)
-        t = tf.where(tf.math.is_nan(t), tf.constant(float("nan"), t.dtype), t)
-        bits = tf.bitcast(t, ints)
-        return tf.where(bits < 0, ints.min - bits, bits)
-
     a, v = tf.convert_to_tensor(a), tf.convert_to_tensor(v)
-    keys = tf.reshape(order(v), [-1])
-    found = tf.searchsorted(order(a), keys, side=side, out_type=tf.int64)
+    keys = tf.reshape(sort_key(v), [-1])
+    found = tf.searchsorted(sort_key(a), keys, side=side, out_type=tf.int64)
     return tf.reshape(found, tf.shape(v))
 
 
 def np_digitize(x, bins, right=False):
     """np.digitize(x, bins, right): each x's bin (bins rising or falling), as int64."""
-    def order(t):  # NumPy's order (NaN last, -0.0 == 0.0) as integers, as np_argsort
-        if not t.dtype.is_floating:
-            return tf.cast(t, tf.int32) if t.dtype.size < 4 else t
-        wide = t.dtype == tf.float64
-        t, ints = (t, tf.int64) if wide else (tf.cast(t, tf.float32), tf.int32)
-        t = tf.where(tf.math.is_nan(t), tf.constant(float("nan"), t.dtype), t)
-        bits = tf.bitcast(t, ints)
-        return tf.where(bits < 0, ints.min - bits, bits)
-
     x, bins = tf.convert_to_tensor(x), tf.convert_to_tensor(bins)
     side = "left" if right else "right"
-    keys = tf.reshape(order(x), [-1])
-    rising = tf.searchsorted(order(bins), keys, side=side, out_type=tf.int64)
+    keys = tf.reshape(sort_key(x), [-1])
+    rising = tf.searchsorted(sort_key(bins), keys, side=side, out_type=tf.int64)
     # decreasing bins: counted from the end, in the reversed (increasing) bins
-    reversed_bins = order(tf.reverse(bins, [0]))
+    reversed_bins = sort_key(tf.reverse(bins, [0]))
     falling = tf.size(bins, out_type=tf.int64) - tf.searchsorted(
         reversed_bins, keys, side=side, out_type=tf.int64)
     # NumPy tells the direction in float64 (where int64 2**62 + 1 and 2**62 are equal)
