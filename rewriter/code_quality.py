@@ -33,9 +33,10 @@ def measure(original: str, new: str, line_length: int = 88) -> Findings:
     findings = Findings()
     if new == original:
         return findings
-    user = statement_texts(original)
+    original_tree = ast.parse(original)
+    user = statement_texts(original, original_tree)
     user_lines = set(original.splitlines())
-    user_lambdas = sum(isinstance(n, ast.Lambda) for n in ast.walk(ast.parse(original)))
+    user_lambdas = sum(isinstance(n, ast.Lambda) for n in ast.walk(original_tree))
     tree = ast.parse(new)
     lines = new.splitlines()
     added = [line for line in lines if line not in user_lines]

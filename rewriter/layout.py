@@ -10,7 +10,7 @@ import ast
 import re
 
 from .purity import PureOps
-from .source_text import code_part, header_key, indent_of, indent_unit, prefers_double_quotes, text_lines
+from .source_text import header_key, if_header, indent_of, indent_unit, prefers_double_quotes, text_lines
 
 
 class Style:
@@ -55,13 +55,10 @@ def long_headers(tree, text: str, user_headers: set, style):
     """Emitted `if` / `elif` lines longer than the line length, laid out by black."""
     lines = text_lines(text)
     for statement in ast.walk(tree):
-        if not isinstance(statement, ast.If) or statement.body[0].lineno == statement.lineno:
+        span = if_header(lines, statement) if isinstance(statement, ast.If) else None
+        if span is None:
             continue
-        first = statement.lineno - 1
-        end = next((k + 1 for k in range(statement.test.end_lineno - 1, statement.body[0].lineno - 1)
-                    if code_part(lines[k]).endswith(":")), None)
-        if end is None:
-            continue
+        first, end = span
         header = lines[first:end]
         if header_key(header) in user_headers or all(len(line) <= style.line_length for line in header):
             continue

@@ -43,11 +43,12 @@ def render(original: str, new: str, line_length: int = 88, tf_alias: str = "tf")
     try:
         new, helpers = define_helpers(new, tf_alias)
         tree = ast.parse(new)
-        user = statement_texts(original) | helpers.statements
+        original_tree = ast.parse(original)
+        user = statement_texts(original, original_tree) | helpers.statements
     except (SyntaxError, ValueError):
         return new  # the pipeline reports a rewrite that does not parse
     style = Style(original, line_length, tf_alias, helpers.names)
-    user_lambdas = {_lambda_key(n) for n in ast.walk(ast.parse(original)) if isinstance(n, ast.Lambda)}
+    user_lambdas = {_lambda_key(n) for n in ast.walk(original_tree) if isinstance(n, ast.Lambda)}
     lines = LINE_WITH_END.findall(new)
     names_of_module = module_names(tree)
     taken_in: dict = {}  # function -> the names a new local there must not take
@@ -59,7 +60,7 @@ def render(original: str, new: str, line_length: int = 88, tf_alias: str = "tf")
         taken = taken_in.setdefault(function, names_of_module | identifiers(function or tree))
         replacements.extend(_Block(block, emitted, function is not None, style, taken, new, user_lambdas)
                             .replacements())
-    replacements.extend(long_headers(tree, new, header_texts(original), style))
+    replacements.extend(long_headers(tree, new, header_texts(original, original_tree), style))
     replacements.extend(_blank_lines_around_local_defs(tree, new, user))
     for first, end, text in sorted(replacements, reverse=True):
         lines[first:end] = [text]

@@ -29,8 +29,8 @@ def text_lines(text: str) -> list:
     return LINE_END.split(text)
 
 
-def statement_texts(source: str) -> set:
-    tree = ast.parse(source)
+def statement_texts(source: str, tree) -> set:
+    """The text keys of every statement of `source` (parsed as `tree`)."""
     return {text_key(source, s) for s in ast.walk(tree) if isinstance(s, ast.stmt)}
 
 
@@ -41,11 +41,21 @@ def text_key(source: str, statement) -> tuple:
     return tuple(line.rstrip() for line in lines)
 
 
-def header_texts(source: str) -> set:
+def if_header(lines: list, statement) -> tuple | None:
+    """(first, end) line indexes of an `if`'s header, up to the line ending in its colon;
+    None when its body starts on the same line."""
+    if statement.body[0].lineno == statement.lineno:
+        return None
+    end = next((k + 1 for k in range(statement.test.end_lineno - 1, statement.body[0].lineno - 1)
+                if code_part(lines[k]).endswith(":")), None)
+    return None if end is None else (statement.lineno - 1, end)
+
+
+def header_texts(source: str, tree) -> set:
+    """The keys of every `if` header of `source` (parsed as `tree`)."""
     lines = text_lines(source)
-    return {header_key(lines[s.lineno - 1:s.test.end_lineno]) for s in ast.walk(ast.parse(source))
-            if isinstance(s, ast.If)} | {header_key(lines[s.lineno - 1:s.test.end_lineno + 1])
-                                         for s in ast.walk(ast.parse(source)) if isinstance(s, ast.If)}
+    spans = (if_header(lines, s) for s in ast.walk(tree) if isinstance(s, ast.If))
+    return {header_key(lines[first:end]) for first, end in filter(None, spans)}
 
 
 def header_key(lines) -> tuple:
