@@ -20,41 +20,43 @@ from .resolve import Resolver
 ARGS_COMMENT = re.compile(r"#\s*rewriter:\s*args\s*=\s*(?P<spec>.+?)\s*$")
 
 
-def read_tout(node, resolver, depth=0):
+def read_tout(node, resolver):
     """(is a list, dtypes) of a `Tout` as people write it: a dtype, a list or tuple of them,
     `[tf.float32] * 3`, `(tf.float32,) * 2`, a sum of such lists, or a name bound once to any
     of these; None when it is none of them (a dtype read from an input, say)."""
+    items = sequence_items(node, resolver)
+    if items is None:
+        dtype = _dtype_of(node, resolver)
+        return None if dtype is None else (False, [dtype])
+    dtypes = [_dtype_of(item, resolver) for item in items]
+    return None if any(d is None for d in dtypes) else (True, dtypes)  # (`in` would match float64 == None)
+
+
+def sequence_items(node, resolver=None, depth: int = 0):
+    """The elements of a list or tuple as written: a literal, `[a] * 3`, `3 * (a,)`, `[a] + [b]`,
+    or (given a resolver) a name bound once to any of these; None for anything else."""
     if depth > 4:
         return None
     if isinstance(node, (gast.List, gast.Tuple)):
-        dtypes = []
-        for element in node.elts:
-            read = read_tout(element, resolver, depth + 1)
-            if read is None or read[0]:
-                return None
-            dtypes += read[1]
-        return True, dtypes
+        return list(node.elts)
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add):
+        left, right = sequence_items(node.left, resolver, depth + 1), sequence_items(node.right, resolver, depth + 1)
+        return left + right if left is not None and right is not None else None
     if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
         for sequence, count in ((node.left, node.right), (node.right, node.left)):
-            read, times = read_tout(sequence, resolver, depth + 1), _int_constant(count, resolver)
-            if read is not None and read[0] and times is not None and times >= 0:
-                return True, read[1] * times
+            items, times = sequence_items(sequence, resolver, depth + 1), _int_constant(count, resolver)
+            if items is not None and times is not None and times >= 0:
+                return items * times
         return None
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add):
-        left, right = read_tout(node.left, resolver, depth + 1), read_tout(node.right, resolver, depth + 1)
-        return (True, left[1] + right[1]) if left and right and left[0] and right[0] else None
-    dtype = _dtype_of(node, resolver)
-    if dtype is not None:
-        return False, [dtype]
-    value = _bound_once(node, resolver)
-    return None if value is None else read_tout(value, resolver, depth + 1)
+    value = _bound_once(node, resolver) if resolver is not None else None
+    return None if value is None else sequence_items(value, resolver, depth + 1)
 
 
 def _int_constant(node, resolver):
-    """A non-negative int written out, or a name bound once to one."""
+    """An int written out, or (given a resolver) a name bound once to one."""
     if isinstance(node, gast.Constant) and type(node.value) is int:
         return node.value
-    value = _bound_once(node, resolver)
+    value = _bound_once(node, resolver) if resolver is not None else None
     return _int_constant(value, resolver) if isinstance(value, gast.Constant) else None
 
 
@@ -71,13 +73,15 @@ def _bound_once(node, resolver):
     return None
 
 
-def _dtype_of(node, resolver):
+def _dtype_of(node, resolver, depth: int = 0):
+    """The dtype a node names: `tf.float32`, `np.int64`, `"float32"`, or a name bound once to one."""
     name = resolver.qualname(node)
     if name and (name.startswith("tensorflow.") or name.startswith("numpy.")):
         return F.from_tf_name(name)
     if isinstance(node, gast.Constant) and isinstance(node.value, str):
         return F.from_tf_name(node.value)
-    return None
+    value = _bound_once(node, resolver) if depth < 4 else None
+    return None if value is None else _dtype_of(value, resolver, depth + 1)
 
 
 def declared_inputs(site, module: ParsedModule, resolver: Resolver) -> list | None:
@@ -162,26 +166,11 @@ def signature_fact(node, resolver) -> Fact | None:
         if not isinstance(decorator, gast.Call) or resolver.qualname(decorator.func) != "tensorflow.function":
             continue
         for keyword in decorator.keywords:
-            specs = _spec_list(keyword.value) if keyword.arg == "input_signature" else None
+            specs = sequence_items(keyword.value) if keyword.arg == "input_signature" else None
             if specs is not None:
                 offset = 1 if fn.args.args and fn.args.args[0].id == "self" else 0
                 if 0 <= index - offset < len(specs):
                     return _spec_fact(specs[index - offset], resolver)
-    return None
-
-
-def _spec_list(node):
-    """The specs of an `input_signature` literal: `[a, b]`, `(a, b)`, `[a] * 2`, `[a] + [b]`."""
-    if isinstance(node, (gast.List, gast.Tuple)):
-        return list(node.elts)
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add):
-        left, right = _spec_list(node.left), _spec_list(node.right)
-        return left + right if left is not None and right is not None else None
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
-        items, count = (node.left, node.right) if isinstance(node.right, gast.Constant) else (node.right, node.left)
-        items = _spec_list(items)
-        if items is not None and isinstance(count, gast.Constant) and type(count.value) is int and count.value >= 0:
-            return items * count.value
     return None
 
 

@@ -339,6 +339,7 @@ def test_a_shared_statement_that_rebinds_the_tested_input_stays_inside_each_bran
     ("[tf.float32] + [tf.float32]", ""),
     ("2 * [tf.float32]", ""),
     ("OUT", "OUT = (tf.float32, tf.float32)\n"),
+    ("[DTYPE] * 2", "DTYPE = tf.float32\n"),
 ])
 def test_tout_written_as_an_expression_is_read(tf, tmp_path, tout, preamble):
     """`Tout` as people write it (a repeated list, a sum, a name bound to one) is read, and the
