@@ -10,12 +10,11 @@ from __future__ import annotations
 import ast
 import re
 
+from .source_text import SCOPES
 
 STATEFUL = re.compile(r"^(random|print|Variable|numpy_function|py_function|compat|summary|debugging|io|data|"
-                       r"keras|saved_model|distribute|config|raw_ops|function|autograph)\b")
-
-
-SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef)
+                       r"keras|saved_model|distribute|config|raw_ops|function|autograph)\b"
+                       r"|(^|\.)(random_\w*|dropout)$")  # tf.image.random_flip_left_right, tf.nn.dropout
 
 
 def walk_unconditional(node, branches: bool = False):
@@ -67,7 +66,7 @@ class PureOps:
         head, _, rest = callee.partition(".")
         if not rest:
             return callee in PURE_BUILTINS or callee in self.helpers
-        return head in (self.tf_alias, "tf") and not STATEFUL.match(rest)
+        return head in (self.tf_alias, "tf") and not STATEFUL.search(rest)
 
 
 PURE_BUILTINS = {"float", "int", "complex", "bool", "abs", "round", "min", "max", "len"}

@@ -197,3 +197,9 @@ def test_the_dispatch_tests_the_smaller_set_and_leaves_the_wider_to_else():
     new = pipeline.rewrite_source(source, "s.py").new
     body = new.split("def spectrum_tf(x):", 1)[1]
     assert "    if x.dtype == tf.float64:\n" in body and "    else:\n" in body, body
+
+
+def test_random_image_ops_and_dropout_are_never_shared():
+    out = rendered("a = tf.image.random_flip_left_right(x) + tf.image.random_flip_left_right(x)\n"
+                   "return tf.nn.dropout(a, 0.5) - tf.nn.dropout(a, 0.5)\n")
+    assert out.count("tf.image.random_flip_left_right(x)") == 2 and out.count("tf.nn.dropout(a, 0.5)") == 2
