@@ -1,5 +1,5 @@
 """What a program declares about a site's inputs and outputs: `# rewriter: args=` comments,
-the enclosing tf.function's `input_signature`, and `Tout` as people write it.
+the enclosing tf.function's `input_signature`, TF1 placeholders, and `Tout` as people write it.
 
 Declarations narrow what the engine must assume (one body instead of one per input dtype);
 everything here only reads the source, nothing runs.
@@ -152,16 +152,36 @@ def parse_declarations(spec: str) -> tuple:
 
 
 def signature_fact(node, resolver) -> Fact | None:
-    """The TensorSpec of a `tf.function(input_signature=...)` parameter passed straight in."""
+    """What the program declares about an input passed straight in: the TensorSpec of a
+    `tf.function(input_signature=...)` parameter, or a TF1 placeholder's dtype and shape."""
     if not isinstance(node, gast.Name):
         return None
     defs = resolver.definitions(node)
     if len(defs) != 1 or not isinstance(defs[0], gast.Name):
         return None
-    fn = resolver.enclosing(defs[0], (gast.FunctionDef,))
-    if fn is None or defs[0] not in fn.args.args:
+    return _placeholder_fact(defs[0], resolver) or _input_signature_fact(defs[0], resolver)
+
+
+_PLACEHOLDERS = ("tensorflow.compat.v1.placeholder", "tensorflow.placeholder")
+
+
+def _placeholder_fact(name, resolver) -> Fact | None:
+    """`x = tf.compat.v1.placeholder(tf.float32, shape=[None, 16])`: Session.run converts every
+    fed value to the placeholder's dtype and checks its shape, so the graph sees exactly that."""
+    statement = resolver.parents.get(name)
+    value = statement.value if isinstance(statement, gast.Assign) and statement.targets == [name] else None
+    if not isinstance(value, gast.Call) or resolver.qualname(value.func) not in _PLACEHOLDERS:
         return None
-    index = fn.args.args.index(defs[0])
+    args = bind_arguments(value, ("dtype", "shape", "name"))
+    dtype = _dtype_of(args["dtype"], resolver) if args is not None and "dtype" in args else None
+    return None if dtype is None else _array_fact(dtype, args.get("shape"))
+
+
+def _input_signature_fact(name, resolver) -> Fact | None:
+    fn = resolver.enclosing(name, (gast.FunctionDef,))
+    if fn is None or name not in fn.args.args:
+        return None
+    index = fn.args.args.index(name)
     for decorator in fn.decorator_list:
         if not isinstance(decorator, gast.Call) or resolver.qualname(decorator.func) != "tensorflow.function":
             continue
@@ -183,7 +203,11 @@ def _spec_fact(spec, resolver) -> Fact | None:
     dtype = _dtype_of(args["dtype"], resolver) if "dtype" in args else np.dtype("float32")
     if dtype is None:
         return None
-    shape = args.get("shape")
+    return _array_fact(dtype, args.get("shape"))
+
+
+def _array_fact(dtype, shape) -> Fact:
+    """A declared input: its dtype, and its rank and dims when the shape is written out."""
     if not isinstance(shape, (gast.List, gast.Tuple)):
         return Fact(Kind.ARRAY, dtype=dtype, fresh=False)
     dims = tuple(d.value if isinstance(d, gast.Constant) and isinstance(d.value, int) else None for d in shape.elts)

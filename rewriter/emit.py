@@ -3,7 +3,8 @@
 Only changed spans are replaced; everything else stays byte-identical. The wrapped function is
 rewritten in place when the site is its only user; otherwise a TF copy named `<name>_tf` is
 added right after it and the original stays for its other users. `import tensorflow as tf` is
-added once when the file has no TensorFlow import; an existing alias is used instead.
+added once when the file has no TensorFlow import (as `tf2` when `tf` names something else, such
+as `tensorflow.compat.v1`); an existing alias is used instead.
 """
 from __future__ import annotations
 
@@ -117,8 +118,19 @@ def tensorflow_alias(module: ParsedModule) -> str | None:
     return aliases[0] if aliases else None
 
 
-def import_edit(module: ParsedModule) -> Edit:
-    """An edit adding `import tensorflow as tf` after the module's leading imports."""
+def alias_to_import(module: ParsedModule) -> str:
+    """The name to import TensorFlow as, in a file that has no `import tensorflow`: `tf`, unless
+    the file binds `tf` to something else. TF1 code imports `tensorflow.compat.v1 as tf`, whose
+    ops differ from TF2's (`where` does not broadcast), so the rewrite's TF2 code gets its own name."""
+    taken = names_in(module.tree)
+    for node in gast.walk(module.tree):
+        if isinstance(node, (gast.Import, gast.ImportFrom)):
+            taken |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+    return "tf" if "tf" not in taken else fresh_name("tf2", taken)
+
+
+def import_edit(module: ParsedModule, alias: str) -> Edit:
+    """An edit adding `import tensorflow as <alias>` after the module's leading imports."""
     body = module.tree.body
     position = 0
     for node in body:
@@ -128,7 +140,7 @@ def import_edit(module: ParsedModule) -> Edit:
             position = module.source.line_starts[node.end_lineno]
         else:
             break
-    return Edit(position, position, "import tensorflow as tf\n")
+    return Edit(position, position, f"import tensorflow as {alias}\n")
 
 
 def use_alias(text: str, alias: str) -> str:

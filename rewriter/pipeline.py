@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from . import registry as registry_module
 from .convert import Conversion, convert_site
-from .emit import import_edit, tensorflow_alias, use_alias
+from .emit import alias_to_import, import_edit, tensorflow_alias, use_alias
 from .emit_site import emit_site
 from .line_length import line_length_for
 from .edits import Edit, apply_edits
@@ -88,13 +88,14 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
     resolver = Resolver(module)
     conversions = [_filtered(_convert_safely(site, module, resolver, registry, options.shared), options, registry)
                    for site in find_sites(module, resolver)]
-    alias = tensorflow_alias(module)
+    imported = tensorflow_alias(module)
+    alias = imported or alias_to_import(module)
     line_length = options.line_length or line_length_for(filename)
 
     def rewritten(edits):
-        edits = [Edit(e.start, e.end, use_alias(e.text, alias or "tf")) for e in edits]
-        edits += [import_edit(module)] if alias is None and edits else []
-        return render(text, apply_edits(text, edits), line_length, alias or "tf")
+        edits = [Edit(e.start, e.end, use_alias(e.text, alias)) for e in edits]
+        edits += [import_edit(module, alias)] if imported is None and edits else []
+        return render(text, apply_edits(text, edits), line_length, alias)
 
     if verifier is not None:
         for conversion in conversions:

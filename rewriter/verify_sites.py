@@ -200,13 +200,37 @@ def load_module(text: str, path: str, tag: str) -> dict:
     filename = f"<rewriter {tag} {os.path.abspath(path)}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
     try:
-        with quiet():
+        with quiet(), _eager_kept_on(text):
             exec(compile(text, filename, "exec"), namespace)  # --verify: the user asked us to run it
     except BaseException as exc:  # noqa: BLE001 - any failure of user code makes the site unverified
         raise Unverified(f"the {tag} module could not be run ({type(exc).__name__}: {exc})") from None
     finally:
         sys.path.remove(folder)
     return namespace
+
+
+_EAGER_SWITCHES = ("disable_eager_execution", "disable_v2_behavior")
+
+
+@contextlib.contextmanager
+def _eager_kept_on(text: str):
+    """TF1 programs switch eager execution off when imported, and it cannot be switched back on
+    once graph ops exist; the checks run both sides eagerly. While such a module runs, the
+    switches do nothing and its graph-building code (placeholders) builds a throwaway graph."""
+    if not any(switch in text for switch in _EAGER_SWITCHES):
+        yield
+        return
+    import tensorflow as tf
+
+    saved = {switch: getattr(tf.compat.v1, switch) for switch in _EAGER_SWITCHES}
+    for switch in saved:
+        setattr(tf.compat.v1, switch, lambda: None)
+    try:
+        with tf.Graph().as_default():
+            yield
+    finally:
+        for switch, function in saved.items():
+            setattr(tf.compat.v1, switch, function)
 
 
 def numpy_side(site, original, bound, strict=False):
