@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -54,6 +55,9 @@ class Row:
     overhead: float | None = None  # rewritten / reference
     check: str = ""               # rewritten vs original outputs: ok | shapes ok (random) | mismatch: ...
     error: str = ""               # a run that raised
+    xla_ms: float | None = None   # --jit: the rewritten program under tf.function(jit_compile=True)
+    xla_speedup: float | None = None  # original / rewritten under XLA
+    xla_error: str = ""           # --jit: why XLA could not compile the rewrite (the ops it lacks)
 
 
 def _geomean(values):
@@ -69,8 +73,8 @@ def _skip_reason(entry: CorpusFile) -> str:
     return ""
 
 
-def bench_one(entry: CorpusFile, workdir: Path, device: str, warmup: int, repeats) -> Row:
-    """Rewrite, import and time one corpus program."""
+def bench_one(entry: CorpusFile, workdir: Path, device: str, warmup: int, repeats, jit: bool = False) -> Row:
+    """Rewrite, import and time one corpus program (and, with `jit`, its rewrite under XLA)."""
     import tensorflow as tf
     from .pipeline import rewrite_source
 
@@ -97,16 +101,24 @@ def bench_one(entry: CorpusFile, workdir: Path, device: str, warmup: int, repeat
             if rewritten is not None:
                 variants.append(("rewritten", traced(rewritten.program)))
             variants.append(("reference", traced(original.reference, signature)))
+            if jit and rewritten is not None and entry.shape == "tf1":
+                row.xla_error = "not timed: a TF1 program runs its own Session"
+            elif jit and rewritten is not None:
+                compiled, row.xla_error = _compiled_with_xla(rewritten.program, signature, inputs)
+                variants += [("xla", compiled)] if compiled is not None else []
             timings = time_variants(variants, inputs, warmup, repeats)
             outputs = {}
             for label, timing in timings.items():
-                setattr(row, f"{label}_first_ms", timing["first_ms"])
+                if label != "xla":
+                    setattr(row, f"{label}_first_ms", timing["first_ms"])
                 setattr(row, f"{label}_ms", timing["median_ms"])
                 row.repeats[label] = timing["repeats"]
                 outputs[label] = timing["outputs"]
     except Exception as exc:  # a program that fails is reported, the run goes on
         row.error = _exception_line(exc)
         return row
+    if row.xla_ms:
+        row.xla_speedup = row.original_ms / row.xla_ms
     if rewritten is not None:
         row.speedup = row.original_ms / row.rewritten_ms if row.rewritten_ms else None
         row.overhead = row.rewritten_ms / row.reference_ms if row.reference_ms else None
@@ -120,6 +132,21 @@ def bench_one(entry: CorpusFile, workdir: Path, device: str, warmup: int, repeat
     return row
 
 
+def _compiled_with_xla(program, signature, inputs):
+    """(the program under tf.function(jit_compile=True), "") when XLA compiles and runs it, else
+    (None, why): the ops XLA has no kernel for, as TensorFlow names them."""
+    import tensorflow as tf
+
+    python_function = getattr(program, "python_function", program)
+    compiled = tf.function(python_function, input_signature=signature, jit_compile=True)
+    try:
+        compiled(*inputs)
+    except Exception as exc:  # noqa: BLE001 - any compile failure is a finding to report
+        ops = sorted(set(re.findall(r"No registered '(\w+)' OpKernel for XLA", str(exc))))
+        return None, ("no XLA kernel for " + ", ".join(ops)) if ops else _exception_line(exc)
+    return compiled, ""
+
+
 def _as_called(fn, input_signature=None):
     """TF1 programs run their own Session: they are timed as they are called."""
     return fn
@@ -131,9 +158,9 @@ def _exception_line(exc: BaseException) -> str:
 
 
 def run_bench(paths=None, device=None, json_out=None, markdown_out=None, repeats=None, warmup=1,
-              progress=True, out=None) -> int:
+              progress=True, out=None, jit=False) -> int:
     """Benchmark the corpus programs under `paths` (default: the shipped corpus) and print a
-    table to `out`; write JSON / Markdown when asked. `repeats=None` times adaptively (until
+    table to `out`; write JSON / Markdown when asked. `jit` also times each rewrite under XLA. `repeats=None` times adaptively (until
     0.5 s or 20 calls). Returns the exit code: 0, or 2 if a path is bad, nothing could be
     benchmarked, or a program failed to run or its rewrite gave different outputs."""
     out = out if out is not None else sys.stdout
@@ -164,7 +191,7 @@ def run_bench(paths=None, device=None, json_out=None, markdown_out=None, repeats
             Progress(progress, len(todo)) as advance:
         for entry in todo:
             advance(entry.stem)
-            rows.append(bench_one(entry, Path(workdir), device, warmup, repeats))
+            rows.append(bench_one(entry, Path(workdir), device, warmup, repeats, jit))
         advance(None)
     elapsed = time.perf_counter() - started
 
@@ -192,10 +219,13 @@ def _summary(rows, skipped, elapsed) -> dict:
     converted = [r for r in rows if r.status == "converted" and not r.error]
     counts = {s: sum(r.status == s for r in rows) for s in ("converted", "partial", "left", "error")}
     speedup, overhead = _geomean(r.speedup for r in converted), _geomean(r.overhead for r in converted)
+    xla = _geomean(r.xla_speedup for r in converted)
     return {"benchmarked": len(rows), **counts, "skipped": len(skipped),
             "failed": sum(bool(r.error) for r in rows),
             "mismatched": sum(r.check.startswith("mismatch") for r in rows),
             "geomean_speedup": round(speedup, 4) if speedup else None,
             "geomean_overhead": round(overhead, 4) if overhead else None,
+            "geomean_xla_speedup": round(xla, 4) if xla else None,
+            "xla_failed": sum(bool(r.xla_error) for r in converted),
             "geomean_over": len([r for r in converted if r.speedup]),
             "seconds": round(elapsed, 1)}

@@ -9,6 +9,16 @@ DASH = "—"
 
 HEADERS = ("program", "shape", "status", "first call ms",
            "orig ms", "rewr ms", "ref ms", "speedup", "overhead")
+XLA_HEADERS = ("xla ms", "xla speedup")
+"""Columns `rewriter bench --jit` adds: the rewrite under jit_compile=True, and orig / that."""
+
+
+def _headers(rows) -> tuple:
+    return HEADERS + (XLA_HEADERS if _timed_xla(rows) else ())
+
+
+def _timed_xla(rows) -> bool:
+    return any(r.xla_ms is not None or r.xla_error for r in rows)
 
 
 def _ms(value) -> str:
@@ -21,11 +31,14 @@ def _ratio(value) -> str:
     return DASH if value is None else f"{value:.2f}×"
 
 
-def _cells(row) -> list:
+def _cells(row, xla: bool = False) -> list:
     status = "FAILED" if row.error else row.status + (" MISMATCH" if row.check.startswith("mismatch") else "")
     first = " / ".join(_ms(v) for v in (row.original_first_ms, row.rewritten_first_ms, row.reference_first_ms))
-    return [row.name, row.shape, status, first, _ms(row.original_ms), _ms(row.rewritten_ms),
-            _ms(row.reference_ms), _ratio(row.speedup), _ratio(row.overhead)]
+    cells = [row.name, row.shape, status, first, _ms(row.original_ms), _ms(row.rewritten_ms),
+             _ms(row.reference_ms), _ratio(row.speedup), _ratio(row.overhead)]
+    if xla:
+        cells += ["no XLA" if row.xla_error else _ms(row.xla_ms), _ratio(row.xla_speedup)]
+    return cells
 
 
 def _notes(rows, skipped) -> list:
@@ -35,6 +48,8 @@ def _notes(rows, skipped) -> list:
             notes.append(f"{row.name}: failed: {row.error}")
         elif row.check.startswith("mismatch"):
             notes.append(f"{row.name}: rewritten output differs from the original: {row.check[10:]}")
+        if row.xla_error:
+            notes.append(f"{row.name}: XLA cannot compile the rewrite: {_short(row.xla_error)}")
         if row.status != "converted" and row.reason:
             expected = "as expected" if row.status == row.expected else f"(expected {row.expected})"
             notes.append(f"{row.name}: {row.status} {expected}: {_short(row.reason)}")
@@ -55,6 +70,9 @@ def _summary_lines(summary, machine) -> list:
     else:
         means = (f"geometric mean over {n} converted program{'s' * (n != 1)}: "
                  f"speedup {summary['geomean_speedup']:.2f}×, overhead {summary['geomean_overhead']:.2f}×")
+    if summary.get("geomean_xla_speedup") is not None:
+        means += (f"; under XLA speedup {summary['geomean_xla_speedup']:.2f}× "
+                  f"({summary['xla_failed']} not compiled)")
     counts = (f"{summary['benchmarked']} benchmarked ({summary['converted']} converted, {summary['partial']} "
               f"partial, {summary['left']} left by the engine), {summary['skipped']} skipped, "
               f"{summary['seconds']:.0f} s")
@@ -66,20 +84,22 @@ def _summary_lines(summary, machine) -> list:
 
 def print_report(rows, skipped, summary, machine, out):
     legend = ("times in ms: first call (trace + run) of orig / rewr / ref, then medians of timed calls; "
-              "speedup = orig / rewr, overhead = rewr / ref")
+              "speedup = orig / rewr, overhead = rewr / ref"
+              + ("; xla = the rewrite under jit_compile=True, xla speedup = orig / xla" if _timed_xla(rows) else ""))
+    headers, xla = _headers(rows), _timed_xla(rows)
     if _isatty(out):
         from rich import box
         from rich.console import Console
         from rich.table import Table
 
-        body = [_cells(r) for r in rows]
-        widths = [max(len(str(c)) for c in column) for column in zip(HEADERS, *body)]
+        body = [_cells(r, xla) for r in rows]
+        widths = [max(len(str(c)) for c in column) for column in zip(headers, *body)]
         console = Console(file=out)
         needed = sum(widths) + 3 * len(widths) + 1
         if console.width < needed:   # never truncate numbers: let the terminal wrap instead
             console = Console(file=out, width=needed)
         table = Table(title="rewriter bench", caption=legend, box=box.SIMPLE_HEAD)
-        for i, header in enumerate(HEADERS):
+        for i, header in enumerate(headers):
             table.add_column(header, justify="left" if i < 3 else "right", no_wrap=True,
                              min_width=widths[i])
         for row, cells in zip(rows, body):
@@ -92,7 +112,7 @@ def print_report(rows, skipped, summary, machine, out):
         for line in _summary_lines(summary, machine):
             console.print(line, highlight=False, markup=False)
         return
-    lines = _plain_table(HEADERS, [_cells(r) for r in rows])
+    lines = _plain_table(headers, [_cells(r, xla) for r in rows])
     print("\n".join(lines), file=out)
     print(legend, file=out)
     notes = _notes(rows, skipped)
@@ -114,10 +134,11 @@ def _plain_table(headers, body) -> list:
 
 
 def to_markdown(rows, skipped, summary, machine) -> str:
-    lines = ["| " + " | ".join(HEADERS) + " |",
-             "|" + "|".join("---" if i < 3 else "---:" for i in range(len(HEADERS))) + "|"]
+    headers, xla = _headers(rows), _timed_xla(rows)
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join("---" if i < 3 else "---:" for i in range(len(headers))) + "|"]
     for row in rows:
-        cells = _cells(row)
+        cells = _cells(row, xla)
         lines.append("| " + " | ".join([f"`{cells[0]}`", *cells[1:]]) + " |")
     lines.append("")
     lines.append("Times in milliseconds: the first call traces and runs; the others are medians of "

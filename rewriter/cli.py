@@ -132,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="OUT", help="write the results as JSON")
     bench.add_argument("--markdown", metavar="OUT", help="write the results as a Markdown table")
     bench.add_argument("--repeats", type=int, metavar="N", help="timed calls per program (default: adaptive)")
+    bench.add_argument("--jit", action="store_true",
+                       help="also time each rewrite under tf.function(jit_compile=True), or say which ops "
+                            "keep XLA from compiling it")
     bench.set_defaults(run=run_bench)
 
     patterns = commands.add_parser("patterns", help="list the NumPy -> TensorFlow patterns",

@@ -56,7 +56,7 @@ def run_bench(args) -> int:
             return bench_file(args.paths[0], repeats=args.repeats)
 
     return run_bench(args.paths or None, device=args.device, json_out=args.json, markdown_out=args.markdown,
-                     repeats=args.repeats, progress=sys.stderr.isatty())
+                     repeats=args.repeats, progress=sys.stderr.isatty(), jit=args.jit)
 
 
 def run_show(args) -> int:

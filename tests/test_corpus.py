@@ -351,3 +351,29 @@ def test_bench_smoke(tf, tmp_path):
         assert data["summary"]["geomean_speedup"] > 0
     assert "pipeline_normalize_rows" in text.read_text() and "machine:" in text.read_text()
     assert out_md.read_text().startswith("| program |")
+
+
+def test_bench_jit_times_the_rewrite_under_xla_or_names_the_op(tf, tmp_path):
+    out_json = tmp_path / "bench.json"
+    programs = [default_corpus() / "pipeline_normalize_rows.py", default_corpus() / "tf1_compat_v1_pcm_log_energy.py"]
+    with open(tmp_path / "table.txt", "w", encoding="utf-8") as handle:
+        assert run_bench(programs, device="/CPU:0", json_out=out_json, repeats=2, progress=False, out=handle,
+                         jit=True) == 0
+    table = (tmp_path / "table.txt").read_text()
+    assert "xla ms" in table and "xla speedup" in table
+    rows = {row["name"]: row for row in json.loads(out_json.read_text())["programs"]}
+    compiled = rows["pipeline_normalize_rows"]
+    assert compiled["xla_ms"] > 0 and compiled["xla_error"] == ""
+    assert math.isclose(compiled["xla_speedup"], compiled["original_ms"] / compiled["xla_ms"], rel_tol=1e-3)
+    assert rows["tf1_compat_v1_pcm_log_energy"]["xla_ms"] is None
+    assert "runs its own Session" in rows["tf1_compat_v1_pcm_log_energy"]["xla_error"]
+
+
+def test_xla_failure_names_the_op_without_a_kernel(tf):
+    from rewriter.bench import _compiled_with_xla
+
+    def leaves_the_graph(x):
+        return tf.numpy_function(np.sort, [x], tf.float32)
+
+    compiled, why = _compiled_with_xla(leaves_the_graph, None, [tf.constant([2.0, 1.0])])
+    assert compiled is None and why == "no XLA kernel for PyFunc"
