@@ -142,6 +142,7 @@ import tensorflow as tf
 from .verify_calls import (DATA_KINDS, Leaf, classify_args, describe_args, np_call_args, np_leaf,
                            output_leaves, quiet_call, resolve_device, tf_call_args, tf_leaf)
 from .verify_compare import compare_leaf
+from .verify_custom_gradient import compare_with_autodiff, is_custom_gradient
 from .verify_grad import check_grad
 from .verify_inputs import choose_trials
 from .verify_random import verify_distribution
@@ -249,6 +250,9 @@ def verify(
         )
         for msg in gfails:
             log.add(("grad", msg), None, msg)
+    custom_gradient = _check_custom_gradient(numpy_fn, tf_fn, kinds, ex_values, ex_leaves, tf_ex_leaves,
+                                             dev, rng, grad_ok, grad_err) \
+        if grad and tf_ex_leaves is not None and is_custom_gradient(tf_fn) else None
 
     notes: list[str] = []
     if dropped:
@@ -282,5 +286,20 @@ def verify(
         failures=log.messages(),
         grad_skipped=grad_skipped,
         notes=tuple(notes),
+        custom_gradient=custom_gradient,
     )
+
+
+def _check_custom_gradient(numpy_fn, tf_fn, kinds, values, ex_leaves, tf_leaves, dev, rng,
+                           grad_ok, grad_err) -> dict:
+    """The hand-written gradient of a `@tf.custom_gradient` `tf_fn` against autodiff of its
+    forward, with both measured against finite differences of the original (the tape check
+    above already measured the hand-written one: `grad_ok`, `grad_err`)."""
+    record = compare_with_autodiff(tf_fn, kinds, values, dev, rng)
+    if grad_ok is not None and record["verdict"] in ("agree", "disagree"):
+        autodiff_ok, autodiff_err, *_ = check_grad(numpy_fn, lambda *a: tf_fn.__wrapped__(*a)[0], kinds, values,
+                                                   ex_leaves, tf_leaves, dev, rng)
+        record["finite_differences"] = {"hand_written_ok": grad_ok, "hand_written_rel_err": grad_err,
+                                        "autodiff_ok": autodiff_ok, "autodiff_rel_err": autodiff_err}
+    return record
 
