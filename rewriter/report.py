@@ -54,11 +54,10 @@ def _custom_gradient(conversion) -> dict | None:
     found = conversion.site.custom_gradient
     if found is None:
         return None
+    if conversion.status != "converted":  # even when --verify checked it before the site was left
+        return dict(found.describe(), verdict="not checked", reason="the forward stays NumPy")
     checked = (conversion.verification or {}).get("custom_gradient")
-    if checked:
-        return checked
-    reason = "the forward stays NumPy" if conversion.status != "converted" else "run `rewriter fix --verify`"
-    return dict(found.describe(), verdict="not checked", reason=reason)
+    return checked or dict(found.describe(), verdict="not checked", reason="run `rewriter fix --verify`")
 
 
 @dataclass

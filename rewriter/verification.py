@@ -24,7 +24,9 @@ failures) and ``verify_calls`` (running both sides, flattening their
 outputs, dtype helpers) import nothing else of the package;
 ``verify_inputs`` (the variants tried), ``verify_compare`` (values and
 tolerances), ``verify_grad`` (gradients) and ``verify_random``
-(``verify_distribution``) import only those two.  ``VerifyResult`` and
+(``verify_distribution``) import only those two; ``verify_custom_gradient``
+(a hand-written ``tf.custom_gradient`` against autodiff) also takes the
+gradient tolerances from ``verify_grad``.  ``VerifyResult`` and
 ``verify_distribution`` are importable from here as before.
 
 Inputs
@@ -111,6 +113,20 @@ with no gradient path) is a failure.  So is a gradient that disagrees with
 the finite differences (for example a wrong ``tf.custom_gradient``).
 ``grad_err`` is the largest relative disagreement.  Integer, bool and
 complex inputs and outputs are left out and named in ``grad_skipped``.
+
+Custom gradients
+----------------
+When ``tf_fn`` is decorated with ``tf.custom_gradient`` (a NumPy forward
+made native, its hand-written gradient kept), the tape above runs the
+hand-written gradient.  ``custom_gradient`` then also compares it, at the
+example and for a random ``dy``, with autodiff of the undecorated forward:
+``"agree"`` (within the gradient tolerance of the input's dtype: the
+hand-written gradient is redundant), ``"disagree"`` (the input, the element
+with the largest difference, both values there, ``max_rel_err`` as the
+largest difference over the largest gradient entry, the input and ``dy``
+used), ``"fails to run"`` (TF's one-line message) or ``"not checked"``
+(why, e.g. the forward still runs NumPy).  ``finite_differences`` says
+which of the two agrees with the original.
 
 Devices and TF32
 ----------------

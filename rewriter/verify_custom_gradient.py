@@ -16,6 +16,7 @@ import inspect
 import numpy as np
 import tensorflow as tf
 
+from .corpus import CALLBACK_OPS
 from .verify_calls import component_name, is_real_float, tf_call_args
 from .verify_grad import GRAD_TOL
 from .verify_result import short_error
@@ -35,14 +36,16 @@ def compare_with_autodiff(custom_fn, kinds, values, dev, rng) -> dict:
         return {"verdict": "not checked", "reason": "no non-empty floating-point input to differentiate"}
     with tf.device(dev):
         args = tf_call_args(kinds, values)
-        forward = lambda *a: custom_fn.__wrapped__(*a)[0]  # noqa: E731 - y of (y, grad)
+        def forward(*arguments):  # y of the undecorated function's (y, grad)
+            return custom_fn.__wrapped__(*arguments)[0]
+
         try:
             dys = [rng.standard_normal(np.shape(y)).astype(y.dtype.as_numpy_dtype)
                    for y in tf.nest.flatten(forward(*args))]
             autodiff = _gradients(forward, args, watched, dys)
         except Exception as exc:  # noqa: BLE001 - the forward's own verification reports it
             return {"verdict": "not checked", "reason": f"the forward raised ({short_error(exc)})"}
-        if all(g is None for g in autodiff):
+        if all(g is None for g in autodiff) or _runs_python(forward, kinds, args):
             return {"verdict": "not checked",
                     "reason": "autodiff finds no gradient through the forward (it still runs Python code)"}
         try:
@@ -64,6 +67,25 @@ def compare_with_autodiff(custom_fn, kinds, values, dev, rng) -> dict:
     if "index" in worst and len(dys) == 1 and dys[0].shape == np.shape(values[i]):
         record["dy"] = float(dys[0][tuple(worst["index"])])
     return record
+
+
+def _runs_python(forward, kinds, args) -> bool:
+    """Whether the forward, traced for these inputs, calls back into Python (a py_function's
+    gradient is zero, not None, so autodiff alone does not tell)."""
+    tensors = [i for i, k in enumerate(kinds) if k != "static"]
+
+    def on_tensors(*given):
+        arguments = list(args)
+        for i, tensor in zip(tensors, given):
+            arguments[i] = tensor
+        return forward(*arguments)
+
+    graph = tf.function(on_tensors).get_concrete_function(
+        *[tf.TensorSpec.from_tensor(args[i]) for i in tensors]).graph
+    found = {op.type for op in graph.get_operations()}
+    for function in graph.as_graph_def().library.function:
+        found.update(node.op for node in function.node_def)
+    return not found.isdisjoint(CALLBACK_OPS)
 
 
 def _gradients(fn, args, watched, dys):
@@ -133,7 +155,7 @@ def why_not_droppable(original_fn, rewritten_fn, example, dev, rng) -> str:
             where = f"a {dtype} input of rank {rank}"
             record = compare_with_autodiff(rewritten_fn, ["array"], [x], dev, rng)
             if record["verdict"] == "not checked":
-                return f"{where} still runs NumPy: removing the hand-written gradient would lose it there"
+                return f"for {where}, {record['reason']}: removing the hand-written gradient would change it there"
             if record["verdict"] == "disagree":
                 return f"the hand-written gradient disagrees with autodiff for {where}"
     return ""

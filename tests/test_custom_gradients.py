@@ -123,6 +123,16 @@ def test_without_verify_the_report_says_the_gradient_was_not_checked(tmp_path):
     assert "@tf.custom_gradient" in path.read_text() and "def grad(dy):" in path.read_text()
 
 
+def test_a_forward_left_as_numpy_says_so(tmp_path):
+    path, report = tmp_path / "loss.py", tmp_path / "report.json"
+    path.write_text(program(WRONG).replace("return np.sin(x) ** 2", "return np.sin(x) ** 2 + len(open('f'))"))
+    assert main(["fix", "--jobs", "1", "--report", str(report), str(path)]) == 0
+    (site,) = json.loads(report.read_text())["files"][0]["sites"]
+    assert site["status"] == "left"
+    assert (site["custom_gradient"]["verdict"], site["custom_gradient"]["reason"]) == \
+        ("not checked", "the forward stays NumPy")
+
+
 # -- the library: verify(..., grad=True) on a @tf.custom_gradient rewrite ---------------------------
 
 
@@ -189,7 +199,9 @@ def test_verify_reports_a_custom_gradient_that_fails_to_run(tf):
     assert "\n" not in record["message"]
 
 
-def test_verify_does_not_check_a_forward_that_still_runs_numpy(tf):
+@pytest.mark.parametrize("wrapper", ["numpy_function", "py_function"])
+def test_verify_does_not_check_a_forward_that_still_runs_numpy(tf, wrapper):
+    """numpy_function has no gradient; py_function's is zero: neither is autodiff of a rewrite."""
     from rewriter.verification import verify
 
     @tf.custom_gradient
@@ -197,7 +209,7 @@ def test_verify_does_not_check_a_forward_that_still_runs_numpy(tf):
         def grad(dy):
             return dy * 2.0 * tf.sin(x) * tf.cos(x)
 
-        return tf.numpy_function(numpy_sin_squared, [x], tf.float32), grad
+        return getattr(tf, wrapper)(lambda v: numpy_sin_squared(np.asarray(v)), [x], tf.float32), grad
 
     result = verify(numpy_sin_squared, still_numpy, np.linspace(-2.0, 2.0, 9).astype(np.float32), grad=True)
     assert result.custom_gradient["verdict"] == "not checked"
@@ -261,7 +273,8 @@ def test_an_agreeing_gradient_is_dropped_when_every_input_is_native(tf, fixed):
 def test_an_agreeing_gradient_stays_where_some_input_still_runs_numpy(tf, fixed):
     record = gradient_record(fixed, "agrees.py")
     assert record["verdict"] == "agree" and "dropped" not in record
-    assert "still runs NumPy: removing the hand-written gradient would lose it there" in record["kept_because"]
+    assert record["kept_because"].endswith("autodiff finds no gradient through the forward (it still runs Python "
+                                           "code): removing the hand-written gradient would change it there")
     text = (fixed["folder"] / "agrees.py").read_text()
     assert "@tf.custom_gradient" in text and "return y, grad" in text and "sin_squared_tf(" in text
 
