@@ -3,8 +3,9 @@
 `Checker` holds the module's facts (names resolved through imports and def-use chains, the
 calls, the source lines for columns and messages) and runs the rules: RWC001-RWC004, about
 calls (numpy_function / py_function sites, tf.map_fn, np.apply_along_axis, Dataset.map), and
-RWC009, about a hand-written gradient around a site, are here; RWC005-RWC007, about functions traced by tf.function, are in check_tf_function; what a
-function body computes (elementwise, plain scalar arithmetic) is in check_function_bodies.
+RWC009, about a hand-written gradient around a site, are here; RWC005-RWC007, about functions
+traced by tf.function, are in check_tf_function; what a function body computes (elementwise,
+plain scalar arithmetic) is in check_function_bodies.
 """
 from __future__ import annotations
 

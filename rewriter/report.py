@@ -165,6 +165,11 @@ def to_markdown(records: list, summary: Summary) -> str:
         lines += ["### Left unchanged", "", "| location | kind | code | reason |", "|---|---|---|---|"]
         lines += [f"| `{p}:{s.line}` | {s.kind} | {s.code} | {s.reason.replace('|', '/')} |" for p, s in left]
         lines.append("")
+    gradients = [(r.path, s) for r in records for s in r.sites if s.custom_gradient]
+    if gradients:
+        lines += ["### Hand-written gradients (@tf.custom_gradient)", "", "| location | verdict |", "|---|---|"]
+        lines += [f"| `{p}:{s.line}` | {custom_gradient_lines(s)[0].replace('|', '/')} |" for p, s in gradients]
+        lines.append("")
     errors = [r for r in records if r.status == "error"]
     if errors:
         lines += ["### Files with errors", ""] + [f"- `{r.path}`: {r.error}" for r in errors] + [""]

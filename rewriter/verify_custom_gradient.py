@@ -115,7 +115,7 @@ def _disagreement(name, x, user, exact) -> dict | None:
         return None
     index = np.unravel_index(np.argmax(np.abs(user.astype(np.float64) - exact)), x.shape)
     return {"input": name, "max_rel_err": error, "index": [int(i) for i in index],
-            "where": f"{name}[{', '.join(map(str, index))}]" if index else name, "x": float(x[index]),
+            "where": f"{name}[{', '.join(map(str, index))}]" if index else name, "input_value": float(x[index]),
             "hand_written": float(user[index]), "autodiff": float(exact[index]),
             "input_shape": f"{x.dtype.name}{list(x.shape)}"}
 

@@ -112,7 +112,7 @@ def describe_custom_gradient(record: dict) -> str:
         return f"{what} DISAGREES with autodiff of the rewrite: {record['reason']}"
     dy = f" with dy = {record['dy']:.4g}" if "dy" in record else ""
     text = (f"{what} DISAGREES with autodiff of the rewrite: max rel err {record['max_rel_err']:.2g} at "
-            f"{record['where']} = {record['x']:.4g} ({record['input_shape']}){dy}: hand-written "
+            f"{record['where']} = {record['input_value']:.4g} ({record['input_shape']}){dy}: hand-written "
             f"{record['hand_written']:.4g}, autodiff {record['autodiff']:.4g}")
     fd = record.get("finite_differences")
     if fd and fd["autodiff_ok"] and not fd["hand_written_ok"]:

@@ -123,6 +123,16 @@ def test_without_verify_the_report_says_the_gradient_was_not_checked(tmp_path):
     assert "@tf.custom_gradient" in path.read_text() and "def grad(dy):" in path.read_text()
 
 
+def test_the_markdown_report_lists_hand_written_gradients(tmp_path):
+    path, report = tmp_path / "loss.py", tmp_path / "report.md"
+    path.write_text(program(WRONG))
+    assert main(["fix", "--jobs", "1", "--report", str(report), "--report-format", "markdown", str(path)]) == 0
+    text = report.read_text()
+    assert "### Hand-written gradients (@tf.custom_gradient)" in text
+    assert f"| `{path}:11` | custom gradient `grad` of `sin_squared_loss` not checked: run `rewriter fix --verify` |" \
+        in text
+
+
 def test_a_forward_left_as_numpy_says_so(tmp_path):
     path, report = tmp_path / "loss.py", tmp_path / "report.json"
     path.write_text(program(WRONG).replace("return np.sin(x) ** 2", "return np.sin(x) ** 2 + len(open('f'))"))
@@ -177,7 +187,7 @@ def test_verify_locates_a_wrong_custom_gradient(tf):
     exact = dy * 2 * np.sin(x.astype(np.float64)) * np.cos(x.astype(np.float64))
     user = exact / 2
     index = tuple(record["index"])
-    assert record["where"] == f"x[{index[0]}]" and record["x"] == x[index] and record["dy"] == dy[index]
+    assert record["where"] == f"x[{index[0]}]" and record["input_value"] == x[index] and record["dy"] == dy[index]
     np.testing.assert_allclose([record["autodiff"], record["hand_written"]], [exact[index], user[index]], rtol=1e-5)
     np.testing.assert_allclose(record["max_rel_err"], np.max(np.abs(user - exact)) / np.max(np.abs(exact)),
                                rtol=1e-4)
@@ -185,6 +195,26 @@ def test_verify_locates_a_wrong_custom_gradient(tf):
     fd = record["finite_differences"]
     assert fd["autodiff_ok"] and not fd["hand_written_ok"]
     assert "DISAGREES with autodiff of the rewrite" in str(result)
+
+
+def test_verify_names_the_input_whose_gradient_is_wrong(tf):
+    from rewriter.verification import verify
+
+    @tf.custom_gradient
+    def weighted_square(x, w):
+        def grad(dy):
+            return dy * 2.0 * w * x, dy * x   # d/dw is x ** 2
+
+        return w * tf.square(x), grad
+
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal(5), rng.standard_normal(5)
+    record = verify(lambda x, w: w * x ** 2, weighted_square, x, w, grad=True).custom_gradient
+    assert record["verdict"] == "disagree" and record["input"] == "w"
+    dy = np.asarray(record["dy_values"])
+    index = tuple(record["index"])
+    np.testing.assert_allclose([record["hand_written"], record["autodiff"]], [(dy * x)[index], (dy * x * x)[index]])
+    assert record["input_value"] == w[index] and record["input_values"] == w.tolist()
 
 
 def test_verify_reports_a_custom_gradient_that_fails_to_run(tf):
@@ -283,7 +313,7 @@ def test_a_wrong_gradient_is_reported_and_kept(tf, fixed):
     record = gradient_record(fixed, "wrong.py")
     assert record["verdict"] == "disagree" and "dropped" not in record
     assert record["max_rel_err"] == pytest.approx(0.5, rel=1e-3)   # the factor 2 missing, at every element
-    assert {"where", "x", "dy", "hand_written", "autodiff", "input_values", "dy_values"} <= set(record)
+    assert {"where", "input_value", "dy", "hand_written", "autodiff", "input_values", "dy_values"} <= set(record)
     assert record["hand_written"] == pytest.approx(record["autodiff"] / 2, rel=1e-5)
     assert record["finite_differences"]["autodiff_ok"] and not record["finite_differences"]["hand_written_ok"]
     line = next(line for line in fixed["printed"].splitlines() if "custom gradient" in line and "wrong" not in line
