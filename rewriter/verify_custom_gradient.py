@@ -34,18 +34,20 @@ def compare_with_autodiff(custom_fn, kinds, values, dev, rng) -> dict:
                if k != "static" and is_real_float(np.asarray(v).dtype) and np.asarray(v).size]
     if not watched:
         return {"verdict": "not checked", "reason": "no non-empty floating-point input to differentiate"}
+
+    def forward(*arguments):  # y of the undecorated function's (y, grad)
+        return custom_fn.__wrapped__(*arguments)[0]
+
     with tf.device(dev):
         args = tf_call_args(kinds, values)
-        def forward(*arguments):  # y of the undecorated function's (y, grad)
-            return custom_fn.__wrapped__(*arguments)[0]
-
         try:
             dys = [rng.standard_normal(np.shape(y)).astype(y.dtype.as_numpy_dtype)
                    for y in tf.nest.flatten(forward(*args))]
             autodiff = _gradients(forward, args, watched, dys)
+            not_native = all(g is None for g in autodiff) or _runs_python(forward, kinds, args)
         except Exception as exc:  # noqa: BLE001 - the forward's own verification reports it
-            return {"verdict": "not checked", "reason": f"the forward raised ({short_error(exc)})"}
-        if all(g is None for g in autodiff) or _runs_python(forward, kinds, args):
+            return {"verdict": "not checked", "reason": f"the forward raised, eagerly or traced ({short_error(exc)})"}
+        if not_native:
             return {"verdict": "not checked",
                     "reason": "autodiff finds no gradient through the forward (it still runs Python code)"}
         try:
