@@ -10,6 +10,8 @@
     RWC006  tf.function around plain Python scalar arithmetic
     RWC007  tf.function called with varying Python numbers: a new trace per value
     RWC008  `for` over tf.range that `rewriter fix` writes as whole-tensor ops (fixable)
+    RWC009  @tf.custom_gradient around a NumPy forward: a hand-written gradient that autodiff
+            of the converted forward makes redundant or shows wrong (`rewriter fix --verify`)
     RWC900  syntax error (the file is not analysed further)
     RWC901  internal error while analysing (please report it)
 
@@ -18,7 +20,7 @@ Every name is resolved through imports and def-use chains (`Resolver`), never by
 the reported line silences a diagnostic, as in flake8 and ruff.
 
 This module is the entry point (`check_source`), the select/ignore and noqa filters and the
-output formats. The rules are in check_rules (RWC001-RWC004), check_tf_function (RWC005-RWC007)
+output formats. The rules are in check_rules (RWC001-RWC004, RWC009), check_tf_function (RWC005-RWC007)
 and check_function_bodies; the diagnostic and the rule codes in check_diagnostic.
 """
 from __future__ import annotations

@@ -16,6 +16,7 @@ RULES = {
     "RWC006": "tf.function around plain Python scalar arithmetic",
     "RWC007": "tf.function called with varying Python numbers (retraces per value)",
     "RWC008": "`for` over tf.range that `rewriter fix` writes as whole-tensor ops",
+    "RWC009": "@tf.custom_gradient around a NumPy forward (a hand-written gradient `rewriter fix --verify` checks)",
     "RWC900": "syntax error",
     "RWC901": "internal error while analysing",
 }

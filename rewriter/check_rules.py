@@ -2,9 +2,10 @@
 
 `Checker` holds the module's facts (names resolved through imports and def-use chains, the
 calls, the source lines for columns and messages) and runs the rules: RWC001-RWC004, about
-calls (numpy_function / py_function sites, tf.map_fn, np.apply_along_axis, Dataset.map), are
-here; RWC005-RWC007, about functions traced by tf.function, are in check_tf_function; what a
-function body computes (elementwise, plain scalar arithmetic) is in check_function_bodies.
+calls (numpy_function / py_function sites, tf.map_fn, np.apply_along_axis, Dataset.map), and
+RWC009, about a hand-written gradient around a site, are here; RWC005-RWC007, about functions
+traced by tf.function, are in check_tf_function; what a function body computes (elementwise,
+plain scalar arithmetic) is in check_function_bodies.
 """
 from __future__ import annotations
 
@@ -147,6 +148,8 @@ class Checker:
             what = f"`{self.spelled(site.call.func)}`"
             if site.func is not None:
                 what += f" of `{self.spelled(site.func)}`"
+            if site.custom_gradient is not None:
+                self.rwc009_custom_gradient(site, conversion)
             if conversion.status == "converted":
                 if site.target is not None:
                     self.converted_targets.add((site.target.lineno, site.target.col_offset))
@@ -158,6 +161,20 @@ class Checker:
                     where = f" (line {conversion.line})"
                 self.report(site.call, "RWC001", f"{what} stays in Python (no rewrite): {conversion.reason}"
                             f"{where} [{conversion.code}]")
+
+    # -- RWC009 -----------------------------------------------------------------------------------
+
+    def rwc009_custom_gradient(self, site, conversion):
+        function = site.custom_gradient.function
+        gradient = f"`{site.custom_gradient.grad.name}`" if site.custom_gradient.grad else "its gradient"
+        forward = f"`{self.spelled(site.call.func)}` on line {site.call.lineno}"
+        if conversion.status == "converted":
+            advice = (f"once `rewriter fix` converts the forward, autodiff gives its exact gradient: "
+                      f"`rewriter fix --verify` checks {gradient} against it")
+        else:
+            advice = f"the forward stays NumPy ({conversion.code}), so {gradient} is its only gradient: test it"
+        self.report(function, "RWC009", f"`{function.name}` hand-writes the gradient of a NumPy forward "
+                                        f"({forward}); {advice}")
 
     # -- RWC002 -----------------------------------------------------------------------------------
 

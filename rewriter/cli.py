@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
                           "keep only those that pass. This imports and runs the files' code (their top-level "
                           "statements, the wrapped functions); it is the only option that runs user code. "
                           "Needs TensorFlow.")
+    fix.add_argument("--drop-redundant-gradients", action="store_true",
+                     help="with --verify: remove a @tf.custom_gradient around a converted NumPy forward when "
+                          "its hand-written gradient agreed with autodiff of the rewrite (the `def grad` and "
+                          "the `(y, grad)` return go; the function returns its native forward). A gradient "
+                          "that was not checked, disagreed or failed to run is kept. Needs --verify.")
     fix.add_argument("--device", metavar="DEVICE", default=None,
                      help="device for --verify, e.g. /GPU:0 (default: the best device TensorFlow sees)")
     fix.add_argument("--select", metavar="CODES", default=None,
@@ -185,7 +190,7 @@ def _colored(diff: str) -> str:
 
 
 def _run_fix(args) -> int:
-    from .report import Summary, render_site, render_summary, to_json, to_markdown
+    from .report import Summary, is_gradient_finding, render_site, render_summary, to_json, to_markdown
 
     if args.paths == ["-"]:
         return _run_fix_stdin(args)
@@ -195,9 +200,14 @@ def _run_fix(args) -> int:
     config = load_settings(args, ("select", "ignore", "verify", "device", "jobs"), known_codes)
     if config is None:
         return EXIT_ERROR
+    if args.drop_redundant_gradients and not config.verify:
+        print("error: --drop-redundant-gradients needs --verify: only a gradient verified to agree with "
+              "autodiff of the rewrite is dropped", file=sys.stderr)
+        return EXIT_ERROR
     files, problems = selected_files(args, config)
     write = not (args.diff or args.check)
     job = FixJob(write=write, select=config.select, ignore=config.ignore, verify=config.verify,
+                 drop_redundant_gradients=args.drop_redundant_gradients,
                  device=config.device, pattern_root=str(config.root) if config.root else None,
                  pattern_modules=tuple(config.patterns), shared=names_used_elsewhere(files) if len(files) > 1 else {})
     args.jobs = config.jobs or os.cpu_count() or 1
@@ -224,7 +234,8 @@ def _run_fix(args) -> int:
             sys.stdout.write(_colored(outcome.diff))
         if not args.quiet:
             for site in record.sites:
-                if args.verbose or site.status == "error" or (args.verify and site.code in ("RW400", "RW401")):
+                if args.verbose or site.status == "error" or (args.verify and site.code in ("RW400", "RW401")) \
+                        or is_gradient_finding(site):
                     print(render_site(record.path, site), file=sys.stderr)
             if record.status == "changed" and write and not args.verbose:
                 print(f"fixed {record.path}", file=sys.stderr)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from . import registry as registry_module
 from .convert import Conversion, convert_site
+from .custom_gradients import drop_edits
 from .emit import alias_to_import, import_edit, tensorflow_alias, use_alias
 from .emit_site import emit_site
 from .line_length import line_length_for
@@ -39,6 +40,7 @@ class RewriteOptions:
     shared_names: frozenset = frozenset()  # functions other modules use: copied, never edited in place
     package_module: bool = False           # the file is in a package: its public functions count as shared
     line_length: int = 0                   # wrap emitted lines at this length (0: the file's project's, see line_length.py)
+    drop_redundant_gradients: bool = False  # remove a @tf.custom_gradient whose gradient --verify found redundant
 
     def shared(self, name: str) -> bool:
         """Whether other modules may use the function `name` (see `shared.py`)."""
@@ -101,6 +103,8 @@ def rewrite_source(text: str, filename: str = "<string>", options: RewriteOption
         for conversion in conversions:
             if conversion.status == "converted":
                 _verify(conversion, verifier, text, rewritten)
+        if options.drop_redundant_gradients:
+            _drop_redundant_gradients(conversions, module.source)
     edits = _collect_edits(conversions)
     if not edits:
         return FileResult(filename, text, text, conversions)
@@ -144,6 +148,16 @@ def _verify(conversion: Conversion, verifier, text: str, rewrite):
         conversion.status, conversion.edits = "left", []
         conversion.code = "RW401" if check.reason.startswith("unverified") else "RW400"
         conversion.reason = check.reason
+
+
+def _drop_redundant_gradients(conversions, source):
+    """The plain native forward for each @tf.custom_gradient whose hand-written gradient agreed
+    with autodiff of the verified rewrite; a gradient not checked, or not agreeing, stays."""
+    for conversion in conversions:
+        record = (conversion.verification or {}).get("custom_gradient") or {}
+        if conversion.status == "converted" and record.get("verdict") == "agree" and not record["kept_because"]:
+            conversion.edits = conversion.edits + drop_edits(conversion.site.custom_gradient, source)
+            record["dropped"] = True
 
 
 def _filtered(conversion: Conversion, options: RewriteOptions, registry) -> Conversion:

@@ -26,6 +26,7 @@ class SiteRecord:
     verification: dict | None = None
     cell: int | None = None  # notebooks: the 1-based cell the line is in
     notes: list = field(default_factory=list)  # converted sites: loops kept as loops, and why
+    custom_gradient: dict | None = None  # the site is the forward of a @tf.custom_gradient function
 
 
 @dataclass
@@ -44,8 +45,19 @@ def site_records(result, registry) -> list:
                                   conversion.site.kind, conversion.status, conversion.code, conversion.reason,
                                   list(conversion.patterns), rules, conversion.assumed,
                                   conversion.verification, getattr(conversion, "cell", None),
-                                  list(conversion.notes)))
+                                  list(conversion.notes), _custom_gradient(conversion)))
     return records
+
+
+def _custom_gradient(conversion) -> dict | None:
+    """The custom-gradient record of a site: what --verify found, or why nothing was checked."""
+    found = conversion.site.custom_gradient
+    if found is None:
+        return None
+    if conversion.status != "converted":  # even when --verify checked it before the site was left
+        return dict(found.describe(), verdict="not checked", reason="the forward stays NumPy")
+    checked = (conversion.verification or {}).get("custom_gradient")
+    return checked or dict(found.describe(), verdict="not checked", reason="run `rewriter fix --verify`")
 
 
 @dataclass
@@ -57,6 +69,7 @@ class Summary:
     converted: int = 0
     left: int = 0
     reasons: Counter = field(default_factory=Counter)
+    custom_gradients: Counter = field(default_factory=Counter)  # verdict -> hand-written gradients
 
     def add(self, record: FileRecord):
         self.files += 1
@@ -64,6 +77,8 @@ class Summary:
         self.errors += record.status == "error"
         for site in record.sites:
             self.sites += 1
+            if site.custom_gradient:
+                self.custom_gradients[site.custom_gradient["verdict"]] += 1
             if site.status == "converted":
                 self.converted += 1
             else:
@@ -83,9 +98,24 @@ def render_site(path: str, site: SiteRecord) -> str:
             device = str(v.get("device", "?")).rsplit("device:", 1)[-1]
             figures = (f"; verified on {device}: max rel err {_num(v.get('max_rel_err'))}, "
                        f"grad err {_num(v.get('grad_err'))}, {v.get('trials')} trials")
-        notes = "".join(f"\n    {note}" for note in site.notes)
+        notes = "".join(f"\n    {note}" for note in site.notes + custom_gradient_lines(site))
         return f"{path}:{site.line}:{site.col}: converted {site.kind} ({site.assumed}{figures}){notes}"
     return f"{path}:{site.line}:{site.col}: {site.code} left {site.kind}: {site.reason}"
+
+
+def custom_gradient_lines(site: SiteRecord) -> list:
+    """The site's custom-gradient finding, as printed under it."""
+    if not site.custom_gradient:
+        return []
+    from .verify_result import describe_custom_gradient
+
+    return [describe_custom_gradient(site.custom_gradient)]
+
+
+def is_gradient_finding(site: SiteRecord) -> bool:
+    """A hand-written gradient that disagrees with autodiff of the rewrite or fails to run:
+    printed even without -v."""
+    return bool(site.custom_gradient) and site.custom_gradient["verdict"] in ("disagree", "fails to run")
 
 
 def _num(value) -> str:
@@ -104,13 +134,17 @@ def render_summary(summary: Summary, top: int = 5, wrote: bool = True) -> list:
                      else f"top {shown} of {len(summary.reasons)} reasons sites were left (--report lists all):")
         for reason, count in summary.reasons.most_common(top):
             lines.append(f"  {count:4d}  {reason}")
+    if summary.custom_gradients:
+        counts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(summary.custom_gradients.items()))
+        lines.append(f"hand-written @tf.custom_gradient gradients against autodiff of the rewrite: {counts}")
     return lines
 
 
 def to_json(records: list, summary: Summary) -> str:
     return json.dumps({
         "schema": SCHEMA_VERSION,
-        "summary": {k: v for k, v in asdict(summary).items() if k != "reasons"}
+        "summary": {k: v for k, v in asdict(summary).items() if k not in ("reasons", "custom_gradients")}
+        | {"custom_gradients": dict(summary.custom_gradients)}
         | {"top_reasons": summary.reasons.most_common(10)},
         "files": [asdict(r) for r in records],
     }, indent=2)
@@ -130,6 +164,11 @@ def to_markdown(records: list, summary: Summary) -> str:
     if left:
         lines += ["### Left unchanged", "", "| location | kind | code | reason |", "|---|---|---|---|"]
         lines += [f"| `{p}:{s.line}` | {s.kind} | {s.code} | {s.reason.replace('|', '/')} |" for p, s in left]
+        lines.append("")
+    gradients = [(r.path, s) for r in records for s in r.sites if s.custom_gradient]
+    if gradients:
+        lines += ["### Hand-written gradients (@tf.custom_gradient)", "", "| location | verdict |", "|---|---|"]
+        lines += [f"| `{p}:{s.line}` | {custom_gradient_lines(s)[0].replace('|', '/')} |" for p, s in gradients]
         lines.append("")
     errors = [r for r in records if r.status == "error"]
     if errors:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import gast
 
+from .custom_gradients import custom_gradient_around
 from .declarations import bind_arguments, read_tout, signature_fact
 from .parse import ParsedModule
 from .resolve import Resolver
@@ -51,6 +52,7 @@ class Site:
     result_rank: int | None = None  # from `y.set_shape([...])` on the site's result: a declaration
     elems: object = None          # map_fn: the mapped tensor expression
     numpy_target: str = ""        # the wrapped function is NumPy's own (`np.kron`)
+    custom_gradient: object = None  # CustomGradient: the call is the forward of a @tf.custom_gradient function
     reason: str = ""              # why the site cannot be rewritten, when it cannot
     code: str = ""
 
@@ -136,6 +138,7 @@ def _describe(call, kind, resolver) -> Site:
     if any(isinstance(e, gast.Starred) for e in args["inp"].elts):
         return _left(site, "`inp` unpacks a sequence, so the number of inputs is unknown", "RW102")
     site.inputs = list(args["inp"].elts)
+    site.custom_gradient = custom_gradient_around(call, site.inputs, resolver)
     site.traced = _always_traced(call, resolver)
     site.tensor_inputs = [_is_tensor(e, resolver) or signature_fact(e, resolver) is not None for e in site.inputs]
     read = read_tout(args["Tout"], resolver)

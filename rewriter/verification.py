@@ -24,7 +24,9 @@ failures) and ``verify_calls`` (running both sides, flattening their
 outputs, dtype helpers) import nothing else of the package;
 ``verify_inputs`` (the variants tried), ``verify_compare`` (values and
 tolerances), ``verify_grad`` (gradients) and ``verify_random``
-(``verify_distribution``) import only those two.  ``VerifyResult`` and
+(``verify_distribution``) import only those two; ``verify_custom_gradient``
+(a hand-written ``tf.custom_gradient`` against autodiff) also takes the
+gradient tolerances from ``verify_grad``.  ``VerifyResult`` and
 ``verify_distribution`` are importable from here as before.
 
 Inputs
@@ -112,6 +114,20 @@ the finite differences (for example a wrong ``tf.custom_gradient``).
 ``grad_err`` is the largest relative disagreement.  Integer, bool and
 complex inputs and outputs are left out and named in ``grad_skipped``.
 
+Custom gradients
+----------------
+When ``tf_fn`` is decorated with ``tf.custom_gradient`` (a NumPy forward
+made native, its hand-written gradient kept), the tape above runs the
+hand-written gradient.  ``custom_gradient`` then also compares it, at the
+example and for a random ``dy``, with autodiff of the undecorated forward:
+``"agree"`` (within the gradient tolerance of the input's dtype: the
+hand-written gradient is redundant), ``"disagree"`` (the input, the element
+with the largest difference, both values there, ``max_rel_err`` as the
+largest difference over the largest gradient entry, the input and ``dy``
+used), ``"fails to run"`` (TF's one-line message) or ``"not checked"``
+(why, e.g. the forward still runs NumPy).  ``finite_differences`` says
+which of the two agrees with the original.
+
 Devices and TF32
 ----------------
 ``device=None`` runs the rewrite on the first GPU TensorFlow sees, or on
@@ -142,6 +158,7 @@ import tensorflow as tf
 from .verify_calls import (DATA_KINDS, Leaf, classify_args, describe_args, np_call_args, np_leaf,
                            output_leaves, quiet_call, resolve_device, tf_call_args, tf_leaf)
 from .verify_compare import compare_leaf
+from .verify_custom_gradient import compare_with_autodiff, is_custom_gradient
 from .verify_grad import check_grad
 from .verify_inputs import choose_trials
 from .verify_random import verify_distribution
@@ -249,6 +266,9 @@ def verify(
         )
         for msg in gfails:
             log.add(("grad", msg), None, msg)
+    custom_gradient = _check_custom_gradient(numpy_fn, tf_fn, kinds, ex_values, ex_leaves, tf_ex_leaves,
+                                             dev, rng, grad_ok, grad_err) \
+        if grad and tf_ex_leaves is not None and is_custom_gradient(tf_fn) else None
 
     notes: list[str] = []
     if dropped:
@@ -282,5 +302,20 @@ def verify(
         failures=log.messages(),
         grad_skipped=grad_skipped,
         notes=tuple(notes),
+        custom_gradient=custom_gradient,
     )
+
+
+def _check_custom_gradient(numpy_fn, tf_fn, kinds, values, ex_leaves, tf_leaves, dev, rng,
+                           grad_ok, grad_err) -> dict:
+    """The hand-written gradient of a `@tf.custom_gradient` `tf_fn` against autodiff of its
+    forward, with both measured against finite differences of the original (the tape check
+    above already measured the hand-written one: `grad_ok`, `grad_err`)."""
+    record = compare_with_autodiff(tf_fn, kinds, values, dev, rng)
+    if grad_ok is not None and record["verdict"] in ("agree", "disagree"):
+        autodiff_ok, autodiff_err, *_ = check_grad(numpy_fn, lambda *a: tf_fn.__wrapped__(*a)[0], kinds, values,
+                                                   ex_leaves, tf_leaves, dev, rng)
+        record["finite_differences"] = {"hand_written_ok": grad_ok, "hand_written_rel_err": grad_err,
+                                        "autodiff_ok": autodiff_ok, "autodiff_rel_err": autodiff_err}
+    return record
 

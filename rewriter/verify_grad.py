@@ -20,7 +20,7 @@ from .verify_result import fmt_idx, positions, short_error
 
 GRAD_DIRECTIONS = 3
 # gradient tolerance (relative), by the lowest precision the rewrite runs in
-_GRAD_TOL = {"float64": 1e-6, "float32": 2e-3, "float16": 5e-2, "bfloat16": 1e-1}
+GRAD_TOL = {"float64": 1e-6, "float32": 2e-3, "float16": 5e-2, "bfloat16": 1e-1}
 _PRECISION_ORDER = ["float64", "float32", "float16", "bfloat16"]
 
 
@@ -66,7 +66,7 @@ def check_grad(numpy_fn, tf_fn, kinds, values, np_leaves, tf_leaves, dev, rng):
         + [component_name(tf_leaves[k].dtype) for k in diff_out],
         key=_PRECISION_ORDER.index,
     )
-    gtol = _GRAD_TOL[precision]
+    gtol = GRAD_TOL[precision]
 
     # masks of finite example outputs; cotangents
     masks = {}

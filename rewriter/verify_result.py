@@ -40,6 +40,7 @@ class VerifyResult:
     kind: str = "values"
     statistic: float | None = None
     critical: float | None = None
+    custom_gradient: dict | None = None  # a @tf.custom_gradient rewrite: its gradient against autodiff
 
     @property
     def ok(self) -> bool:
@@ -84,9 +85,39 @@ class VerifyResult:
             lines.append(errs)
         if self.grad_skipped and self.kind != "distribution":
             lines.append(f"  gradient skipped: {self.grad_skipped}")
+        if self.custom_gradient:
+            lines.append(f"  {describe_custom_gradient(self.custom_gradient)}")
         lines.extend(f"  FAIL: {f}" for f in self.failures)
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
+
+
+def describe_custom_gradient(record: dict) -> str:
+    """One line for a @tf.custom_gradient check (see `verify_custom_gradient`)."""
+    what = (f"custom gradient `{record['gradient']}` of `{record['function']}`" if record.get("function")
+            else "custom gradient")
+    verdict = record.get("verdict", "not checked")
+    if verdict == "agree":
+        text = f"{what} agrees with autodiff of the rewrite (max rel err {record['max_rel_err']:.2g}): it is redundant"
+        if record.get("dropped"):
+            return text + "; removed (--drop-redundant-gradients)"
+        if record.get("kept_because"):
+            return text + f"; --drop-redundant-gradients keeps it: {record['kept_because']}"
+        return text
+    if verdict == "fails to run":
+        return f"{what} fails to run: {record['message']}"
+    if verdict != "disagree":
+        return f"{what} {verdict}: {record.get('reason', 'run with --verify')}"
+    if "max_rel_err" not in record:
+        return f"{what} DISAGREES with autodiff of the rewrite: {record['reason']}"
+    dy = f" with dy = {record['dy']:.4g}" if "dy" in record else ""
+    text = (f"{what} DISAGREES with autodiff of the rewrite: max rel err {record['max_rel_err']:.2g} at "
+            f"{record['where']} = {record['input_value']:.4g} ({record['input_shape']}){dy}: hand-written "
+            f"{record['hand_written']:.4g}, autodiff {record['autodiff']:.4g}")
+    fd = record.get("finite_differences")
+    if fd and fd["autodiff_ok"] and not fd["hand_written_ok"]:
+        text += f"; finite differences of the original side with autodiff (rel err {fd['autodiff_rel_err']:.1g})"
+    return text
 
 
 class FailureLog:

@@ -4,7 +4,9 @@ This is the only place the CLI runs user code: both versions of the module are e
 modules named `__rewriter_verify__`, so `if __name__ == "__main__":` blocks do not run), the
 wrapped function and its rewrite are taken from them and checked with `verification.verify`
 on inputs made from what the site declares, or found by probing the original with small
-candidate arrays of the dtypes the rewrite was made for.
+candidate arrays of the dtypes the rewrite was made for. A site that is the forward of a
+`@tf.custom_gradient` function also gets its hand-written gradient checked against autodiff of
+the rewrite (a finding for the report, never a reason to leave the site).
 """
 from __future__ import annotations
 
@@ -89,14 +91,56 @@ def _check(conversion, path, original_text, rewritten_text, device) -> SiteCheck
     from .registry import default
 
     random = any(getattr(default().get(p), "random", False) for p in conversion.patterns)
-    figures = None
+    figures, tried = None, []
     for probes in conversion.variants or [[conversion.inputs]]:  # every body the rewrite may take
         facts, inputs = first_accepted(probes, numpy_side(site, original, bound, strict=True))
         check = _verify_inputs(numpy_fn, tf_fn, inputs, facts, random, device)
         if not check.ok:
             return check
         figures = figures or check.figures
+        tried.append(inputs)
+    if site.custom_gradient is not None:
+        figures = dict(figures or {}, custom_gradient=_check_custom_gradient(
+            site.custom_gradient, original_module, rewritten_module, numpy_fn, tried, device))
     return SiteCheck(True, "", figures)
+
+
+def _check_custom_gradient(custom_gradient, original_module, rewritten_module, numpy_fn, tried, device) -> dict:
+    """The hand-written gradient of the @tf.custom_gradient function around the site, against
+    autodiff of its rewritten forward (see `verify_custom_gradient`), on the first inputs the
+    forward was verified with that are all floating point."""
+    from .verification import verify
+
+    record = custom_gradient.describe()
+    if custom_gradient.unchecked:
+        return dict(record, verdict="not checked", reason=custom_gradient.unchecked)
+    inputs = next((i for i in tried if all(np.asarray(a).dtype.kind == "f" for a in i)), None)
+    if inputs is None:
+        return dict(record, verdict="not checked", reason="no floating-point input the forward was rewritten for")
+    try:
+        with quiet():
+            result = verify(numpy_fn, rewritten_module[custom_gradient.function.name], *inputs, device=device)
+    except Exception as exc:  # noqa: BLE001 - the forward verified; its wrapper may still reject the input
+        return dict(record, verdict="not checked", reason=f"the function raised ({type(exc).__name__})")
+    record.update(result.custom_gradient or {"verdict": "not checked", "reason": "not a @tf.custom_gradient"})
+    if not result.values_ok:  # the forward computes more than the NumPy call: no finite differences for it
+        record.pop("finite_differences", None)
+    if record["verdict"] == "agree":
+        record["kept_because"] = _why_kept(custom_gradient, original_module, rewritten_module, inputs, device)
+    return record
+
+
+def _why_kept(custom_gradient, original_module, rewritten_module, inputs, device) -> str:
+    """Why --drop-redundant-gradients keeps an agreeing gradient, or "" when it may go."""
+    from .verify_calls import resolve_device
+    from .verify_custom_gradient import why_not_droppable
+
+    if len(inputs) != 1:
+        return "removing a custom gradient is only proven safe for a function of one input"
+    name = custom_gradient.function.name
+    with quiet():
+        return why_not_droppable(original_module[name], rewritten_module[name], np.asarray(inputs[0]),
+                                 resolve_device(device), np.random.default_rng(0))
 
 
 def first_accepted(probes, numpy_fn):

@@ -23,6 +23,7 @@ class FixJob:
     select: frozenset = frozenset()
     ignore: frozenset = frozenset()
     verify: bool = False
+    drop_redundant_gradients: bool = False
     device: str | None = None
     pattern_root: str | None = None    # [tool.rewriter] patterns: where the modules live
     pattern_modules: tuple = ()
@@ -45,7 +46,8 @@ def process_file(job: FixJob, path: Path) -> Outcome:
 
     registry_for_job = load_registry(job.pattern_root, job.pattern_modules)
     options = RewriteOptions(select=job.select, ignore=job.ignore, registry=registry_for_job,
-                             shared_names=job.shared.get(shown, frozenset()), package_module=in_package(path))
+                             shared_names=job.shared.get(shown, frozenset()), package_module=in_package(path),
+                             drop_redundant_gradients=job.drop_redundant_gradients)
     verifier = None
     if job.verify:
         from .verify_sites import make_verifier
