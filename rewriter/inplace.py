@@ -2,7 +2,8 @@
 
 TF tensors are immutable, so an update becomes `a = tf.where(region, new, a)`. That is only
 the same program when no other name sees the array: it must have been created in the
-function and never aliased (`b = a`, views); otherwise the site is left. The region is a
+function, or handed to it as its own by numpy_function (see `convert._private_inputs`), and
+never aliased (`b = a`, views); otherwise the site is left. The region is a
 boolean mask: the index array itself, or per-axis conditions on `tf.range` for integers and
 slices with literal bounds (negative bounds count from the end, out-of-range bounds clamp
 exactly as NumPy's slices do).

@@ -308,6 +308,36 @@ FIXES = {
             return y
         """,
     ),
+    "update-of-the-functions-own-input": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def clip(x):
+            x[x < 0] = 0
+            return x
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+        def pipeline(x):
+            return tf.numpy_function(clip, [x], tf.float32)
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def clip(x):
+            x = tf.where(x < 0, tf.constant(0, tf.float32), x)
+            return x
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+        def pipeline(x):
+            return clip(x)
+        """,
+    ),
 }
 
 
