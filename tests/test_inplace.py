@@ -78,33 +78,19 @@ def _parameter_program(name) -> str:
 @pytest.fixture(scope="module")
 def parameter_programs(tmp_path_factory):
     """name -> (original module, rewritten module, rewrite result)."""
-    from program_runs import load_module
-    from rewriter.pipeline import rewrite_source
+    from program_runs import original_and_rewrite
 
     folder = tmp_path_factory.mktemp("parameter_updates")
-    out = {}
-    for name in PARAMETER_UPDATES:
-        text = _parameter_program(name)
-        result = rewrite_source(text, f"{name}.py")
-        out[name] = (load_module(folder, text), load_module(folder, result.new), result)
-    return out
+    return {name: original_and_rewrite(folder, name, _parameter_program(name)) for name in PARAMETER_UPDATES}
 
 
 def _sweep(original, rewritten, sample, wrap=lambda fn: fn):
-    """Problems of the rewrite against the original over dtypes and ranks, and on no rows.
-    Each run gets its own copy: the original updates its input, and a tensor made from a
-    NumPy array may share the array's memory."""
-    from program_runs import mismatch, outcome, variants_of
+    """Problems of the rewrite against the original over dtypes and ranks, and on no rows."""
+    from program_runs import problems, variants_of
 
     values = variants_of(sample, dtypes=("uint8", "int16", "int32", "int64", "float32", "float64", "bool"))
     values.append(("no rows", sample[:0]))
-    problems = []
-    for label, value in values:
-        want = outcome(wrap(original.program), value.copy())
-        problem = mismatch(want, outcome(wrap(rewritten.program), value.copy()))
-        if problem:
-            problems.append(f"{label}: {problem}")
-    return problems
+    return problems(original.program, rewritten.program, [(label, (value,)) for label, value in values], wrap)
 
 
 @pytest.mark.parametrize("name", PARAMETER_UPDATES)
@@ -122,13 +108,11 @@ def test_parameter_updates_match_numpy_under_tf_function(tf, parameter_programs,
 
 
 def test_parameter_updates_in_dataset_map(tf, parameter_programs):
+    from program_runs import through_dataset_map
+
     original, rewritten, _ = parameter_programs["scale-colour-channels"]
     images = np.random.default_rng(3).integers(0, 256, (5, 4, 4, 4)).astype(np.float32)
-
-    def mapped(program):
-        return np.stack([x.numpy() for x in tf.data.Dataset.from_tensor_slices(images.copy()).map(program)])
-
-    want, got = mapped(original.program), mapped(rewritten.program)
+    want, got = (through_dataset_map(tf, module.program, images) for module in (original, rewritten))
     assert got.dtype == want.dtype == np.float32 and np.array_equal(got, want)
 
 
