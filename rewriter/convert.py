@@ -239,7 +239,9 @@ def _private_inputs(site) -> set:
     are immutable, and its outcome depends on the order ops run in; the rewrite gives the
     function's result exactly and leaves the input tensor as it was, as eager execution does.
     An input passed twice (`[a, a]`) reaches the function as two names of one buffer in a
-    graph, so neither counts as private."""
+    graph (eagerly, two copies), so neither counts as private. Inputs that are different
+    expressions of one buffer (`[a, tf.reshape(a, [-1])]`) share it in a graph too; that
+    cannot be seen in the source, and the rewrite gives them eager execution's two copies."""
     if site.kind not in ("numpy_function", "py_func") or site.numpy_target:
         return set()
     texts = [gast.dump(node) for node in site.inputs]
