@@ -21,7 +21,7 @@ runs). Anything else returns False, and the walker keeps the loop (and refuses i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import gast
 
@@ -76,14 +76,15 @@ def lower_scatter_loop(lw, node) -> bool:
 class _Steps:
     """The loop seen as all its steps at once: the facts of its variables for one step (lifted:
     batched), names to replace in lifted text (a row variable by the rows' array), lines that
-    bind variables before the scatter, the count of steps (TF text), and the variables."""
+    bind variables before the scatter, the count of steps (TF text), the variables, and the
+    names the file already uses."""
 
     element: dict
     substitutions: dict
     lines: list
     count: str
     names: list
-    taken: set = field(default_factory=set)
+    taken: set
 
 
 def _loop_steps(lw, node):
