@@ -192,8 +192,10 @@ def _missing(node, name):
 def _method_call(lw, node, receiver) -> Lowered:
     attr = node.func.attr
     if attr == "numpy" and not node.args and not node.keywords:
-        # `.numpy()` on a tensor (py_function bodies): the tensor itself is the value.
-        return Lowered(receiver.text, receiver.fact, True)
+        # `.numpy()` on a tensor (py_function bodies): the tensor itself is the value. It is a
+        # copy in NumPy, so the function may update it in place.
+        fact = receiver.fact.with_(fresh=True) if receiver.fact.kind is Kind.ARRAY else receiver.fact
+        return Lowered(receiver.text, fact, True)
     pattern = lw.registry.get(f"ndarray.{attr}")
     if pattern is None:
         raise Refusal(node, f"array method `.{attr}()` has no TensorFlow lowering yet", "RW201")

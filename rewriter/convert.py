@@ -87,10 +87,12 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
     fixed = _bound_facts(site, params, FileHelpers(*original, registry))
     fixed.update(declared_values(site, original[0]))  # `self.threshold:float32[]` in the comment
     open_inputs = [i for i, fact in enumerate(declared) if fact is None or fact.rank is None]
+    private = _private_inputs(site)
 
     def lower(facts):
         env = dict(fixed)
-        env.update({name: fact for name, fact in zip(params["inputs"], facts)})
+        env.update({name: fact.with_(fresh=True) if i in private and fact.kind is Kind.ARRAY else fact
+                    for i, (name, fact) in enumerate(zip(params["inputs"], facts))})
         helpers = FileHelpers(module, resolver, registry)
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
         edits = _output_edits(site, lowered, module)
@@ -222,6 +224,28 @@ def _parameters(target, site):
     if any(n not in defaults for n in rest[len(site.inputs):]):
         return None
     return {"bound": bound, "inputs": inputs, "defaults": {n: defaults[n] for n in rest[len(site.inputs):]}}
+
+
+def _private_inputs(site) -> set:
+    """Positions of the inputs the wrapped function receives as arrays of its own, which it may
+    update in place (`x[x < 0] = 0`) without anyone else seeing it: the inputs of numpy_function
+    (and v1 py_func), each passed once. (py_function passes tensors, which cannot be updated in
+    place; their `.numpy()` is a copy, see `calls._method_call`.)
+
+    Eagerly, numpy_function hands its function a copy of each input. In a graph (tf.function,
+    Dataset.map) TF 2.21 hands it the input tensor's own buffer instead, so the original's
+    update also overwrites that tensor: a captured constant, a cached or repeated Dataset
+    element, even a variable then change for later readers. That breaks TF's rule that tensors
+    are immutable, and its outcome depends on the order ops run in; the rewrite gives the
+    function's result exactly and leaves the input tensor as it was, as eager execution does.
+    An input passed twice (`[a, a]`) reaches the function as two names of one buffer in a
+    graph (eagerly, two copies), so neither counts as private. Inputs that are different
+    expressions of one buffer (`[a, tf.reshape(a, [-1])]`) share it in a graph too; that
+    cannot be seen in the source, and the rewrite gives them eager execution's two copies."""
+    if site.kind not in ("numpy_function", "py_func") or site.numpy_target:
+        return set()
+    texts = [gast.dump(node) for node in site.inputs]
+    return {i for i, text in enumerate(texts) if texts.count(text) == 1}
 
 
 def _bound_facts(site, params, constants) -> dict:

@@ -2,7 +2,8 @@
 
 TF tensors are immutable, so an update becomes `a = tf.where(region, new, a)`. That is only
 the same program when no other name sees the array: it must have been created in the
-function and never aliased (`b = a`, views); otherwise the site is left. The region is a
+function, or handed to it as its own by numpy_function (see `convert._private_inputs`), and
+never aliased (`b = a`, views); otherwise the site is left. The region is a
 boolean mask: the index array itself, or per-axis conditions on `tf.range` for integers and
 slices with literal bounds (negative bounds count from the end, out-of-range bounds clamp
 exactly as NumPy's slices do).
@@ -35,7 +36,10 @@ def lower_setitem(lw, statement, target, value: Lowered, op=None) -> str:
         raise Refusal(statement, "in-place updates inside a vectorized body have no batching rule")
     if lw.loop_depth:
         raise Refusal(statement, "an in-place update inside a loop would copy the whole array at every step "
-                                 "in TF (quadratic): left as NumPy", "RW209")
+                                 "in TF (quadratic); the loop becomes one scatter only when each step writes at "
+                                 "integer positions no step reads back, with `+=`/`-=` keeping the array's dtype "
+                                 "or `=` of one value for every step (NumPy keeps a position's last write, which "
+                                 "a scatter does not promise): left as NumPy", "RW209")
     if op is None and value.fact.kind is Kind.ARRAY and value.fact.rank and array.rank == value.fact.rank + 1:
         row = _row_update(lw, statement, target, name, array, value)
         if row is not None:
@@ -51,17 +55,21 @@ def lower_setitem(lw, statement, target, value: Lowered, op=None) -> str:
         result = value.fact
         if result.dtype != array.dtype and not np.can_cast(result.dtype, array.dtype, casting="same_kind"):
             raise Inconsistent(f"NumPy refuses to cast {result.dtype} into {array.dtype} in place")
-    new = value.text
-    if value.fact.kind is Kind.SCALAR and not value.fact.tensor:
-        # NumPy casts the value into the array's dtype (2.7 into an int array is 2).
-        if value.fact.pytype is float and array.dtype.kind in "iub":
-            new = f"tf.cast(tf.constant({value.text}, tf.float64), {F.tf_name(array.dtype)})"
-        else:
-            new = literal_tensor(value.text, array.dtype)
-    elif value.fact.dtype != array.dtype:
-        new = f"tf.cast({new}, {F.tf_name(array.dtype)})"
     lw.out.patterns.add("ndarray.__setitem__")
-    return f"{name} = tf.where({mask}, {new}, {name})"
+    return f"{name} = tf.where({mask}, {cast_into(value, array.dtype)}, {name})"
+
+
+def cast_into(value: Lowered, dtype, text=None) -> str:
+    """The value (its `text`, if given) as NumPy writes it into an array of `dtype`: cast
+    (2.7 into an int array is 2)."""
+    text = value.text if text is None else text
+    if value.fact.kind is Kind.SCALAR and not value.fact.tensor:
+        if value.fact.pytype is float and dtype.kind in "iub":
+            return f"tf.cast(tf.constant({text}, tf.float64), {F.tf_name(dtype)})"
+        return literal_tensor(text, dtype)
+    if value.fact.dtype != dtype:
+        return f"tf.cast({text}, {F.tf_name(dtype)})"
+    return text
 
 
 def _row_update(lw, statement, target, name, array, value):

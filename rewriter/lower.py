@@ -9,7 +9,8 @@ layers below it:
     lower                   this module
     calls, indexing,        register in `handlers`; calls and the loop forms lift bodies
     inplace, accumulate,    with vectorize
-    fill, recurrence
+    fill, recurrence,
+    scatter
     vectorize               a per-row or per-element body lifted to all rows at once
     walker                  FunctionLowering: statements, with expressions.py and operators.py
     apply                   a NumPy call lowered through its pattern
@@ -18,7 +19,7 @@ layers below it:
 """
 from __future__ import annotations
 
-from . import accumulate, calls, fill, indexing, inplace, recurrence  # noqa: F401 (they register)
+from . import accumulate, calls, fill, indexing, inplace, recurrence, scatter  # noqa: F401 (they register)
 from .apply import signature_of
 from .lowered import Inconsistent, Lowered, LoweredFunction, Refusal
 from .walker import FunctionLowering

@@ -83,3 +83,29 @@ def variants_of(sample: np.ndarray, dtypes=SWEEP_DTYPES):
     if sample.ndim >= 1 and len(sample):
         out.append((f"{sample.dtype}, rank -1", sample[0]))
     return out
+
+
+def problems(original, rewritten, cases, wrap=lambda fn: fn) -> list:
+    """Why the rewrite's outcome differs from the original's, for each (label, inputs) case,
+    both called through `wrap` (e.g. tf.function). Each call gets its own copies: the original
+    may update its inputs in place, and a tensor made from an array may share its memory."""
+    found = []
+    for label, inputs in cases:
+        want = outcome(wrap(original), *[np.copy(x) for x in inputs])
+        problem = mismatch(want, outcome(wrap(rewritten), *[np.copy(x) for x in inputs]))
+        if problem:
+            found.append(f"{label}: {problem}")
+    return found
+
+
+def through_dataset_map(tf, program, data):
+    """The program mapped over the rows of `data` in a tf.data pipeline, results stacked."""
+    return np.stack([x.numpy() for x in tf.data.Dataset.from_tensor_slices(np.copy(data)).map(program)])
+
+
+def original_and_rewrite(folder, name: str, text: str):
+    """(original module, rewritten module, rewrite result) of a program's source."""
+    from rewriter.pipeline import rewrite_source
+
+    result = rewrite_source(text, f"{name}.py")
+    return load_module(folder, text), load_module(folder, result.new), result

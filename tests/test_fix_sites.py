@@ -308,6 +308,77 @@ FIXES = {
             return y
         """,
     ),
+    "update-of-the-functions-own-input": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def clip(x):
+            x[x < 0] = 0
+            return x
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+        def pipeline(x):
+            return tf.numpy_function(clip, [x], tf.float32)
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def clip(x):
+            x = tf.where(x < 0, tf.constant(0, tf.float32), x)
+            return x
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+        def pipeline(x):
+            return clip(x)
+        """,
+    ),
+    "loop-counting-at-data-positions-is-one-scatter": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def class_counts(labels):
+            counts = np.zeros(10, np.int64)
+            for label in labels:
+                counts[label] += 1
+            return counts
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+        def pipeline(labels):
+            return tf.numpy_function(class_counts, [labels], tf.int64)
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def class_counts(labels):
+            counts = tf.zeros([10], dtype=tf.int64)
+            counts_at = tf.expand_dims(tf.cast(labels, tf.int64), 1)
+            counts_at = tf.where(
+                counts_at < 0, counts_at + tf.shape(counts, tf.int64)[:1], counts_at
+            )
+            counts = tf.tensor_scatter_nd_add(
+                counts,
+                counts_at,
+                tf.broadcast_to(tf.constant(1, tf.int64), [tf.shape(labels)[0]]),
+            )
+            return counts
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+        def pipeline(labels):
+            return class_counts(labels)
+        """,
+    ),
 }
 
 
