@@ -1,0 +1,262 @@
+"""Python builtins on arrays in wrapped bodies (`max(x.shape)`, `max(row)`, `sum(row)`,
+`round(x.mean())`, `abs(float(...))`): the rewrite gives what Python gives, value and NumPy
+dtype, for every dtype and rank the original accepts, raises where the original raises
+(`max()` of nothing), and is refused where TF cannot say the same."""
+from __future__ import annotations
+
+import builtins
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+from program_runs import load_module, mismatch, outcome, variants_of
+from rewriter import facts as F
+from rewriter.function import Inconsistent, Refusal, convert_function
+from rewriter.pipeline import rewrite_source
+
+DTYPES = ("uint8", "int16", "int32", "int64", "float32", "float64", "bool")
+
+
+def _source(expression, names):
+    return f"import numpy as np\n\n\ndef f({', '.join(names)}):\n    return {expression}\n"
+
+
+def _original(expression, arrays):
+    namespace = {"np": np}
+    exec(_source(expression, list(arrays)), namespace)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return "ok", namespace["f"](*arrays.values())
+        except Exception as exc:  # noqa: BLE001 - raising is an outcome to compare
+            return "raised", type(exc).__name__
+
+
+def _rewritten(tf, expression, arrays, traced=False, may_refuse=False):
+    """The rewrite's outcome; None when lowering finds NumPy rejects these facts, or refuses
+    (with `may_refuse`): the site then runs the original."""
+    facts = {n: F.array(v.dtype, v.ndim, fresh=False) for n, v in arrays.items()}
+    try:
+        converted = convert_function(_source(expression, list(arrays)), "f", facts)
+    except Inconsistent:
+        return None
+    except Refusal:
+        if may_refuse:
+            return None
+        raise
+    namespace = {"tf": tf, "np": np}
+    exec(converted.text, namespace)
+    function = tf.function(namespace["f"]) if traced else namespace["f"]
+    try:
+        result = function(*[tf.constant(v) for v in arrays.values()])
+        return "ok", np.asarray(result)  # a tensor, or a Python number known when lowering
+    except Exception as exc:  # noqa: BLE001
+        return "raised", type(exc).__name__
+
+
+def _check(tf, expression, traced=False, may_refuse=False, **arrays):
+    """Why the rewrite differs from Python ("" when it does not). A NumPy result must match in
+    dtype and value; a Python number in value (the rewrite holds it as a tensor)."""
+    want = _original(expression, arrays)
+    got = _rewritten(tf, expression, arrays, traced, may_refuse)
+    if got is None:
+        return "" if want[0] == "raised" or may_refuse else f"lowering gave up where Python returned {want[1]!r}"
+    if want[0] == "raised" or got[0] == "raised":
+        return "" if want[0] == got[0] else f"Python: {want}, rewrite: {got}"
+    value, result = want[1], got[1]
+    if isinstance(value, (int, float)):
+        if not np.array_equal(np.asarray(value), result, equal_nan=True):
+            return f"Python gave {value!r}, the rewrite {result!r}"
+        return ""
+    value = np.asarray(value)
+    if value.dtype != result.dtype:
+        return f"Python gave {value.dtype}, the rewrite {result.dtype}"
+    close = np.allclose(value, result, rtol=1e-6, equal_nan=True) if value.dtype.kind == "f" \
+        else np.array_equal(value, result)
+    return "" if close else f"Python gave {value!r}, the rewrite {result!r}"
+
+
+# -- shapes --------------------------------------------------------------------------------
+
+SHAPES = [(), (0,), (5,), (3, 0), (2, 7), (4, 1, 3), (2, 3, 0, 5)]
+
+
+@pytest.mark.parametrize("expression", [
+    "max(x.shape)", "min(x.shape)", "sum(x.shape)", "max(x.shape[1:])", "sum(x.shape[1:])",
+    "min(x.shape[-2:])", "len(x.shape)", "len(x.shape[::2])", "max(len(x), int(x.size))",
+])
+def test_builtins_of_a_shape_give_pythons_int(tf, expression):
+    problems = [f"{shape}: {p}" for shape in SHAPES
+                if (p := _check(tf, expression, x=np.zeros(shape, np.float32)))]
+    assert not problems, problems
+
+
+# -- rows of a 1-D array --------------------------------------------------------------------
+
+def _rows(dtype):
+    """1-D samples, empty included; for floats, NaNs first, inside and last, and signed zeros."""
+    rows = [np.array([3, 1, 7, 7, 0]), np.array([5]), np.array([], np.int64), np.array([2, 9, 4, 9])]
+    if np.dtype(dtype).kind == "f":
+        nan = np.nan
+        rows += [np.array([nan, 1.0, 3.0]), np.array([1.0, nan, 3.0]), np.array([4.0, 2.0, nan]),
+                 np.array([nan, nan]), np.array([-1.5, np.inf, -np.inf]), np.array([0.25, -2.5, 1e30])]
+    if np.dtype(dtype).kind == "b":
+        rows += [np.array([0, 0, 0]), np.array([1, 1])]
+    return [r.astype(dtype) for r in rows]
+
+
+@pytest.mark.parametrize("expression, dtype", [
+    (e, d) for e in ("max(v)", "min(v)", "sum(v)", "max(v) - min(v)") for d in DTYPES
+    if not (e == "max(v) - min(v)" and d == "bool")  # NumPy refuses `-` on booleans
+])
+def test_builtins_over_the_rows_of_a_1d_array_match_python(tf, expression, dtype):
+    problems = [f"{row!r}: {p}" for row in _rows(dtype) if (p := _check(tf, expression, v=row))]
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("expression", ["max(v)", "min(v)", "sum(v)"])
+def test_builtins_over_rows_match_python_in_a_graph(tf, expression):
+    problems = [f"{row!r}: {p}" for dtype in ("uint8", "float32", "bool") for row in _rows(dtype)
+                if (p := _check(tf, expression, traced=True, v=row))]
+    assert not problems, problems
+
+
+def test_max_of_an_empty_array_raises_in_the_rewrite_too(tf):
+    """Python's max() of nothing raises ValueError: the rewrite must not return a value."""
+    for traced in (False, True):
+        assert _rewritten(tf, "max(v)", {"v": np.array([], np.float32)}, traced)[0] == "raised"
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_of_rows_keep_pythons_nan_rule_when_compiled_with_xla(tf, name):
+    from rewriter import tf_helpers
+
+    compiled = tf.function(getattr(tf_helpers, f"py_{name}"), jit_compile=True)
+    for row in _rows("float32"):
+        if len(row):
+            got, want = compiled(tf.constant(row)).numpy(), getattr(builtins, name)(row)
+            assert np.array_equal(got, want, equal_nan=True), (row, got, want)
+
+
+@pytest.mark.parametrize("expression", ["max(v)", "sum(v)", "min(v.shape)"])
+def test_builtins_that_iterate_a_0d_array_run_the_original(expression):
+    with pytest.raises(Inconsistent):
+        convert_function(_source(expression, ["v"]), "f", {"v": F.array("float32", 0, fresh=False)})
+
+
+# -- numbers ----------------------------------------------------------------------------------
+
+def _samples(dtype, finite=False):
+    """Ties for round(), negatives, NaN (unless `finite`) and a float beyond float32's ints."""
+    values = [np.array([0.5, 1.5, 2.5, -0.5, -2.5, 3.25]), np.array([[7.0, -3.0], [0.0, 2.5]]),
+              np.array([1e15 + 0.5, -7.5])] + ([] if finite else [np.array([np.nan, 1.0])])
+    with np.errstate(invalid="ignore", over="ignore"):  # 1e15 wraps in the small int dtypes
+        return [v.astype(dtype) if np.dtype(dtype).kind == "f" else np.round(np.nan_to_num(v) * 2).astype(dtype)
+                for v in values]
+
+
+NUMBER_EXPRESSIONS = [
+    "round(x[0])", "round(x.mean())", "round(x.max())", "round(x.mean(), 1)", "round(x[0], 2)",
+    "round(float(x.mean()))", "abs(float(np.max(x)))", "abs(x.min())", "pow(x, 2)", "float(len(x)) / 3",
+    "int(len(x)) + 1", "max(float(x.min()), float(x.max()))", "min(float(x.max()), 1.5)", "max(len(x), 2.5)",
+]
+INT_EXPRESSIONS = ["abs(int(x.min()))", "max(len(x), int(x.max()))"]
+"""int() of a float NaN raises in Python and gives an arbitrary int in the rewrite (int() was
+lowered so before builtins had their module): these run on finite values only."""
+
+
+@pytest.mark.parametrize("expression, dtype", [(e, d) for e in NUMBER_EXPRESSIONS + INT_EXPRESSIONS for d in DTYPES])
+def test_builtins_on_numbers_match_python(tf, expression, dtype):
+    # bool arrays: NumPy patterns upstream (x.max(), x ** 2) are refused for them; a refusal
+    # leaves the site NumPy, which is correct
+    problems = [f"{x!r}: {p}" for x in _samples(dtype, finite=expression in INT_EXPRESSIONS)
+                if (p := _check(tf, expression, may_refuse=dtype == "bool", x=x))]
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("expression", ["round(x.mean())", "round(float(x[1]))"])
+def test_round_of_nan_or_infinity_raises_in_the_rewrite_too(tf, expression):
+    for value in (np.nan, np.inf):
+        x = np.array([1.0, value], np.float32)
+        for traced in (False, True):
+            assert _original(expression, {"x": x})[0] == "raised"
+            assert _rewritten(tf, expression, {"x": x}, traced)[0] == "raised", (value, traced)
+
+
+def test_round_of_a_python_float_to_digits_is_refused():
+    """Python rounds the exact decimal value (round(2.675, 2) == 2.67, np.round gives 2.68)."""
+    with pytest.raises(Refusal, match="exact decimal"):
+        convert_function(_source("round(float(x.mean()), 2)", ["x"]), "f", {"x": F.array("float64", 1)})
+
+
+@pytest.mark.parametrize("expression, reason", [
+    ("max(x)", "compares whole rows"), ("sum(x)", "np.sum\\(a, axis=0\\)"), ("max(x, key=abs)", "key="),
+    ("sum(x[0], 1)", "start value"), ("max(x[0].astype(np.complex64))", "complex64"),
+])
+def test_builtins_without_a_faithful_lowering_are_refused(expression, reason):
+    with pytest.raises(Refusal, match=reason):
+        convert_function(_source(expression, ["x"]), "f", {"x": F.array("float32", 2)})
+
+
+# -- a program, as it runs -----------------------------------------------------------------
+
+PROGRAM = '''\
+import numpy as np
+import tensorflow as tf
+
+
+def summarize(x):
+    rows = len(x)
+    longest = max(x.shape)
+    peak = abs(float(np.max(x)))
+    first = x.reshape(-1)
+    spread = max(first) - min(first)
+    return np.float32(rows / longest + peak + round(x.mean()) + spread + sum(x.shape[1:]))
+
+
+def program(x):
+    return tf.numpy_function(summarize, [x], tf.float32)
+'''
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("builtins")
+    result = rewrite_source(PROGRAM, "summarize.py")
+    return load_module(folder, PROGRAM), load_module(folder, result.new), result
+
+
+SAMPLE = np.array([[3.5, -8.0, 2.0], [0.5, 4.0, -1.0]], np.float32)
+
+
+def test_the_program_converts_and_a_second_run_changes_nothing(program):
+    _, _, result = program
+    assert [c.status for c in result.conversions] == ["converted"], result.conversions[0].reason
+    assert rewrite_source(result.new, "summarize.py").new == result.new
+
+
+def test_the_program_gives_the_originals_result_for_every_dtype_and_rank(tf, program):
+    original, rewritten, _ = program
+    traced_original, traced_rewritten = tf.function(original.program), tf.function(rewritten.program)
+    problems = []
+    for label, value in variants_of(SAMPLE):
+        for how, want, got in (("eager", original.program, rewritten.program),
+                               ("traced", traced_original, traced_rewritten)):
+            problem = mismatch(outcome(want, value), outcome(got, value))
+            if problem:
+                problems.append(f"{label}, {how}: {problem}")
+    assert not problems, problems
+
+
+def test_the_program_in_dataset_map(tf, program):
+    original, rewritten, _ = program
+    images = np.random.default_rng(0).integers(0, 256, (5, 4, 6)).astype(np.uint8)
+
+    def mapped(fn):
+        return np.stack([x.numpy() for x in tf.data.Dataset.from_tensor_slices(images).map(fn)])
+
+    want, got = mapped(original.program), mapped(rewritten.program)
+    assert got.dtype == want.dtype == np.float32 and np.array_equal(got, want)
+    assert textwrap.dedent(PROGRAM) != program[2].new
