@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from rewriter import helper_source
 from rewriter.pipeline import rewrite_source
 
 
@@ -365,56 +366,39 @@ FIXES["helper-of-the-file-gets-a-copy"] = (
 
 
 FIXES["builtins-on-a-shape-and-a-numpy-scalar"] = (
-    '''\
+    """\
     import numpy as np
     import tensorflow as tf
 
 
     def scale(x):
         longest = max(x.shape)
-        peak = round(x.max(), 2)
+        peak = round(x.mean(), 2)
         return (x / longest - peak).astype(np.float32)
 
 
     def pipeline(x):
         return tf.numpy_function(scale, [x], tf.float32)  # rewriter: args=float32[None,None]
-    ''',
-    '''\
+    """,
+    """\
     import numpy as np
     import tensorflow as tf
 
 
-    # -- rewriter helpers: NumPy-exact TensorFlow, used by the rewritten code below --
-
-
-    def np_max(a, axis=None, keepdims=False):
-        """np.max(a, axis, keepdims): the largest value, NaN where a slice holds a NaN."""
-        a = tf.convert_to_tensor(a)
-        largest = tf.reduce_max(a, axis=axis, keepdims=keepdims)
-        if not a.dtype.is_floating:
-            return largest
-        # compiled with XLA, tf.reduce_max skips NaN
-        has_nan = tf.reduce_any(tf.math.is_nan(a), axis=axis, keepdims=keepdims)
-        return tf.where(has_nan, tf.constant(float("nan"), a.dtype), largest)
-
-
-    # -- end of rewriter helpers --
-
-
     def scale(x):
         longest = tf.reduce_max(tf.shape(x))
-        peak = tf.math.rint(np_max(x) * 100.0) / 100.0
+        peak = tf.math.rint(tf.reduce_mean(x) * 100.0) / 100.0
         return tf.cast(x / tf.cast(longest, tf.float32) - peak, tf.float32)
 
 
     def pipeline(x):
         return scale(tf.convert_to_tensor(x))  # rewriter: args=float32[None,None]
-    ''',
+    """,
 )
 
 
 FIXES["builtin-max-min-of-rows-use-pythons-rule"] = (
-    '''\
+    """\
     import numpy as np
     import tensorflow as tf
 
@@ -425,40 +409,13 @@ FIXES["builtin-max-min-of-rows-use-pythons-rule"] = (
 
     def pipeline(v):
         return tf.numpy_function(spread, [v], tf.float32)  # rewriter: args=float32[None]
-    ''',
-    '''\
+    """,
+    textwrap.dedent("""\
     import numpy as np
     import tensorflow as tf
 
 
-    # -- rewriter helpers: NumPy-exact TensorFlow, used by the rewritten code below --
-
-
-    def py_max(values):
-        """max(values) of a 1-D tensor, as Python takes it (see python_extreme)."""
-        return python_extreme(values, tf.reduce_max)
-
-
-    def python_extreme(values, reduce):
-        """max() or min() of a 1-D tensor as Python takes them: the first element unless a
-        later one is strictly larger (smaller), so a NaN first element is the result and a
-        later NaN never is; an empty tensor raises, as max() and min() of nothing do."""
-        if values.dtype == tf.bool:
-            return tf.cast(python_extreme(tf.cast(values, tf.uint8), reduce), tf.bool)
-        first = values[0]  # raises on an empty tensor: every result below depends on it
-        if not values.dtype.is_floating:
-            return reduce(tf.stack([first, reduce(values)]))
-        extreme = reduce(tf.where(tf.math.is_nan(values), first, values))
-        return tf.where(tf.math.is_nan(first), first, extreme)
-
-
-    def py_min(values):
-        """min(values) of a 1-D tensor, as Python takes it (see python_extreme)."""
-        return python_extreme(values, tf.reduce_min)
-
-
-    # -- end of rewriter helpers --
-
+    {helpers}
 
     def spread(v):
         return py_max(v) - py_min(v)
@@ -466,7 +423,8 @@ FIXES["builtin-max-min-of-rows-use-pythons-rule"] = (
 
     def pipeline(v):
         return spread(tf.convert_to_tensor(v))  # rewriter: args=float32[None]
-    ''',
+    """).format(helpers=helper_source.file_block(
+        [helper_source.source(name) for name in ("py_max", "python_extreme", "py_min")])),
 )
 
 
