@@ -105,6 +105,8 @@ def _python_number(lw, node, args, kwargs):
     fact = Fact(Kind.SCALAR, pytype=pytype, tensor=True, dtype=target)
     if value.fact.kind is Kind.SCALAR and value.fact.pytype is pytype:
         return Lowered(value.text, value.fact, value.changed)
+    if value.fact.dtype == target:  # float() of a float64 scalar: the same tensor
+        return Lowered(value.text, fact, value.changed)
     return Lowered(f"tf.cast({value.text}, {F.tf_name(target)})", fact, True)
 
 
@@ -228,8 +230,25 @@ def _extreme_with_literal(node, name, args, array):
         # expected (np.array of such values, apply_along_axis outputs) changes the dtype
         raise Refusal(node, f"builtin `{name}` of a float and an int literal is not rewritten: write "
                             f"`{name}(..., 0.0)`", "RW204")
-    first, second = (a.text if a is array else literal_tensor(a.text, array.fact.dtype) for a in args)
-    return Lowered(_first_unless_beaten(name, first, second), array.fact.with_(fresh=True), True)
+    if _plain_extreme(args):
+        text = f"tf.{_OPS[name]}({array.text}, {other.text})"
+    else:
+        first, second = (a.text if a is array else literal_tensor(a.text, array.fact.dtype) for a in args)
+        text = _first_unless_beaten(name, first, second)
+    return Lowered(text, array.fact.with_(fresh=True), True)
+
+
+_OPS = {"max": "maximum", "min": "minimum"}
+
+
+def _plain_extreme(args) -> bool:
+    """Whether tf.maximum (tf.minimum) of the two is Python's max (min): so when the first is a
+    tensor and the second a literal other than 0 (a NaN first argument stays, as NaN
+    propagates in TF; Python's choice between 0.0 and -0.0 would not)."""
+    first, second = (a.fact for a in args)
+    literal = second.kind is Kind.SCALAR and not second.tensor and second.known
+    return (first.kind is Kind.ARRAY or first.tensor) and literal and second.value != 0 \
+        and second.value == second.value
 
 
 def _first_unless_beaten(name, first, second) -> str:
@@ -242,16 +261,19 @@ def _first_unless_beaten(name, first, second) -> str:
 def _extreme_of_numbers(name, args):
     """max(h, w) of Python numbers held as tensors (counts, shape values)."""
     pytype = float if float in (args[0].fact.pytype, args[1].fact.pytype) else int
-    first, second = (_as_python_number(a, pytype) for a in args)
     if pytype is float:
-        return Lowered(_first_unless_beaten(name, first, second), Fact(Kind.SCALAR, pytype=float, tensor=True,
-                                                                        dtype=F.as_dtype(float)), True)
-    op = "tf.maximum" if name == "max" else "tf.minimum"
+        fact = Fact(Kind.SCALAR, pytype=float, tensor=True, dtype=F.as_dtype(float))
+        if _plain_extreme(args):
+            return Lowered(f"tf.{_OPS[name]}({_as_python_number(args[0], float)}, {args[1].text})", fact, True)
+        first, second = (_as_python_number(a, pytype) for a in args)
+        return Lowered(_first_unless_beaten(name, first, second), fact, True)
+    first, second = (a.text for a in args)
     dtypes = {a.fact.dtype for a in args if a.fact.tensor}
     dtype = dtypes.pop() if len(dtypes) == 1 else np.dtype("int64")
     if dtypes:  # a shape value (int32) meets an int() (int64): both as int64
         first, second = (f"tf.cast({text}, tf.int64)" for text in (first, second))
-    return Lowered(f"{op}({first}, {second})", Fact(Kind.SCALAR, pytype=int, tensor=True, dtype=dtype), True)
+    return Lowered(f"tf.{_OPS[name]}({first}, {second})", Fact(Kind.SCALAR, pytype=int, tensor=True, dtype=dtype),
+                   True)
 
 
 def _as_python_number(value, pytype) -> str:
@@ -289,11 +311,68 @@ def _sum(lw, node, args, kwargs):
     return Lowered(f"tf.reduce_sum({text})", total.with_(fresh=True), True)
 
 
+# -- type checks ---------------------------------------------------------------------------
+
+SHARED_ATTRIBUTES = ("shape", "dtype", "ndim")
+"""Attributes that NumPy arrays, NumPy scalars and TF tensors all have."""
+
+
+def _type_check(lw, node, args, kwargs):
+    """hasattr(x, "numpy"), isinstance(x, tf.Tensor), callable(x) of an array: answered when
+    the rewrite is made, from what the original holds (a py_function's input is an
+    EagerTensor, a numpy_function's a NumPy array); the walker then keeps only the branch the
+    original takes."""
+    name = node.func.id
+    if kwargs or not args or args[0].fact.kind is not Kind.ARRAY:
+        return None
+    if lw.loop_depth:
+        raise Refusal(node, f"`{name}()` of an array inside a loop is not rewritten", "RW204")
+    answer = _type_answer(lw, node, name, args)
+    if answer is None:
+        raise Refusal(node, f"`{lw.source.segment(node)}`: cannot tell here whether the value is a TF tensor "
+                            "or a NumPy array", "RW204")
+    return Lowered(str(answer), F.constant(answer), True)
+
+
+def _type_answer(lw, node, name, args):
+    eager = args[0].fact.eager
+    if name == "callable":
+        return False if len(args) == 1 else None
+    if len(args) != 2:
+        return None
+    if name == "hasattr":
+        attribute = args[1].fact.value if args[1].fact.known else None
+        if attribute in SHARED_ATTRIBUTES:
+            return True
+        return eager if attribute == "numpy" else None
+    classes = node.args[1].elts if isinstance(node.args[1], gast.Tuple) else [node.args[1]]
+    answers = [_is_instance(eager, lw.resolver.qualname(c)) for c in classes]
+    if eager is False and {"numpy.ndarray", "numpy.generic"} <= {lw.resolver.qualname(c) for c in classes}:
+        return True  # a NumPy value is one or the other
+    if True in answers:
+        return True
+    return False if all(a is False for a in answers) else None
+
+
+def _is_instance(eager, qualname):
+    """isinstance(x, the class named) for x an EagerTensor (eager) or a NumPy value, or None."""
+    if eager is None:
+        return None
+    if qualname == "tensorflow.Tensor":
+        return eager
+    if qualname in ("numpy.ndarray", "numpy.generic"):
+        return False if eager else None  # a NumPy value may be an array or a scalar
+    if qualname == "tensorflow.Variable":
+        return False
+    return None
+
+
 _LOWERINGS = {
     "len": _len, "range": _range, "reversed": _reversed,
     "int": _python_number, "float": _python_number, "bool": _python_number,
     "abs": _abs, "round": _round, "pow": _pow,
     "max": _max_min, "min": _max_min, "sum": _sum,
+    "hasattr": _type_check, "isinstance": _type_check, "callable": _type_check,
 }
 """Builtin name -> (lowering, call node, lowered args, lowered kwargs) -> Lowered, or None when
 the call is not one it rewrites (then it stays Python, or is refused if a tensor flows in)."""

@@ -109,8 +109,9 @@ def _tensorflow_call(lw, node) -> Lowered:
 def _method_call(lw, node, receiver) -> Lowered:
     attr = node.func.attr
     if attr == "numpy" and not node.args and not node.keywords:
-        # `.numpy()` on a tensor (py_function bodies): the tensor itself is the value.
-        return Lowered(receiver.text, receiver.fact, True)
+        # `.numpy()` on a tensor (py_function bodies): the tensor itself is the value, which
+        # the original now holds as a NumPy array.
+        return Lowered(receiver.text, receiver.fact.with_(eager=False), True)
     pattern = lw.registry.get(f"ndarray.{attr}")
     if pattern is None:
         raise Refusal(node, f"array method `.{attr}()` has no TensorFlow lowering yet", "RW201")

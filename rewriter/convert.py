@@ -90,7 +90,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
 
     def lower(facts):
         env = dict(fixed)
-        env.update({name: fact for name, fact in zip(params["inputs"], facts)})
+        env.update({name: _as_given(fact, site) for name, fact in zip(params["inputs"], facts)})
         helpers = FileHelpers(module, resolver, registry)
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
         edits = _output_edits(site, lowered, module)
@@ -121,6 +121,14 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
                       assumed=_assumed(variants, params["inputs"], open_inputs, inline=bool(site.numpy_target)),
                       inputs=variants[0].facts,
                       notes=list(dict.fromkeys(n for v in variants for n in v.lowered.notes)), lowering=lowering)
+
+
+def _as_given(fact, site):
+    """An input as the wrapped function receives it: py_function hands it EagerTensors,
+    numpy_function and py_func NumPy arrays (`hasattr(x, "numpy")` tells them apart)."""
+    if fact.kind is not Kind.ARRAY:
+        return fact
+    return fact.with_(eager=site.kind == "py_function")
 
 
 def _numpy_target(site):

@@ -60,7 +60,8 @@ def _check(tf, expression, traced=False, may_refuse=False, **arrays):
     """Why the rewrite differs from Python ("" when it does not). A NumPy result must match in
     dtype and value; a Python number in value (the rewrite holds it as a tensor)."""
     want = _original(expression, arrays)
-    got = _rewritten(tf, expression, arrays, traced, may_refuse)
+    # a refusal leaves the NumPy code: right where Python raises (float() of a 1-D array)
+    got = _rewritten(tf, expression, arrays, traced, may_refuse or want[0] == "raised")
     if got is None:
         return "" if want[0] == "raised" or may_refuse else f"lowering gave up where Python returned {want[1]!r}"
     if want[0] == "raised" or got[0] == "raised":
@@ -161,6 +162,7 @@ NUMBER_EXPRESSIONS = [
     "round(x[0])", "round(x.mean())", "round(x.max())", "round(x.mean(), 1)", "round(x[0], 2)",
     "round(float(x.mean()))", "abs(float(np.max(x)))", "abs(x.min())", "pow(x, 2)", "float(len(x)) / 3",
     "int(len(x)) + 1", "max(float(x.min()), float(x.max()))", "min(float(x.max()), 1.5)", "max(len(x), 2.5)",
+    "max(float(x[0]), 1.0)", "max(1.5, float(x[0]))", "min(float(x[0]), 0.0)",
 ]
 INT_EXPRESSIONS = ["abs(int(x.min()))", "max(len(x), int(x.max()))"]
 """int() of a float NaN raises in Python and gives an arbitrary int in the rewrite (int() was
@@ -183,6 +185,14 @@ def test_round_of_nan_or_infinity_raises_in_the_rewrite_too(tf, expression):
         for traced in (False, True):
             assert _original(expression, {"x": x})[0] == "raised"
             assert _rewritten(tf, expression, {"x": x}, traced)[0] == "raised", (value, traced)
+
+
+@pytest.mark.parametrize("expression", ["max(x[0], 0.5)", "min(x[0], -1.5)", "max(2.5, x[0])", "min(x[0], 0.0)"])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_max_of_a_numpy_scalar_and_a_literal_keeps_pythons_nan_rule(tf, expression, dtype):
+    rows = [np.array([v, 1.0], dtype) for v in (np.nan, 3.0, -3.0, 0.5, -0.0)]
+    problems = [f"{x!r}: {p}" for x in rows if (p := _check(tf, expression, x=x))]
+    assert not problems, problems
 
 
 def test_round_of_a_python_float_to_digits_is_refused():
@@ -221,11 +231,27 @@ def program(x):
 '''
 
 
+def _both_ways(folder, text, name):
+    """(original module, rewritten module, the rewrite's result)."""
+    result = rewrite_source(text, name)
+    return load_module(folder, text), load_module(folder, result.new), result
+
+
+def _differences(tf, original, rewritten) -> list:
+    """Where the rewritten program differs from the original, eagerly and traced."""
+    problems = []
+    for label, value in variants_of(SAMPLE):
+        traced = (tf.function(original), tf.function(rewritten))
+        for how, want, got in (("eager", original, rewritten), ("traced", *traced)):
+            problem = mismatch(outcome(want, value), outcome(got, value))
+            if problem:
+                problems.append(f"{label}, {how}: {problem}")
+    return problems
+
+
 @pytest.fixture(scope="module")
 def program(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("builtins")
-    result = rewrite_source(PROGRAM, "summarize.py")
-    return load_module(folder, PROGRAM), load_module(folder, result.new), result
+    return _both_ways(tmp_path_factory.mktemp("builtins"), PROGRAM, "summarize.py")
 
 
 SAMPLE = np.array([[3.5, -8.0, 2.0], [0.5, 4.0, -1.0]], np.float32)
@@ -239,14 +265,7 @@ def test_the_program_converts_and_a_second_run_changes_nothing(program):
 
 def test_the_program_gives_the_originals_result_for_every_dtype_and_rank(tf, program):
     original, rewritten, _ = program
-    traced_original, traced_rewritten = tf.function(original.program), tf.function(rewritten.program)
-    problems = []
-    for label, value in variants_of(SAMPLE):
-        for how, want, got in (("eager", original.program, rewritten.program),
-                               ("traced", traced_original, traced_rewritten)):
-            problem = mismatch(outcome(want, value), outcome(got, value))
-            if problem:
-                problems.append(f"{label}, {how}: {problem}")
+    problems = _differences(tf, original.program, rewritten.program)
     assert not problems, problems
 
 
@@ -260,3 +279,92 @@ def test_the_program_in_dataset_map(tf, program):
     want, got = mapped(original.program), mapped(rewritten.program)
     assert got.dtype == want.dtype == np.float32 and np.array_equal(got, want)
     assert textwrap.dedent(PROGRAM) != program[2].new
+
+
+# -- type checks: static under the rewrite --------------------------------------------------
+
+SCALED = '''\
+def {name}(x):
+    if hasattr(x, "numpy"):
+        x = x.numpy()
+        scale = 2.0
+    else:
+        scale = 3.0
+    return (x * scale).astype(np.float32)
+'''
+GUARDED = "import numpy as np\nimport tensorflow as tf\n\n\n" + SCALED.format(name="_scaled_tensor") + "\n\n" \
+    + SCALED.format(name="_scaled_array") + '''
+
+def _checked(x):
+    x = x.numpy() if isinstance(x, tf.Tensor) else x
+    if not isinstance(x, (np.ndarray, np.generic)):
+        return np.float32(-1.0)
+    return np.float32(x.sum() + callable(x))
+
+
+def in_py_function(x):
+    return tf.py_function(_scaled_tensor, [x], tf.float32)
+
+
+def in_numpy_function(x):
+    return tf.numpy_function(_scaled_array, [x], tf.float32)
+
+
+def checked(x):
+    return tf.py_function(_checked, [x], tf.float32)
+'''
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    return _both_ways(tmp_path_factory.mktemp("guarded"), GUARDED, "guarded.py")
+
+
+def test_type_checks_keep_the_branch_each_wrapper_takes(guarded):
+    _, _, result = guarded
+    assert [c.status for c in result.conversions] == ["converted"] * 3, [c.reason for c in result.conversions]
+    for name in ("_scaled_tensor_tf", "_scaled_array_tf", "_checked_tf"):
+        body = result.new.split(f"def {name}(")[1].split("\n\n\n")[0]
+        assert "hasattr" not in body and "isinstance" not in body and "callable" not in body, body
+    assert rewrite_source(result.new, "guarded.py").new == result.new
+
+
+@pytest.mark.parametrize("program", ["in_py_function", "in_numpy_function", "checked"])
+def test_type_checked_programs_give_the_originals_result(tf, guarded, program):
+    original, rewritten, _ = guarded
+    problems = _differences(tf, getattr(original, program), getattr(rewritten, program))
+    assert not problems, problems
+
+
+def test_a_type_check_on_a_value_of_unknown_origin_is_refused():
+    """x * 2 of an EagerTensor is an EagerTensor, of an ndarray an ndarray: not followed."""
+    source = "import numpy as np\n\n\ndef f(x):\n    y = x * 2\n    if hasattr(y, 'numpy'):\n" \
+             "        y = y.numpy()\n    return y\n"
+    with pytest.raises(Refusal, match="cannot tell here"):
+        convert_function(source, "f", {"x": F.array("float32", 1).with_(eager=True)})
+
+
+def test_a_type_check_inside_a_loop_is_refused():
+    source = "def f(x):\n    for _ in range(2):\n        if hasattr(x, 'numpy'):\n            x = x.numpy()\n" \
+             "    return x\n"
+    with pytest.raises(Refusal, match="inside a loop"):
+        convert_function(source, "f", {"x": F.array("float32", 1).with_(eager=True)})
+
+
+def test_a_dropped_if_alone_in_its_block_leaves_pass(tf):
+    source = "def f(x, flag=True):\n    if flag:\n        if hasattr(x, 'numpy'):\n            x = x.numpy()\n" \
+             "    return x + 1\n"
+    converted = convert_function(source, "f", {"x": F.array("float32", 1).with_(eager=True), "flag": F.constant(True)})
+    assert "hasattr" not in converted.text and "        pass\n" in converted.text, converted.text
+    namespace = {"tf": tf}
+    exec(converted.text, namespace)
+    assert namespace["f"](tf.constant([1.0, 2.0])).numpy().tolist() == [2.0, 3.0]
+
+
+@pytest.mark.parametrize("eager, kept", [(True, "x * 2"), (False, "x * 3")])
+def test_a_guard_whose_branch_only_calls_numpy_disappears(tf, eager, kept):
+    source = "def f(x, y):\n    if hasattr(x, 'numpy'):\n        x = x.numpy()\n        y = y.numpy()\n" \
+             "        x = x * 2\n    else:\n        x = x * 3\n    return x + y\n"
+    facts = {n: F.array("float32", 1).with_(eager=eager) for n in "xy"}
+    converted = convert_function(source, "f", facts)
+    assert converted.text == f"def f(x, y):\n    x = {kept}\n    return x + y\n"

@@ -428,6 +428,39 @@ FIXES["builtin-max-min-of-rows-use-pythons-rule"] = (
 )
 
 
+FIXES["type-check-keeps-the-branch-py-function-takes"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def total(x):
+        if hasattr(x, "numpy"):
+            # py_function hands over a tensor
+            x = x.numpy()
+            x = np.abs(x)
+        return np.sum(x * 2.0)
+
+
+    def pipeline(x):
+        return tf.py_function(total, [x], tf.float32)  # rewriter: args=float32[None]
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def total(x):
+        x = tf.abs(x)
+        return tf.reduce_sum(x * 2.0)
+
+
+    def pipeline(x):
+        return total(tf.convert_to_tensor(x))  # rewriter: args=float32[None]
+    """,
+)
+
+
 LEFT = {
     "scipy-call": (
         """\
