@@ -103,10 +103,11 @@ def _python_number(lw, node, args, kwargs):
     pytype = getattr(builtins, name)
     target = F.as_dtype(pytype)
     fact = Fact(Kind.SCALAR, pytype=pytype, tensor=True, dtype=target)
+    # the call goes, whatever its argument: float() of a tensor in a graph raises
     if value.fact.kind is Kind.SCALAR and value.fact.pytype is pytype:
-        return Lowered(value.text, value.fact, value.changed)
+        return Lowered(value.text, value.fact, True)
     if value.fact.dtype == target:  # float() of a float64 scalar: the same tensor
-        return Lowered(value.text, fact, value.changed)
+        return Lowered(value.text, fact, True)
     return Lowered(f"tf.cast({value.text}, {F.tf_name(target)})", fact, True)
 
 
@@ -140,7 +141,7 @@ def _round(lw, node, args, kwargs):
         raise Refusal(node, "round(x, n) of a Python number rounds its exact decimal value, which "
                             "TensorFlow has no op for: round a NumPy scalar (np.float64(x)) instead", "RW204")
     if fact.pytype is int:
-        return Lowered(value.text, fact, value.changed)
+        return Lowered(value.text, fact, True)  # round() of a tensor raises: the call goes
     if fact.pytype is float:
         return Lowered(helper_source.call("py_round", value.text), _int_tensor(), True)
     return None
@@ -325,13 +326,23 @@ def _type_check(lw, node, args, kwargs):
     name = node.func.id
     if kwargs or not args or args[0].fact.kind is not Kind.ARRAY:
         return None
-    if lw.loop_depth:
+    if lw.loop_depth or _in_a_loop(lw, node):  # an iteration may change what x holds
         raise Refusal(node, f"`{name}()` of an array inside a loop is not rewritten", "RW204")
     answer = _type_answer(lw, node, name, args)
     if answer is None:
         raise Refusal(node, f"`{lw.source.segment(node)}`: cannot tell here whether the value is a TF tensor "
                             "or a NumPy array", "RW204")
     return Lowered(str(answer), F.constant(answer), True)
+
+
+def _in_a_loop(lw, node) -> bool:
+    """Whether `node` is inside a loop of the function (loops the vectorizer rewrites as a
+    whole lower their bodies without counting as a loop)."""
+    while node is not None and node is not lw.fn:
+        node = lw.resolver.parents.get(node)
+        if isinstance(node, (gast.For, gast.While, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)):
+            return True
+    return False
 
 
 def _type_answer(lw, node, name, args):

@@ -368,3 +368,25 @@ def test_a_guard_whose_branch_only_calls_numpy_disappears(tf, eager, kept):
     facts = {n: F.array("float32", 1).with_(eager=eager) for n in "xy"}
     converted = convert_function(source, "f", facts)
     assert converted.text == f"def f(x, y):\n    x = {kept}\n    return x + y\n"
+
+
+def test_a_type_check_inside_a_loop_the_vectorizer_takes_is_refused():
+    source = "import numpy as np\n\n\ndef f(x):\n    total = 0.0\n    for row in x:\n" \
+             "        total += np.sum(row.numpy() if hasattr(row, 'numpy') else row)\n    return total\n"
+    with pytest.raises(Refusal, match="inside a loop"):
+        convert_function(source, "f", {"x": F.array("float32", 2).with_(eager=False)})
+
+
+@pytest.mark.parametrize("expression", ["int(n)", "float(n)", "round(n)", "float(m)", "int(m) + round(m)"])
+def test_builtins_of_a_named_number_leave_no_python_call_on_a_tensor(tf, expression):
+    """`n = len(x)` is a tensor in the rewrite: `int(n)` must not stay (int() of a tensor
+    raises in a graph)."""
+    source = f"import numpy as np\n\n\ndef f(x):\n    n = len(x)\n    m = float(np.max(x))\n    return {expression}\n"
+    converted = convert_function(source, "f", {"x": F.array("float64", 1)})
+    namespace = {"tf": tf, "np": np}
+    exec(converted.text, namespace)
+    x = np.array([2.5, 7.5, 1.0])
+    original = {"np": np}
+    exec(source, original)
+    got = tf.function(namespace["f"])(tf.constant(x)).numpy()
+    assert got == original["f"](x), converted.text
