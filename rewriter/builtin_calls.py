@@ -139,7 +139,8 @@ def _round(lw, node, args, kwargs):
         return Lowered(helper_source.call("py_round", value.text), _int_tensor(), True)
     if len(args) == 2:
         raise Refusal(node, "round(x, n) of a Python number rounds its exact decimal value, which "
-                            "TensorFlow has no op for: round a NumPy scalar (np.float64(x)) instead", "RW204")
+                            "TensorFlow has no op for (np.round(x, n), which rounds x * 10**n, is rewritten)",
+                      "RW204")
     if fact.pytype is int:
         return Lowered(value.text, fact, True)  # round() of a tensor raises: the call goes
     if fact.pytype is float:
@@ -357,7 +358,7 @@ def _type_answer(lw, node, name, args):
             return True
         return eager if attribute == "numpy" else None
     classes = node.args[1].elts if isinstance(node.args[1], gast.Tuple) else [node.args[1]]
-    answers = [_is_instance(eager, lw.resolver.qualname(c)) for c in classes]
+    answers = [_is_instance(eager, args[0].fact.rank, lw.resolver.qualname(c)) for c in classes]
     if eager is False and {"numpy.ndarray", "numpy.generic"} <= {lw.resolver.qualname(c) for c in classes}:
         return True  # a NumPy value is one or the other
     if True in answers:
@@ -365,14 +366,18 @@ def _type_answer(lw, node, name, args):
     return False if all(a is False for a in answers) else None
 
 
-def _is_instance(eager, qualname):
-    """isinstance(x, the class named) for x an EagerTensor (eager) or a NumPy value, or None."""
+def _is_instance(eager, rank, qualname):
+    """isinstance(x, the class named) for x an EagerTensor (eager) or a NumPy value, or None.
+    A NumPy value of rank 1 or more is an ndarray (NumPy scalars are 0-d); a 0-d one may be
+    either."""
     if eager is None:
         return None
     if qualname == "tensorflow.Tensor":
         return eager
     if qualname in ("numpy.ndarray", "numpy.generic"):
-        return False if eager else None  # a NumPy value may be an array or a scalar
+        if eager:
+            return False
+        return (qualname == "numpy.ndarray") if rank else None
     if qualname == "tensorflow.Variable":
         return False
     return None

@@ -302,8 +302,18 @@ def _checked(x):
     return np.float32(x.sum() + callable(x))
 
 
+def _as_array(x):
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+    return (x + 1).astype(np.float32)
+
+
 def in_py_function(x):
     return tf.py_function(_scaled_tensor, [x], tf.float32)
+
+
+def as_array(x):
+    return tf.numpy_function(_as_array, [x], tf.float32)
 
 
 def in_numpy_function(x):
@@ -322,18 +332,40 @@ def guarded(tmp_path_factory):
 
 def test_type_checks_keep_the_branch_each_wrapper_takes(guarded):
     _, _, result = guarded
-    assert [c.status for c in result.conversions] == ["converted"] * 3, [c.reason for c in result.conversions]
-    for name in ("_scaled_tensor_tf", "_scaled_array_tf", "_checked_tf"):
+    assert [c.status for c in result.conversions] == ["converted"] * 4, [c.reason for c in result.conversions]
+    for name in ("_scaled_tensor_tf", "_scaled_array_tf", "_checked_tf", "_as_array_tf"):
         body = result.new.split(f"def {name}(")[1].split("\n\n\n")[0]
         assert "hasattr" not in body and "isinstance" not in body and "callable" not in body, body
     assert rewrite_source(result.new, "guarded.py").new == result.new
 
 
-@pytest.mark.parametrize("program", ["in_py_function", "in_numpy_function", "checked"])
+@pytest.mark.parametrize("program", ["in_py_function", "in_numpy_function", "checked", "as_array"])
 def test_type_checked_programs_give_the_originals_result(tf, guarded, program):
     original, rewritten, _ = guarded
     problems = _differences(tf, getattr(original, program), getattr(rewritten, program))
     assert not problems, problems
+
+
+@pytest.mark.parametrize("program", ["in_py_function", "in_numpy_function"])
+def test_type_checked_programs_in_dataset_map(tf, guarded, program):
+    original, rewritten, _ = guarded
+    images = np.random.default_rng(2).integers(0, 256, (5, 4, 6)).astype(np.uint8)
+
+    def mapped(fn):
+        return np.stack([x.numpy() for x in tf.data.Dataset.from_tensor_slices(images).map(fn)])
+
+    want, got = mapped(getattr(original, program)), mapped(getattr(rewritten, program))
+    assert got.dtype == want.dtype == np.float32 and np.array_equal(got, want)
+
+
+def test_isinstance_ndarray_is_known_from_rank_one_up():
+    """A NumPy value of rank 0 may be an ndarray or a NumPy scalar: that check is refused."""
+    source = "import numpy as np\n\n\ndef f(x):\n    return isinstance(x, np.ndarray)\n"
+    for rank in (1, 3):
+        fact = F.array("float32", rank).with_(eager=False)
+        assert convert_function(source, "f", {"x": fact}).returns[0].value is True
+    with pytest.raises(Refusal, match="cannot tell"):
+        convert_function(source, "f", {"x": F.array("float32", 0).with_(eager=False)})
 
 
 def test_a_type_check_on_a_value_of_unknown_origin_is_refused():
