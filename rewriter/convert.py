@@ -91,7 +91,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
 
     def lower(facts):
         env = dict(fixed)
-        env.update({name: fact.with_(fresh=True) if i in private and fact.kind is Kind.ARRAY else fact
+        env.update({name: _as_given(fact, site, private=i in private)
                     for i, (name, fact) in enumerate(zip(params["inputs"], facts))})
         helpers = FileHelpers(module, resolver, registry)
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
@@ -123,6 +123,15 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
                       assumed=_assumed(variants, params["inputs"], open_inputs, inline=bool(site.numpy_target)),
                       inputs=variants[0].facts,
                       notes=list(dict.fromkeys(n for v in variants for n in v.lowered.notes)), lowering=lowering)
+
+
+def _as_given(fact, site, private: bool):
+    """An input as the wrapped function receives it: py_function hands it EagerTensors,
+    numpy_function and py_func NumPy arrays (`hasattr(x, "numpy")` tells them apart), which
+    the function may update in place when they are its own (`_private_inputs`)."""
+    if fact.kind is not Kind.ARRAY:
+        return fact
+    return fact.with_(eager=site.kind == "py_function", fresh=fact.fresh or private)
 
 
 def _numpy_target(site):

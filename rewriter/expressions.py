@@ -108,8 +108,23 @@ class ExpressionLowering:
         """A function value (passed to apply_along_axis, vectorize, map_fn): opaque here."""
         return self._same(node, Fact(Kind.OTHER, value=F.UNKNOWN))
 
+    def static_type_check(self, node, test: Lowered):
+        """The answer of a test like `hasattr(x, "numpy")` or `not isinstance(x, tf.Tensor)`,
+        known when the rewrite is made (see builtin_calls); None for any other test."""
+        while isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not):
+            node = node.operand
+        if not (isinstance(node, gast.Call) and self.resolver.builtin(node.func) in TYPE_CHECKS):
+            return None
+        return test.fact.value if test.fact.known and isinstance(test.fact.value, bool) else None
+
     def expr_IfExp(self, node):
-        test, body, orelse = (self.expr(n) for n in (node.test, node.body, node.orelse))
+        test = self.expr(node.test)
+        taken = self.static_type_check(node.test, test)
+        if taken is not None:
+            # `x.numpy() if hasattr(x, "numpy") else x`: the original's branch, alone
+            live = self.expr(node.body if taken else node.orelse)
+            return Lowered(live.text, live.fact, True, spliced=True)  # fits where an IfExp did
+        body, orelse = self.expr(node.body), self.expr(node.orelse)
         if test.fact.batched:
             return self._batched_choice(node, test, body, orelse)
         if test.fact.kind is Kind.ARRAY:
@@ -179,6 +194,10 @@ class ExpressionLowering:
             self.out.edits = {s: t for s, t in self.out.edits.items()
                               if not (span.start <= s.start and s.end <= span.end)}
             self.out.edits[span] = lowered.text
+
+
+TYPE_CHECKS = (hasattr, isinstance, callable)
+"""Builtins whose answer on an array `builtin_calls` settles when the rewrite is made."""
 
 
 def _fits_in(child, parent) -> bool:

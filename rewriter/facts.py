@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -49,6 +49,11 @@ class Fact:
     batched: bool = False
     """For ARRAY, while vectorizing: the tensor has extra leading batch axes that `rank`
     does not count (rank is the rank of one element, as the NumPy code sees it)."""
+    eager: bool | None = field(default=None, compare=False)
+    """For ARRAY: what the original holds, for `hasattr(x, "numpy")` and `isinstance`: a TF
+    EagerTensor (True: a py_function's input), a NumPy array or scalar (False: a
+    numpy_function's input, `.numpy()`), or either (None). Not part of equality: it says
+    nothing of the TF the rewrite writes."""
 
     @property
     def known(self) -> bool:

@@ -174,11 +174,26 @@ def _shape_subscript(lw, node, value) -> Lowered:
         parts = [(p, lw.expr(p)) for p in (node.slice.lower, node.slice.upper, node.slice.step) if p is not None]
         if any(low.fact.kind is not Kind.SCALAR for _, low in parts):
             raise Refusal(node, "slice bounds of a shape must be integers")
-        return lw._splice(node, [(node.value, value), *parts], Fact(Kind.SHAPE, tensor=True))
+        return lw._splice(node, [(node.value, value), *parts],
+                          Fact(Kind.SHAPE, rank=_sliced_length(value.fact.rank, node.slice, parts), tensor=True))
     index = lw.expr(node.slice)
     if index.fact.kind is Kind.SCALAR:
         return lw._splice(node, [(node.value, value), (node.slice, index)], F.shape_value())
     raise Refusal(node, "this index into a shape is not rewritten")
+
+
+def _sliced_length(rank, slice_node, parts):
+    """How many dims `shape[a:b:c]` keeps, when the rank and the bounds are known (max() of
+    the slice needs to know whether it is empty)."""
+    bounds = dict(zip([p for p in (slice_node.lower, slice_node.upper, slice_node.step) if p is not None],
+                      (low.fact for _, low in parts)))
+    if rank is None or not all(f.known and isinstance(f.value, int) for f in bounds.values()):
+        return None
+    lower, upper, step = (bounds[p].value if p is not None else None
+                          for p in (slice_node.lower, slice_node.upper, slice_node.step))
+    if step == 0:
+        return None
+    return len(range(rank)[lower:upper:step])
 
 
 def _is_full_slice(node) -> bool:

@@ -13,6 +13,7 @@ layers below it:
     scatter
     vectorize               a per-row or per-element body lifted to all rows at once
     walker                  FunctionLowering: statements, with expressions.py and operators.py
+    builtin_calls           Python builtins (`len`, `max`, `round`, `hasattr`), for calls
     apply                   a NumPy call lowered through its pattern
     lowered, handlers,      what lowering produces and refuses with, the table, row counting,
     rows, loops             loop notes

@@ -36,7 +36,10 @@ class OperatorLowering:
         if isinstance(node.op, gast.Not):
             if operand.fact.kind is Kind.ARRAY:
                 raise Refusal(node, "`not` on an array asks for its truth value")
-            return self._splice(node, [(node.operand, operand)], F.OTHER)
+            known = operand.fact.known and isinstance(operand.fact.value, bool)
+            # `not hasattr(x, "numpy")` is known when the rewrite is made, as its operand is
+            fact = F.constant(not operand.fact.value) if known else F.OTHER
+            return self._splice(node, [(node.operand, operand)], fact)
         ufunc = {gast.USub: np.negative, gast.UAdd: np.positive, gast.Invert: np.invert}[type(node.op)]
         if operand.fact.kind is not Kind.ARRAY and not operand.fact.tensor:
             fact = operand.fact
@@ -135,6 +138,8 @@ class OperatorLowering:
                 return value
             return Lowered(f"tf.cast({value.text}, {F.tf_name(dtype)})", fact.with_(dtype=np.dtype(dtype)), True)
         if fact.kind is Kind.SCALAR and fact.tensor:
+            if fact.dtype == dtype:  # a Python float held as a float64 tensor, meeting float64
+                return Lowered(value.text, F.array(dtype, 0), value.changed)
             return Lowered(f"tf.cast({value.text}, {F.tf_name(dtype)})",
                            F.array(dtype, 0), True)
         if fact.kind is Kind.TUPLE and value.items is not None:

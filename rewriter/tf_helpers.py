@@ -286,6 +286,36 @@ def np_min(a, axis=None, keepdims=False):
     return tf.where(has_nan, tf.constant(float("nan"), a.dtype), smallest)
 
 
+def py_max(values):
+    """max(values) of a 1-D tensor, as Python takes it (see python_extreme)."""
+    return python_extreme(values, tf.reduce_max)
+
+
+def py_min(values):
+    """min(values) of a 1-D tensor, as Python takes it (see python_extreme)."""
+    return python_extreme(values, tf.reduce_min)
+
+
+def python_extreme(values, reduce):
+    """max() or min() of a 1-D tensor as Python takes them: the first element unless a
+    later one is strictly larger (smaller), so a NaN first element is the result and a
+    later NaN never is; an empty tensor raises, as max() and min() of nothing do."""
+    if values.dtype == tf.bool:
+        return tf.cast(python_extreme(tf.cast(values, tf.uint8), reduce), tf.bool)
+    first = values[0]  # raises on an empty tensor: every result below depends on it
+    if not values.dtype.is_floating:
+        return reduce(tf.stack([first, reduce(values)]))
+    extreme = reduce(tf.where(tf.math.is_nan(values), first, values))
+    return tf.where(tf.math.is_nan(first), first, extreme)
+
+
+def py_round(x):
+    """round(x) of a float tensor, as Python: the nearest int64, halves to even;
+    NaN and infinity raise, as round() of them does."""
+    x = tf.debugging.assert_all_finite(x, "round() of NaN or infinity")
+    return tf.cast(tf.round(x), tf.int64)
+
+
 def numpy_function_output(value):
     """tf.numpy_function(f, inp, [dtype]): the tensor eagerly, [tensor] in a graph."""
     return value if tf.executing_eagerly() else [value]

@@ -177,6 +177,9 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
 
     def stmt_If(self, node):
         test = self.expr(node.test)
+        taken = self.static_type_check(node.test, test)
+        if taken is not None:
+            return self._static_if(node, node.body if taken else node.orelse)
         self._edit(node.test, test)
         before = dict(self.env)
         self.block(node.body)
@@ -184,6 +187,75 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         self.env = dict(before)
         self.block(node.orelse)
         self.env = merge(after_body, self.env)
+
+    def _static_if(self, node, live):
+        """An `if` whose test is a type check known when the rewrite is made (a py_function's
+        input has `.numpy()`, a numpy_function's does not): the statements of the branch the
+        original takes replace the `if`, dedented; the other branch is dropped unlowered."""
+        self._check_liftable(node, live)
+        self.block(live)
+        source, edits = self.source, self.out.edits
+        kept = [s for s in live if not self._dropped(s)]
+        start, end = source.line_starts[node.lineno - 1], source.line_starts[node.end_lineno]
+        if not kept:
+            self._replace_lines(Span(start, end), f"{source.indent_of_line(node.lineno)}pass\n"
+                                if self._alone(node) else "")
+            return
+        first, last = self._lines(kept[0]).start, self._lines(kept[-1]).end
+        self._replace_lines(Span(start, first), "")
+        if last < end:
+            self._replace_lines(Span(last, end), "")
+        for statement in live[live.index(kept[0]):live.index(kept[-1]) + 1]:
+            if statement not in kept:
+                edits[self._lines(statement)] = ""
+        depth = len(source.indent_of_line(kept[0].lineno)) - len(source.indent_of_line(node.lineno))
+        for lineno in range(kept[0].lineno, kept[-1].end_lineno + 1):
+            line, text = source.line_starts[lineno - 1], source.lines[lineno - 1]
+            deleted = Span(line, source.line_starts[lineno]) in edits
+            if not deleted and len(text) > depth and not text[:depth].strip(" \t"):
+                edits[Span(line, line + depth)] = ""
+
+    def _replace_lines(self, lines: Span, text: str):
+        """Replace whole lines, and with them the edits inside (lines `block` dropped)."""
+        for span in [s for s in self.out.edits if lines.start <= s.start and s.end <= lines.end]:
+            del self.out.edits[span]
+        self.out.edits[lines] = text
+
+    def _lines(self, statement) -> Span:
+        return Span(self.source.line_starts[statement.lineno - 1], self.source.line_starts[statement.end_lineno])
+
+    def _dropped(self, statement) -> bool:
+        """`x = x.numpy()`, lowered to `x = x`: nothing to keep (`block` deletes its line in a
+        longer branch; alone, its edit is taken back here)."""
+        if self.out.edits.get(self._lines(statement)) == "":
+            return True
+        if self._is_self_assignment(statement):
+            self.out.edits.pop(self.source.span(statement.value))
+            return True
+        return False
+
+    def _check_liftable(self, node, live):
+        """Only simple statements, each on lines of its own, are moved out of the `if`."""
+        for statement in live:
+            if not isinstance(statement, SIMPLE_STATEMENTS):
+                raise Refusal(statement, "the branch a type check keeps holds a compound statement: not "
+                                         "rewritten")
+            line = self.source.lines[statement.lineno - 1]
+            if line.lstrip().startswith("elif") or line[:statement.col_offset].strip():
+                raise Refusal(statement, "the branch a type check keeps shares a line with its header: "
+                                         "not rewritten")
+            if any(isinstance(n, gast.Constant) and isinstance(n.value, str) and n.lineno != n.end_lineno
+                   for n in gast.walk(statement)):
+                raise Refusal(statement, "a string over several lines in the branch a type check keeps "
+                                         "is not rewritten")
+
+    def _alone(self, node) -> bool:
+        """Whether `node` is the only statement of its block (removing it needs a `pass`)."""
+        for parent in gast.walk(self.fn):
+            for block in (getattr(parent, "body", None), getattr(parent, "orelse", None)):
+                if isinstance(block, list) and node in block:
+                    return len(block) == 1
+        return False
 
     def stmt_For(self, node):
         if any(lowering(form)(self, node) for form in LOOP_FORMS):
@@ -266,6 +338,9 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
             raise Refusal(target, "assignment into an element or attribute is not rewritten yet")
 
 
+SIMPLE_STATEMENTS = (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr, gast.Return, gast.Pass)
+
+
 def _bare_names(node):
     """Names an expression may hand over as they are (not through a computation)."""
     if isinstance(node, gast.Name):
@@ -297,14 +372,15 @@ def merge(a: dict, b: dict) -> dict:
     for name in a.keys() | b.keys():
         x, y = a.get(name), b.get(name)
         if x == y:
-            out[name] = x
+            out[name] = x if x is None or x.eager == y.eager else x.with_(eager=None)
         elif x is None or y is None:
             out[name] = x or y
         elif x.kind is y.kind is Kind.ARRAY:
             # an array either way: of an unknown dtype when the paths disagree (what needs the
             # dtype is then refused, never left as NumPy code on a tensor)
             out[name] = x.with_(rank=x.rank if x.rank == y.rank else None, fresh=x.fresh and y.fresh,
-                                dtype=x.dtype if x.dtype == y.dtype else None)
+                                dtype=x.dtype if x.dtype == y.dtype else None,
+                                eager=x.eager if x.eager == y.eager else None)
         elif x.kind is y.kind is Kind.SCALAR and x.pytype is y.pytype and (
                 x.dtype is None or y.dtype is None or x.dtype == y.dtype):
             out[name] = x.with_(value=F.UNKNOWN, tensor=x.tensor or y.tensor, dtype=x.dtype or y.dtype)

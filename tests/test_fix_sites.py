@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from rewriter import helper_source
 from rewriter.pipeline import rewrite_source
 
 
@@ -435,6 +436,102 @@ FIXES["helper-of-the-file-gets-a-copy"] = (
 )
 
 
+FIXES["builtins-on-a-shape-and-a-numpy-scalar"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def scale(x):
+        longest = max(x.shape)
+        peak = round(x.mean(), 2)
+        return (x / longest - peak).astype(np.float32)
+
+
+    def pipeline(x):
+        return tf.numpy_function(scale, [x], tf.float32)  # rewriter: args=float32[None,None]
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def scale(x):
+        longest = tf.reduce_max(tf.shape(x))
+        peak = tf.math.rint(tf.reduce_mean(x) * 100.0) / 100.0
+        return tf.cast(x / tf.cast(longest, tf.float32) - peak, tf.float32)
+
+
+    def pipeline(x):
+        return scale(tf.convert_to_tensor(x))  # rewriter: args=float32[None,None]
+    """,
+)
+
+
+FIXES["builtin-max-min-of-rows-use-pythons-rule"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def spread(v):
+        return max(v) - min(v)
+
+
+    def pipeline(v):
+        return tf.numpy_function(spread, [v], tf.float32)  # rewriter: args=float32[None]
+    """,
+    textwrap.dedent("""\
+    import numpy as np
+    import tensorflow as tf
+
+
+    {helpers}
+
+    def spread(v):
+        return py_max(v) - py_min(v)
+
+
+    def pipeline(v):
+        return spread(tf.convert_to_tensor(v))  # rewriter: args=float32[None]
+    """).format(helpers=helper_source.file_block(
+        [helper_source.source(name) for name in ("py_max", "python_extreme", "py_min")])),
+)
+
+
+FIXES["type-check-keeps-the-branch-py-function-takes"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def total(x):
+        if hasattr(x, "numpy"):
+            # py_function hands over a tensor
+            x = x.numpy()
+            x = np.abs(x)
+        return np.sum(x * 2.0)
+
+
+    def pipeline(x):
+        return tf.py_function(total, [x], tf.float32)  # rewriter: args=float32[None]
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def total(x):
+        x = tf.abs(x)
+        return tf.reduce_sum(x * 2.0)
+
+
+    def pipeline(x):
+        return total(tf.convert_to_tensor(x))  # rewriter: args=float32[None]
+    """,
+)
+
+
 LEFT = {
     "scipy-call": (
         """\
@@ -506,6 +603,21 @@ LEFT = {
             return tf.numpy_function(f, args, tf.float32)
         """,
         "RW102", "inp",
+    ),
+    "round-of-a-python-float-to-digits": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def peak(x):
+            return np.float32(round(float(x.mean()), 2))
+
+
+        def pipeline(x):
+            return tf.numpy_function(peak, [x], tf.float32)
+        """,
+        "RW204", "exact decimal value",
     ),
 }
 
