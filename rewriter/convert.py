@@ -88,13 +88,16 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
     fixed.update(declared_values(site, original[0]))  # `self.threshold:float32[]` in the comment
     open_inputs = [i for i, fact in enumerate(declared) if fact is None or fact.rank is None]
 
+    helpers = FileHelpers(module, resolver, registry)
+
     def lower(facts):
         env = dict(fixed)
         env.update({name: fact for name, fact in zip(params["inputs"], facts)})
-        helpers = FileHelpers(module, resolver, registry)
+        helpers.used = set()
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
+        lowered.helper_copies = frozenset(helpers.used)
         edits = _output_edits(site, lowered, module)
-        edits.update(helpers.insertions())
+        edits.update(helpers.insertions(lowered.helper_copies))
         if site.result_rank is not None and not lowered.refusals \
                 and any(value.fact.rank != site.result_rank for _, value in lowered.returns):
             raise Inconsistent("the result's rank differs from the program's `set_shape`")
@@ -112,7 +115,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
         inputs = _named(combo, params, open_inputs)
         return left(f"the function cannot return the declared `Tout` ({why}{'; e.g. with ' + inputs if inputs else ''}): "
                     "declare the inputs with `# rewriter: args=...`", "RW108")
-    variants = choose_variants(groups, declared, open_inputs, params["inputs"])
+    variants = _with_all_copies(choose_variants(groups, declared, open_inputs, params["inputs"]), helpers)
     lowering = SiteLowering(variants, params["inputs"], open_inputs,
                             shared=bool(shared and shared(getattr(site.target, "name", ""))),
                             wrapped=module if site.numpy_target else None)
@@ -121,6 +124,16 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
                       assumed=_assumed(variants, params["inputs"], open_inputs, inline=bool(site.numpy_target)),
                       inputs=variants[0].facts,
                       notes=list(dict.fromkeys(n for v in variants for n in v.lowered.notes)), lowering=lowering)
+
+
+def _with_all_copies(variants, helpers):
+    """The variants, each adding every helper copy some variant calls: the file holds them all
+    once, whichever body a call takes."""
+    every = helpers.insertions(set().union(*(v.lowered.helper_copies for v in variants)))
+    for variant in variants:
+        own = helpers.insertions(variant.lowered.helper_copies)
+        variant.edits = {**{s: t for s, t in variant.edits.items() if s not in own}, **every}
+    return variants
 
 
 def _numpy_target(site):

@@ -1,0 +1,122 @@
+"""Loops whose body calls a helper defined in the same file: `for i in range(len(x)):
+out[i] = standardize(x[i])`. The helper is lifted to all rows at once, and with nothing
+declaring the input, every rank gets its own copy of the helper (a row of a matrix and a
+row of a 3-d batch reduce over different axes)."""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from program_runs import load_rewritten, mismatch, outcome
+from rewriter.pipeline import rewrite_source
+
+STANDARDIZE = """\
+    def standardize(features):
+        centered = features - features.mean()
+        return centered / (features.std() + 1e-6)
+    """
+
+SHIFT_TO_ZERO = """\
+    def shift_to_zero(row):
+        return row - row.min()
+    """
+
+
+def _row_loop_program(helper: str, tout: str) -> str:
+    name = helper.split("def ", 1)[1].split("(", 1)[0]
+    return textwrap.dedent(f"""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        {textwrap.dedent(helper).replace(chr(10), chr(10) + " " * 8).rstrip()}
+
+
+        def per_row(batch):
+            out = np.empty_like(batch)
+            for i in range(len(batch)):
+                out[i] = {name}(batch[i])
+            return out
+
+
+        def program(batch):
+            return tf.numpy_function(per_row, [batch], {tout})
+        """)
+
+
+PROGRAMS = {
+    "standardize-float32": (STANDARDIZE, "tf.float32", "float32"),
+    "standardize-float64": (STANDARDIZE, "tf.float64", "float64"),
+    "shift-int32": (SHIFT_TO_ZERO, "tf.int32", "int32"),
+    "shift-int64": (SHIFT_TO_ZERO, "tf.int64", "int64"),
+}
+
+
+def _samples(dtype):
+    """Every rank the loop accepts, no rows and one row, in the program's dtype and another."""
+    values = np.random.default_rng(5).integers(-40, 40, (3, 2, 4, 5)).astype(dtype) / (
+        8 if np.dtype(dtype).kind == "f" else 1)
+    samples = {f"rank {rank}": values[(0,) * (4 - rank)] for rank in (1, 2, 3, 4)}
+    samples.update({"no rows": values[0, 0, :0], "one row": values[0, 0, :1], "rank 0": values[0, 0, 0, 0],
+                    "other dtype": values[0].astype("float64" if dtype != "float64" else "float32")})
+    return samples.items()
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory):
+    texts = {name: _row_loop_program(helper, tout) for name, (helper, tout, _) in PROGRAMS.items()}
+    return load_rewritten(tmp_path_factory.mktemp("loop_helpers"), texts)
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_a_row_loop_calling_a_helper_gives_the_loops_values_for_every_rank(tf, programs, name):
+    original, rewritten, result = programs[name]
+    assert [c.status for c in result.conversions] == ["converted"], result.conversions[0].reason
+    traced_original, traced_rewritten = tf.function(original.program), tf.function(rewritten.program)
+    problems = []
+    for label, value in _samples(PROGRAMS[name][2]):
+        for how, first, second in (("eager", original.program, rewritten.program),
+                                   ("tf.function", traced_original, traced_rewritten)):
+            problem = mismatch(outcome(first, value), outcome(second, value), 1e-6)
+            if problem:
+                problems.append(f"{label}, {how}: {problem}")
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3, 4])
+def test_every_rank_of_the_usual_dtype_runs_in_the_graph(tf, programs, rank):
+    from rewriter.corpus import CALLBACK_OPS
+
+    _, rewritten, result = programs["standardize-float32"]
+    graph = tf.function(rewritten.program).get_concrete_function(tf.TensorSpec([None] * rank, tf.float32)).graph
+    assert not {op.type for op in graph.get_operations()} & CALLBACK_OPS, result.new
+
+
+def test_each_rank_calls_its_own_copy_of_the_helper(programs):
+    _, _, result = programs["standardize-float32"]
+    copies = [line for line in result.new.splitlines() if line.startswith("def standardize_tf")]
+    assert len(copies) == 4, result.new
+    assert "axis=[-1]" in result.new and "axis=[-2, -1]" in result.new
+    assert rewrite_source(result.new, "again.py").new == result.new
+
+
+def test_gradients_match_a_per_row_loop_in_tf(tf, programs):
+    _, rewritten, _ = programs["standardize-float64"]
+    batch = tf.Variable(np.random.default_rng(2).standard_normal((4, 6)))
+    weights = tf.constant(np.random.default_rng(3).standard_normal((4, 6)))
+
+    def per_row_in_tf(x):
+        rows = []
+        for i in range(4):
+            centered = x[i] - tf.reduce_mean(x[i])
+            rows.append(centered / (tf.math.reduce_std(x[i]) + 1e-6))
+        return tf.stack(rows)
+
+    gradients = []
+    for fn in (rewritten.program, per_row_in_tf):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(fn(batch) * weights)
+        gradients.append(tape.gradient(loss, batch).numpy())
+    np.testing.assert_allclose(gradients[0], gradients[1], rtol=1e-9, atol=1e-12)
