@@ -120,3 +120,114 @@ def test_gradients_match_a_per_row_loop_in_tf(tf, programs):
             loss = tf.reduce_sum(fn(batch) * weights)
         gradients.append(tape.gradient(loss, batch).numpy())
     np.testing.assert_allclose(gradients[0], gradients[1], rtol=1e-9, atol=1e-12)
+
+
+# -- `for i in tf.range(n)` loops in TF code that call a helper ---------------------------------
+
+RANGE_LOOPS = textwrap.dedent('''\
+    import tensorflow as tf
+
+
+    def scaled(v):
+        """Three times, less one."""
+        return v * 3 - 1
+
+
+    def squared(v):
+        return v * v
+
+
+    def shifted_square(v):
+        return squared(v) - 2
+
+
+    def rows(x):
+        n = tf.shape(x)[0]
+        ta = tf.TensorArray(x.dtype, size=n)
+        for i in tf.range(n):
+            ta = ta.write(i, scaled(x[i]))
+        return ta.stack()
+
+
+    def counter_total(n):
+        r = 0.0
+        for i in tf.range(n):
+            r += squared(tf.cast(i, tf.float32))
+        return r
+
+
+    def largest(x):
+        m = x[0]
+        for i in tf.range(tf.shape(x)[0]):
+            m = tf.maximum(m, shifted_square(x[i]))
+        return m
+    ''')
+
+
+@pytest.fixture(scope="module")
+def range_loops(tmp_path_factory):
+    (pair,) = load_rewritten(tmp_path_factory.mktemp("range_loop_helpers"), {"loops": RANGE_LOOPS}).values()
+    return pair
+
+
+def test_range_loops_calling_helpers_become_whole_range_ops(range_loops):
+    _, _, result = range_loops
+    assert [c.status for c in result.conversions] == ["converted"] * 3, [c.reason for c in result.conversions]
+    assert "ta = ta.unstack(scaled(x))" in result.new
+    assert "squared(tf.cast(tf.range(" in result.new and "shifted_square(x)" in result.new
+    assert "for i in tf.range" not in result.new
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
+@pytest.mark.parametrize("steps", [0, 1, 6])
+def test_a_helper_on_rows_gives_the_loops_values(tf, range_loops, dtype, steps):
+    original, rewritten, _ = range_loops
+    x = np.random.default_rng(steps).integers(-9, 9, (steps, 3)).astype(dtype)
+    for wrap in (lambda f: f, tf.function):
+        want, got = outcome(wrap(original.rows), x), outcome(wrap(rewritten.rows), x)
+        assert want[0] == got[0] == "ok" and want[1].dtype == got[1].dtype, (want, got)
+        np.testing.assert_array_equal(got[1], want[1])
+    if steps:
+        for wrap in (lambda f: f, tf.function):
+            want, got = outcome(wrap(original.largest), x), outcome(wrap(rewritten.largest), x)
+            assert want[0] == got[0] == "ok", (want, got)
+            np.testing.assert_array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, -2])
+def test_a_helper_of_the_counter_gives_the_loops_total(tf, range_loops, n):
+    original, rewritten, _ = range_loops
+    traced = outcome(tf.function(original.counter_total), tf.constant(n))
+    assert not mismatch(traced, outcome(tf.function(rewritten.counter_total), tf.constant(n)), rtol=1e-6)
+    # Eagerly, a loop of no steps leaves the Python float 0.0 (the rewrite gives a float32
+    # tensor of it), and the loop raises for -2 steps (the rewrite runs none).
+    want, got = outcome(original.counter_total, tf.constant(n)), outcome(rewritten.counter_total, tf.constant(n))
+    assert want[0] == "raised" or (got[0] == "ok" and got[1] == want[1]), (want, got)
+
+
+def test_gradients_through_a_helper_match_the_loops(tf, range_loops):
+    original, rewritten, _ = range_loops
+    x = tf.Variable(np.random.default_rng(8).standard_normal((5, 3)))
+    gradients = []
+    for program in (original, rewritten):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.function(program.rows)(x) ** 2) + tf.reduce_sum(program.largest(x))
+        gradients.append(tape.gradient(loss, x).numpy())
+    np.testing.assert_allclose(gradients[1], gradients[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("helper, reason", [
+    ("def step(v):\n    return v * SCALE", "`SCALE` in a helper the step calls is not one of its parameters"),
+    ("def step(v):\n    return v[0] * 2", "`v[0]` in a helper the step calls is not one of its parameters"),
+    ("def step(v):\n    return step(v) + 1", "the helpers the step calls nest too deeply"),
+    ("def step(v):\n    w = v * 2\n    return w", "`step(x[i])` is not elementwise in the loop counter"),
+    ("def step(v, k=2):\n    return v * k", "`step(x[i])` is not elementwise in the loop counter"),
+])
+def test_helpers_that_are_not_elementwise_in_their_parameters_keep_the_loop(helper, reason):
+    source = (f"import tensorflow as tf\n\nSCALE = 2.0\n\n\n{helper}\n\n\n"
+              "def f(x):\n    ta = tf.TensorArray(tf.float32, size=tf.shape(x)[0])\n"
+              "    for i in tf.range(tf.shape(x)[0]):\n        ta = ta.write(i, step(x[i]))\n    return ta.stack()\n")
+    result = rewrite_source(source, "program.py")
+    (conversion,) = result.conversions
+    assert conversion.status == "left" and result.new == source
+    assert reason in conversion.reason and conversion.code == "RW312", conversion.reason
