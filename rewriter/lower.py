@@ -18,7 +18,7 @@ layers below it:
 """
 from __future__ import annotations
 
-from . import accumulate, calls, fill, indexing, inplace, recurrence  # noqa: F401 (they register)
+from . import accumulate, calls, fill, indexing, inplace, recurrence, scatter_loops  # noqa: F401 (they register)
 from .apply import signature_of
 from .lowered import Inconsistent, Lowered, LoweredFunction, Refusal
 from .walker import FunctionLowering

@@ -53,8 +53,8 @@ def test_every_helper_says_which_call_it_stands_for():
         docstring = ast.get_docstring(ast.parse(text).body[0])
         if name.startswith("np_"):
             assert docstring.startswith(f"np.{name[3:]}("), name
-        else:  # what a TF wrapper returned, or the order NumPy sorts in
-            assert docstring.startswith(("tf.numpy_function(", "np.sort's order")), name
+        else:  # what a TF wrapper returned, the order NumPy sorts in, or what a loop wrote
+            assert docstring.startswith(("tf.numpy_function(", "np.sort's order", "`for` loop")), name
         assert "import" not in text and "np." not in text.replace(docstring, ""), "helpers need only tf"
         assert re.fullmatch(r"[a-z_]+", name), "helper names are letters and underscores (a clash adds digits)"
 
