@@ -23,6 +23,9 @@ _STEP_CALLS = _TF_ELEMENTWISE | frozenset(f"tensorflow.{name}" for name in (
     "math.greater_equal math.less math.less_equal").split())
 
 
+_ROW_REDUCTIONS = frozenset(f"tensorflow.{prefix}reduce_{op}" for prefix in ("", "math.")
+                            for op in ("sum", "mean", "max", "min", "prod", "any", "all"))
+"""Reductions of a whole step's row: over all the steps, the same over every axis but the first."""
 _HELPER_DEPTH = 4
 """Helpers calling helpers: how deep a step's calls are followed (a recursive one stops there)."""
 
@@ -36,6 +39,8 @@ class _Leaves:
     reads: dict = field(default_factory=dict)      # (tensor, rest of the index) -> a Name node
     invariants: dict = field(default_factory=dict)  # name -> a Name node
     clipped: bool = False                           # tf.clip_by_value: its result has its first shape
+    reduced: bool = False                           # a whole-row reduction: one number per step
+    bare: bool = False                              # rows read outside any such reduction
 
 
 class StepReads:
@@ -50,6 +55,7 @@ class StepReads:
         self.writes: list = []       # (TensorArray name, step value node) for values of the step
         self.taken = names_in(module.tree)
         self.helper_depth = 0        # same-file helpers being followed (see _leaves)
+        self.reductions: set = set()  # how the step's whole-row reductions are spelled (`tf.reduce_mean`)
         self.indent = module.source.indent_of_line(loop.lineno)
         self.unit = module.source.indent_of_line(loop.body[0].lineno)[len(self.indent):] or "    "
     def _same_value(self, a, b) -> bool:
@@ -84,6 +90,17 @@ class StepReads:
                 raise Refusal(node, "a value of the step is not a number", "RW312")
         elif isinstance(node, gast.Subscript) and self._read(node) is not None:
             leaves.reads.setdefault(self._read(node), node.value)
+            leaves.bare = True
+        elif isinstance(node, gast.Call) and self._row_reduction(node):
+            if bound is not None:  # called on all the rows, it would reduce all of them
+                raise Refusal(node, "a helper the step calls reduces its rows", "RW317")
+            inner = self._leaves(node.args[0], None, bound)
+            if inner.counter or inner.invariants or inner.reduced or any(rest for _, rest in inner.reads):
+                raise Refusal(node, f"`{self.module.source.segment(node)}` reduces more than rows read at the "
+                                    "loop counter", "RW317")
+            leaves.reads.update((key, value) for key, value in inner.reads.items() if key not in leaves.reads)
+            leaves.reduced = True
+            self.reductions.add(self.module.source.segment(node.func))
         elif isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
             self._leaves(node.left, leaves, bound)
             self._leaves(node.right, leaves, bound)
@@ -118,6 +135,11 @@ class StepReads:
         if name not in _STEP_CALLS or any(k.arg is None for k in node.keywords):
             return False
         return not (name.endswith("where") and len(node.args) + len(node.keywords) != 3)
+
+    def _row_reduction(self, node) -> bool:
+        """`tf.reduce_mean(e)` of one positional argument: the whole of each step's row."""
+        return self.resolver.qualname(node.func) in _ROW_REDUCTIONS and len(node.args) == 1 \
+            and not node.keywords and not isinstance(node.args[0], gast.Starred)
 
     def _helper_return(self, node):
         """The returned expression of a same-file helper called with one positional argument

@@ -318,3 +318,23 @@ def scatter_last_writes(out, writes, skipped):
     return tf.tensor_scatter_nd_update(
         out, tf.boolean_mask(indices, kept), tf.boolean_mask(values, kept)
     )
+
+
+def rows_side_by_side(*tensors):
+    """`for` loop steps reading `a[i]` and `b[i]`, all steps at once: the tensors
+    with axes of length 1 inserted after the first, so that all have the same rank and
+    their rows broadcast against each other as each step's rows do."""
+    tensors = [tf.convert_to_tensor(t) for t in tensors]
+    ranks = [tf.rank(t) if t.shape.rank is None else t.shape.rank for t in tensors]
+    rank = ranks[0]
+    for other in ranks[1:]:
+        rank = tf.maximum(rank, other)
+    aligned = []
+    for tensor, own in zip(tensors, ranks):
+        if isinstance(own, int) and isinstance(rank, int) and own == rank:
+            aligned.append(tensor)
+            continue
+        ones = tf.ones([rank - own], tf.int32)
+        shape = tf.shape(tensor)
+        aligned.append(tf.reshape(tensor, tf.concat([shape[:1], ones, shape[1:]], 0)))
+    return aligned
