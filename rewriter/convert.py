@@ -16,7 +16,7 @@ import gast
 from . import facts as F
 from .facts import Fact, Kind
 from .assignments import TooManyAssignments, choose_variants, describe_check, lower_assignments, plausibility
-from .helpers import FileHelpers
+from .helpers import FileHelpers, with_copy_names
 from .lower import FunctionLowering, Inconsistent, Refusal
 from .parse import ParsedModule
 from .resolve import Resolver
@@ -97,7 +97,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
         lowered.helper_copies = frozenset(helpers.used)
         edits = _output_edits(site, lowered, module)
-        edits.update(helpers.insertions(lowered.helper_copies))
+        edits.update(helpers.insertions({p: p for p in sorted(lowered.helper_copies)}))
         if site.result_rank is not None and not lowered.refusals \
                 and any(value.fact.rank != site.result_rank for _, value in lowered.returns):
             raise Inconsistent("the result's rank differs from the program's `set_shape`")
@@ -127,13 +127,20 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
 
 
 def _with_all_copies(variants, helpers):
-    """The variants, each adding every helper copy some variant calls: the file holds them all
-    once, whichever body a call takes."""
-    every = helpers.insertions(set().union(*(v.lowered.helper_copies for v in variants)))
+    """The variants, each adding every helper copy some variant calls, named now in the order
+    the variants call them: the file holds them all once, whichever body a call takes."""
+    used = [p for v in variants for p in sorted(v.lowered.helper_copies, key=_copy_number)]
+    names = helpers.named(dict.fromkeys(used))
+    every = helpers.insertions(names)
     for variant in variants:
-        own = helpers.insertions(variant.lowered.helper_copies)
-        variant.edits = {**{s: t for s, t in variant.edits.items() if s not in own}, **every}
+        own = helpers.insertions({p: p for p in variant.lowered.helper_copies})
+        variant.edits = {**{s: with_copy_names(t, names) for s, t in variant.edits.items() if s not in own},
+                         **every}
     return variants
+
+
+def _copy_number(placeholder) -> int:
+    return int(placeholder.strip("_").rsplit("_", 1)[1])
 
 
 def _numpy_target(site):

@@ -5,6 +5,8 @@ the argument facts at that call. The helper gets a TF copy `_norm_tf` next to it
 original stays for its other callers). Facts that need another rewrite of the same helper (a
 row of a batch where another body passes a scalar, float64 where another passes float32) get
 another copy, `_norm_tf2`: one site's bodies for different input ranks each call their own.
+While the site's bodies are lowered a copy is called by a placeholder (`__RW_COPY_3__`);
+`named` gives the copies the chosen bodies call their names, in order, once they are chosen.
 """
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ class FileHelpers:
 
     def __init__(self, module, resolver, registry=None):
         self.module, self.resolver, self.registry = module, resolver, registry
-        self.copies: dict = {}  # (helper def, its rewritten text) -> name of the copy
-        self.used: set = set()  # names of the copies the body lowered last calls
+        self.copies: dict = {}  # (helper def, its rewritten text) -> placeholder of the copy
+        self.used: set = set()  # placeholders of the copies the body lowered last calls
         self.depth = 0
         self._constants: dict = {}
         self._rebound_names: set | None = None
@@ -111,9 +113,16 @@ class FileHelpers:
         local = [Edit(s.start - start, s.end - start, t) for s, t in edits.items()]
         key = (helper, apply_edits(source.text[start:end], local))
         if key not in self.copies:
-            taken = names_in(self.module.tree) | set(self.copies.values())
-            self.copies[key] = fresh_name(f"{helper.name}_tf", taken)
+            self.copies[key] = f"__RW_COPY_{len(self.copies)}__"
         return self.copies[key]
+
+    def named(self, placeholders) -> dict:
+        """placeholder -> name, for the copies `placeholders` (in the order given): `_norm_tf`,
+        `_norm_tf2`, ... per helper, none a name of the file."""
+        helpers = {placeholder: helper for (helper, _), placeholder in self.copies.items()}
+        taken = names_in(self.module.tree)
+        return {p: fresh_name(f"{helpers[p].name}_tf", taken) for p in placeholders}
+
 
     def _rebound(self) -> set:
         """Module names some code rebinds (`global X` in a function, `X += 1`, loops): not constants."""
@@ -129,14 +138,16 @@ class FileHelpers:
             self._rebound_names = names
         return self._rebound_names
 
-    def insertions(self, names) -> dict:
-        """Span edits adding the copies named `names` after their originals."""
+    def insertions(self, names: dict) -> dict:
+        """Span edits adding the copies `names` holds (placeholder -> name) after their originals."""
         source = self.module.source
         texts: dict = {}
-        for (helper, text), name in self.copies.items():
-            if name in names:
-                renamed = re.sub(rf"(\bdef\s+){re.escape(helper.name)}\b", rf"\g<1>{name}", text, count=1)
-                texts.setdefault(helper, []).append(renamed)
+        order = {placeholder: k for k, placeholder in enumerate(names)}
+        for (helper, text), placeholder in sorted(self.copies.items(), key=lambda c: order.get(c[1], -1)):
+            if placeholder in names:
+                renamed = re.sub(rf"(\bdef\s+){re.escape(helper.name)}\b", rf"\g<1>{names[placeholder]}", text,
+                                 count=1)
+                texts.setdefault(helper, []).append(with_copy_names(renamed, names))
         out = {}
         for helper, copies in texts.items():
             at = source.line_starts[helper.end_lineno]
@@ -144,3 +155,11 @@ class FileHelpers:
             gap = "\n" if nested else "\n\n"
             out[Span(at, at)] = "".join(gap + text + "\n" for text in copies)
         return out
+
+
+def with_copy_names(text: str, names: dict) -> str:
+    """`text` calling the helper copies by their names (`FileHelpers.named`)."""
+    return _PLACEHOLDER.sub(lambda m: names.get(m.group(0), m.group(0)), text)
+
+
+_PLACEHOLDER = re.compile(r"__RW_COPY_\d+__")
