@@ -25,7 +25,7 @@ def build_targets(boxes):
     return target
 
 
-@tf.function(input_signature=[tf.TensorSpec([None, None, 5], tf.float32)])
+@tf.function
 def program(boxes):
     """The original: TF code that leaves the graph."""
     target = tf.numpy_function(build_targets, [boxes], tf.float32)

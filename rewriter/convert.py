@@ -16,7 +16,7 @@ import gast
 from . import facts as F
 from .facts import Fact, Kind
 from .assignments import TooManyAssignments, choose_variants, describe_check, lower_assignments, plausibility
-from .helpers import FileHelpers
+from .helpers import FileHelpers, with_copy_names
 from .lower import FunctionLowering, Inconsistent, Refusal
 from .parse import ParsedModule
 from .resolve import Resolver
@@ -89,14 +89,17 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
     open_inputs = [i for i, fact in enumerate(declared) if fact is None or fact.rank is None]
     private = _private_inputs(site)
 
+    helpers = FileHelpers(module, resolver, registry)
+
     def lower(facts):
         env = dict(fixed)
         env.update({name: _as_given(fact, site, private=i in private)
                     for i, (name, fact) in enumerate(zip(params["inputs"], facts))})
-        helpers = FileHelpers(module, resolver, registry)
+        helpers.used = set()
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
+        lowered.helper_copies = frozenset(helpers.used)
         edits = _output_edits(site, lowered, module)
-        edits.update(helpers.insertions())
+        edits.update(helpers.insertions({p: p for p in sorted(lowered.helper_copies)}))
         if site.result_rank is not None and not lowered.refusals \
                 and any(value.fact.rank != site.result_rank for _, value in lowered.returns):
             raise Inconsistent("the result's rank differs from the program's `set_shape`")
@@ -114,7 +117,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
         inputs = _named(combo, params, open_inputs)
         return left(f"the function cannot return the declared `Tout` ({why}{'; e.g. with ' + inputs if inputs else ''}): "
                     "declare the inputs with `# rewriter: args=...`", "RW108")
-    variants = choose_variants(groups, declared, open_inputs, params["inputs"])
+    variants = _with_all_copies(choose_variants(groups, declared, open_inputs, params["inputs"]), helpers)
     lowering = SiteLowering(variants, params["inputs"], open_inputs,
                             shared=bool(shared and shared(getattr(site.target, "name", ""))),
                             wrapped=module if site.numpy_target else None)
@@ -132,6 +135,23 @@ def _as_given(fact, site, private: bool):
     if fact.kind is not Kind.ARRAY:
         return fact
     return fact.with_(eager=site.kind == "py_function", fresh=fact.fresh or private)
+
+
+def _with_all_copies(variants, helpers):
+    """The variants, each adding every helper copy some variant calls, named now in the order
+    the variants call them: the file holds them all once, whichever body a call takes."""
+    used = [p for v in variants for p in sorted(v.lowered.helper_copies, key=_copy_number)]
+    names = helpers.named(dict.fromkeys(used))
+    every = helpers.insertions(names)
+    for variant in variants:
+        own = helpers.insertions({p: p for p in variant.lowered.helper_copies})
+        variant.edits = {**{s: with_copy_names(t, names) for s, t in variant.edits.items() if s not in own},
+                         **every}
+    return variants
+
+
+def _copy_number(placeholder) -> int:
+    return int(placeholder.strip("_").rsplit("_", 1)[1])
 
 
 def _numpy_target(site):

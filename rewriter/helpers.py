@@ -2,8 +2,11 @@
 
 `def f(x): return _norm(x) * 2` wrapped in numpy_function converts only if `_norm` does, for
 the argument facts at that call. The helper gets a TF copy `_norm_tf` next to it (the
-original stays for its other callers); a helper called with facts that need two different
-rewrites is refused rather than guessed.
+original stays for its other callers). Facts that need another rewrite of the same helper (a
+row of a batch where another body passes a scalar, float64 where another passes float32) get
+another copy, `_norm_tf2`: one site's bodies for different input ranks each call their own.
+While the site's bodies are lowered a copy is called by a placeholder (`__RW_COPY_3__`);
+`named` gives the copies the chosen bodies call their names, in order, once they are chosen.
 """
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ class FileHelpers:
 
     def __init__(self, module, resolver, registry=None):
         self.module, self.resolver, self.registry = module, resolver, registry
-        self.copies: dict = {}  # helper def -> (name, text)
+        self.copies: dict = {}  # (helper def, its rewritten text) -> placeholder of the copy
+        self.used: set = set()  # placeholders of the copies the body lowered last calls
         self.depth = 0
         self._constants: dict = {}
         self._rebound_names: set | None = None
@@ -97,22 +101,28 @@ class FileHelpers:
         arguments = ", ".join(v.text for v in values)
         if not lowered.edits:
             return Lowered(f"{helper.name}({arguments})", fact, any(v.changed for v in values))
-        name = self._copy(node, helper, lowered.edits)
+        name = self._copy(helper, lowered.edits)
+        self.used.add(name)
         return Lowered(f"{name}({arguments})", fact, True)
 
-    def _copy(self, node, helper, edits) -> str:
+    def _copy(self, helper, edits) -> str:
+        """The name of the copy of `helper` with `edits`: the one made before, or a new one."""
         source = self.module.source
         start = source.line_starts[helper.lineno - 1]
         end = source.span(helper).end
         local = [Edit(s.start - start, s.end - start, t) for s, t in edits.items()]
-        previous = self.copies.get(helper)
-        name = previous[0] if previous else fresh_name(f"{helper.name}_tf", names_in(self.module.tree))
-        text = apply_edits(source.text[start:end], local)
-        text = re.sub(rf"(\bdef\s+){re.escape(helper.name)}\b", rf"\g<1>{name}", text, count=1)
-        if previous is not None and previous[1] != text:
-            raise Refusal(node, f"helper `{helper.name}` would need two different rewrites", "RW202")
-        self.copies[helper] = (name, text)
-        return name
+        key = (helper, apply_edits(source.text[start:end], local))
+        if key not in self.copies:
+            self.copies[key] = f"__RW_COPY_{len(self.copies)}__"
+        return self.copies[key]
+
+    def named(self, placeholders) -> dict:
+        """placeholder -> name, for the copies `placeholders` (in the order given): `_norm_tf`,
+        `_norm_tf2`, ... per helper, none a name of the file."""
+        helpers = {placeholder: helper for (helper, _), placeholder in self.copies.items()}
+        taken = names_in(self.module.tree)
+        return {p: fresh_name(f"{helpers[p].name}_tf", taken) for p in placeholders}
+
 
     def _rebound(self) -> set:
         """Module names some code rebinds (`global X` in a function, `X += 1`, loops): not constants."""
@@ -128,12 +138,28 @@ class FileHelpers:
             self._rebound_names = names
         return self._rebound_names
 
-    def insertions(self) -> dict:
-        """Span edits adding each helper copy after its original."""
+    def insertions(self, names: dict) -> dict:
+        """Span edits adding the copies `names` holds (placeholder -> name) after their originals."""
         source = self.module.source
+        texts: dict = {}
+        order = {placeholder: k for k, placeholder in enumerate(names)}
+        for (helper, text), placeholder in sorted(self.copies.items(), key=lambda c: order.get(c[1], -1)):
+            if placeholder in names:
+                renamed = re.sub(rf"(\bdef\s+){re.escape(helper.name)}\b", rf"\g<1>{names[placeholder]}", text,
+                                 count=1)
+                texts.setdefault(helper, []).append(with_copy_names(renamed, names))
         out = {}
-        for helper, (_, text) in self.copies.items():
+        for helper, copies in texts.items():
             at = source.line_starts[helper.end_lineno]
             nested = self.resolver.enclosing(helper, (gast.FunctionDef, gast.ClassDef)) is not None
-            out[Span(at, at)] = ("\n" if nested else "\n\n") + text + "\n"
+            gap = "\n" if nested else "\n\n"
+            out[Span(at, at)] = "".join(gap + text + "\n" for text in copies)
         return out
+
+
+def with_copy_names(text: str, names: dict) -> str:
+    """`text` calling the helper copies by their names (`FileHelpers.named`)."""
+    return _PLACEHOLDER.sub(lambda m: names.get(m.group(0), m.group(0)), text)
+
+
+_PLACEHOLDER = re.compile(r"__RW_COPY_\d+__")

@@ -10,7 +10,7 @@ layers below it:
     calls, indexing,        register in `handlers`; calls and the loop forms lift bodies
     inplace, accumulate,    with vectorize
     fill, recurrence,
-    scatter
+    scatter, cell_writes
     vectorize               a per-row or per-element body lifted to all rows at once
     walker                  FunctionLowering: statements, with expressions.py and operators.py
     builtin_calls           Python builtins (`len`, `max`, `round`, `hasattr`), for calls
@@ -20,7 +20,7 @@ layers below it:
 """
 from __future__ import annotations
 
-from . import accumulate, calls, fill, indexing, inplace, recurrence, scatter  # noqa: F401 (they register)
+from . import accumulate, calls, cell_writes, fill, indexing, inplace, recurrence, scatter  # noqa: F401 (they register)
 from .apply import signature_of
 from .lowered import Inconsistent, Lowered, LoweredFunction, Refusal
 from .walker import FunctionLowering

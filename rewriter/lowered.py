@@ -48,3 +48,5 @@ class LoweredFunction:
     refusals: list = field(default_factory=list)
     """Refusals whose result dtype was still known, so lowering could go on: the caller
     decides whether they matter (they don't when the input dtypes are inconsistent anyway)."""
+    helper_copies: frozenset = frozenset()
+    """Names of the copies of same-file helpers the function calls (`helpers.py`)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 
+from . import helper_source
 from .edits import fresh_name
 from .lower import Refusal
 from .range_loop_reads import StepReads
@@ -96,13 +97,22 @@ class StackedSteps(StepReads):
         leaves = self._leaves(value)
         if not leaves.counter and not leaves.reads:
             raise Refusal(value, "a value of the step does not change over the steps", "RW312")
-        if (leaves.reads and leaves.invariants) or len({read_rank(key) for key in leaves.reads}) > 1:
+        if leaves.reduced and (leaves.bare or leaves.counter):
+            raise Refusal(value, "a step mixes a reduction of its rows with other values of the step: their "
+                                 "shapes need not line up once all steps are stacked", "RW317")
+        ranks = {read_rank(key) for key in leaves.reads}
+        several = len(ranks) > 1 and all(not rest for _, rest in leaves.reads)  # x[i] and y[i]
+        if (leaves.reads and leaves.invariants) or (len(ranks) > 1 and not (several and not leaves.clipped)):
             raise Refusal(value, "a step mixes rows of a tensor with other tensors: their shapes need not line "
                                  "up once all steps are stacked", "RW317")
         if leaves.invariants and leaves.clipped:
             raise Refusal(value, "tf.clip_by_value keeps its first argument's shape: the steps cannot be "
                                  "stacked under it", "RW317")
         reads = {key: self._rows(key, node, lines, guarded) for key, node in leaves.reads.items()}
+        if several:
+            names = [self._fresh(f"{tensor}_rows") for tensor, _ in reads]
+            lines.append(f"{', '.join(names)} = {helper_source.call('rows_side_by_side', *reads.values())}")
+            reads = dict(zip(reads, names))
         steps = self.steps
         shapes = [f"tf.shape({n})" for n in leaves.invariants] + [f"tf.shape({t})[1:]" for t in reads.values()][:1]
         if shapes:
@@ -156,6 +166,15 @@ class StackedSteps(StepReads):
                         if tensor == key[0] and same_index(rest, key[1]):
                             return expression(text)
                 return self.generic_visit(node)
+
+            def visit_Call(self, node):
+                # a reduction of each step's row: over every axis of the stacked rows but the first
+                node = self.generic_visit(node)
+                if ast.unparse(node.func) in outer.reductions and len(node.args) == 1 and not node.keywords:
+                    (tensor, _), text = next(iter(reads.items()))
+                    rows = text if text.isidentifier() else tensor  # (x[:n] has the rank of x)
+                    node.keywords = [ast.keyword("axis", expression(f"tf.range(1, tf.rank({rows}))"))]
+                return node
 
         return ast.unparse(Replace().visit(tree))
 

@@ -4,6 +4,13 @@ Once the values a loop carries are recognised, its steps no longer depend on eac
 every step is computed at once, one row per step:
 
 * accumulations `r += e(i)` / `r -= e(i)`, maybe under `if`/`else` on `i`: one `tf.reduce_sum`;
+* `loss += tf.reduce_mean(tf.square(pred[i] - y[i]))`: the reduction of every row at once
+  (over all axes but the first), then one `tf.reduce_sum` over the steps. The float sum is
+  regrouped, so it agrees with the loop's one-step-at-a-time adds to rounding: the tolerance
+  is the verifier's for reductions (verification.py, "Tolerances": rtol 16 eps sqrt(N),
+  clipped to 1e-5..1e-4 for float32, 1e-10..1e-7 for float64); integer sums are exact;
+  gradients are the loop's, to the same tolerance. Rows of several tensors (`pred[i]`, `y[i]`)
+  are aligned by `rows_side_by_side` (tf_helpers) so they broadcast as each step's rows do;
 * TensorArray writes at the counter, `ta = ta.write(t, e(t))` or `f(x[t])`: `ta.unstack` of all
   the rows;
 * folds with an associative op, `r = op(r, e)` for `+ -`, max, min and xor/and/or: the final

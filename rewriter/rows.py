@@ -83,6 +83,12 @@ def _count_key(lw, node):
     return _definitions_key(lw, node, kind)
 
 
+def own_rows_key(lw, name_node):
+    """The row count of the array `name_node` names, as `_count_key` sees it (a loop over
+    `range(len(a))` or `range(n)` with `n = a.shape[0]` has one step per row of `a`)."""
+    return _definitions_key(lw, name_node, "rows")
+
+
 def _definitions_key(lw, node, kind):
     if not isinstance(node, gast.Name):
         return None

@@ -319,3 +319,52 @@ def py_round(x):
 def numpy_function_output(value):
     """tf.numpy_function(f, inp, [dtype]): the tensor eagerly, [tensor] in a graph."""
     return value if tf.executing_eagerly() else [value]
+
+
+def scatter_last_writes(out, writes, skipped):
+    """`for` loop writes `out[index] = value`, every step's at once, the later
+    write winning where two hit one element, as in the loop (tf.tensor_scatter_nd_update
+    leaves that one unspecified). `writes`: a step's writes in order, each (index: one
+    entry per axis of `out`, value), entries tensors over the steps or numbers;
+    `skipped`: bool over the steps, True where the loop skips the step. Negative
+    indices count from the end."""
+    steps = tf.shape(skipped)
+
+    def over_steps(entry, dtype):
+        return tf.broadcast_to(tf.cast(entry, dtype), steps)
+
+    positions = [[over_steps(i, tf.int64) for i in index] for index, _ in writes]
+    indices = tf.stack([tf.stack(position, -1) for position in positions], -2)
+    values = tf.stack([over_steps(value, out.dtype) for _, value in writes], -1)
+    # not tf.logical_not: in a graph, grappler turns logical_not(w <= 0) into w > 0 (NaN)
+    written = tf.broadcast_to(tf.equal(skipped, False)[..., None], tf.shape(values))
+    indices = tf.boolean_mask(indices, written)  # [writes made, rank], in the loop's order
+    values = tf.boolean_mask(values, written)
+    indices = tf.where(indices < 0, indices + tf.shape(out, out_type=tf.int64), indices)
+    order = tf.range(tf.shape(indices, out_type=tf.int64)[0])
+    never = tf.fill(tf.shape(out), tf.constant(-1, tf.int64))
+    last = tf.tensor_scatter_nd_max(never, indices, order)
+    kept = tf.equal(tf.gather_nd(last, indices), order)
+    return tf.tensor_scatter_nd_update(
+        out, tf.boolean_mask(indices, kept), tf.boolean_mask(values, kept)
+    )
+
+
+def rows_side_by_side(*tensors):
+    """`for` loop steps reading `a[i]` and `b[i]`, all steps at once: the tensors
+    with axes of length 1 inserted after the first, so that all have the same rank and
+    their rows broadcast against each other as each step's rows do."""
+    tensors = [tf.convert_to_tensor(t) for t in tensors]
+    ranks = [tf.rank(t) if t.shape.rank is None else t.shape.rank for t in tensors]
+    rank = ranks[0]
+    for other in ranks[1:]:
+        rank = tf.maximum(rank, other)
+    aligned = []
+    for tensor, own in zip(tensors, ranks):
+        if isinstance(own, int) and isinstance(rank, int) and own == rank:
+            aligned.append(tensor)
+            continue
+        ones = tf.ones([rank - own], tf.int32)
+        shape = tf.shape(tensor)
+        aligned.append(tf.reshape(tensor, tf.concat([shape[:1], ones, shape[1:]], 0)))
+    return aligned

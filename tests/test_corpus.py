@@ -40,8 +40,6 @@ KNOWN_GAPS = {
         "RW318 line 14 `tf.bitwise.bitwise_and(tf.bitwise.right_shift(codes, i), 1)`: each step folds a value computed "
         "from all of `codes`: stacking the steps would hold one copy per step and run no faster than the loop, "
         "which stays",
-    "loop_yolo_target_building.py":
-        "RW200 line 17 `for cls, cx, cy, w, h in boxes[b]:`: cannot tell how many values are unpacked here",
     "pipeline_char_duration_average.py":
         "RW205 line 13 `sums = np.bincount(ids, weights=values * voiced, minlength=len(durations))`: numpy.bincount: argument `weights=` is not supported",
     "pipeline_colormap_to_class_mask.py":

@@ -463,7 +463,7 @@ LEFT = {
     "not-elementwise": ("""
         acc = tf.zeros([])
         for t in tf.range(tf.shape(x)[0]):
-            acc = acc + tf.reduce_sum(x[t])
+            acc = acc + tf.reduce_sum(x[t], axis=0)
         return acc""", "RW312", "is not elementwise"),
     "running-product": ("""
         ta = tf.TensorArray(tf.float32, size=tf.shape(x)[0])
