@@ -49,6 +49,9 @@ class Fact:
     batched: bool = False
     """For ARRAY, while vectorizing: the tensor has extra leading batch axes that `rank`
     does not count (rank is the rank of one element, as the NumPy code sees it)."""
+    eager: bool = False
+    """For ARRAY: a TF tensor in the original too (a TF call's result), so Python operators on
+    it follow TF's rules, not NumPy's (see `tf_results.py`)."""
 
     @property
     def known(self) -> bool:
