@@ -138,8 +138,11 @@ def apply_pattern(lw, node, pattern: Pattern, args: dict, signature=None) -> Low
         result = pattern.result({n: v.fact for n, v in args.items() if v is not OMIT})
     else:
         result = _evaluate(lw, node, numpy_fn, signature, args)
+    result = result.with_(eager=False)  # NumPy's result is an array even of a TF tensor
     try:
-        return _lower_known(lw, node, pattern, numpy_fn, signature, args, result)
+        lowered = _lower_known(lw, node, pattern, numpy_fn, signature, args, result)
+        return Lowered(lowered.text, lowered.fact.with_(eager=False), lowered.changed, lowered.items,
+                       lowered.spliced) if lowered.fact.eager else lowered
     except Refusal as refusal:
         # The result's dtype is known, so lowering can go on and find out whether these
         # input dtypes are even consistent with the site; the refusal is kept for the caller.

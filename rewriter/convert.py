@@ -120,7 +120,23 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
                       patterns=tuple(sorted({p for v in variants for p in v.lowered.patterns})),
                       assumed=_assumed(variants, params["inputs"], open_inputs, inline=bool(site.numpy_target)),
                       inputs=variants[0].facts,
-                      notes=list(dict.fromkeys(n for v in variants for n in v.lowered.notes)), lowering=lowering)
+                      notes=site_notes(site, variants), lowering=lowering)
+
+
+GRADIENT_NOTE = "gradients now flow through this site (the original's {kind} blocked them)"
+
+
+def site_notes(site, variants) -> list:
+    """The notes of a converted site's bodies (loops kept, and why) and, for a body that calls
+    TensorFlow itself, that gradients now flow where the wrapper blocked them: numpy_function
+    has no gradient, and py_function loses it at `.numpy()` or a NumPy call."""
+    notes = list(dict.fromkeys(n for v in variants for n in v.lowered.notes))
+    bodies = [v.lowered for v in variants]
+    blocked = site.kind in ("numpy_function", "py_func") or any(b.leaves_tensorflow for b in bodies)
+    differentiable = any(dtype.kind in "fc" for dtype in site.tout or ())
+    if blocked and differentiable and any(b.tensorflow_calls for b in bodies):
+        notes.append(GRADIENT_NOTE.format(kind=site.kind))
+    return notes
 
 
 def _numpy_target(site):

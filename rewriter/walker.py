@@ -161,12 +161,12 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         old = self.env.get(name)
         if old is None:
             raise Refusal(node, f"`{name}` is not defined before `{name} {op_text(node.op)}=`")
-        if old.kind is Kind.ARRAY and (name in self.aliased or not old.fresh):
+        if old.kind is Kind.ARRAY and not old.eager and (name in self.aliased or not old.fresh):
             raise Refusal(node, f"`{name}` may be shared with other names; its in-place update "
                                 "would not be seen by them in TF")
         target = Lowered(name, old)
         value = self.binop(node, node.op, target, self.expr(node.value))
-        if old.kind is Kind.ARRAY and value.fact.dtype != old.dtype:
+        if old.kind is Kind.ARRAY and not old.eager and value.fact.dtype != old.dtype:
             # NumPy's in-place ops keep the array's dtype (same-kind casting only).
             if not np.can_cast(value.fact.dtype, old.dtype, casting="same_kind"):
                 raise Inconsistent(f"NumPy refuses to cast {value.fact.dtype} into {old.dtype} in place")
@@ -303,8 +303,10 @@ def merge(a: dict, b: dict) -> dict:
         elif x.kind is y.kind is Kind.ARRAY:
             # an array either way: of an unknown dtype when the paths disagree (what needs the
             # dtype is then refused, never left as NumPy code on a tensor)
+            # (and a TF tensor on one path only follows no one set of operator rules)
             out[name] = x.with_(rank=x.rank if x.rank == y.rank else None, fresh=x.fresh and y.fresh,
-                                dtype=x.dtype if x.dtype == y.dtype else None)
+                                dtype=x.dtype if x.dtype == y.dtype and x.eager == y.eager else None,
+                                eager=x.eager or y.eager)
         elif x.kind is y.kind is Kind.SCALAR and x.pytype is y.pytype and (
                 x.dtype is None or y.dtype is None or x.dtype == y.dtype):
             out[name] = x.with_(value=F.UNKNOWN, tensor=x.tensor or y.tensor, dtype=x.dtype or y.dtype)

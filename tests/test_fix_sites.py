@@ -308,6 +308,68 @@ FIXES = {
             return y
         """,
     ),
+    "tf-body-in-numpy-function": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def tversky(y_true, y_pred):
+            tp = tf.reduce_sum(y_true * y_pred)
+            fn = tf.reduce_sum(y_true * (1 - y_pred))
+            fp = tf.reduce_sum((1 - y_true) * y_pred)
+            return np.float32(1 - (tp + 1.0) / (tp + 0.7 * fn + 0.3 * fp + 1.0))
+
+
+        def loss(y_true, y_pred):
+            # rewriter: args=float32[None, None], float32[None, None]
+            return tf.numpy_function(tversky, [y_true, y_pred], tf.float32)
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def tversky(y_true, y_pred):
+            tp = tf.reduce_sum(y_true * y_pred)
+            fn = tf.reduce_sum(y_true * (1 - y_pred))
+            fp = tf.reduce_sum((1 - y_true) * y_pred)
+            return tf.cast(1 - (tp + 1.0) / (tp + 0.7 * fn + 0.3 * fp + 1.0), tf.float32)
+
+
+        def loss(y_true, y_pred):
+            # rewriter: args=float32[None, None], float32[None, None]
+            return tversky(tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred))
+        """,
+    ),
+    "tf-result-taken-out-with-numpy": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def log_spec(x):
+            s = tf.signal.stft(x, 256, 128).numpy()
+            return np.log(np.abs(s) + 1e-6).astype(np.float32)
+
+
+        def features(x):
+            return tf.py_function(log_spec, [x], tf.float32)  # rewriter: args=float32[None]
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def log_spec(x):
+            s = tf.signal.stft(x, 256, 128)
+            return tf.cast(tf.math.log(tf.abs(s) + 1e-6), tf.float32)
+
+
+        def features(x):
+            return log_spec(tf.convert_to_tensor(x))  # rewriter: args=float32[None]
+        """,
+    ),
 }
 
 
@@ -435,6 +497,37 @@ LEFT = {
             return tf.numpy_function(f, args, tf.float32)
         """,
         "RW102", "inp",
+    ),
+    "tf-call-without-result-table": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def shrink(img):
+            small = tf.image.resize(img, (32, 32))
+            return np.clip(small, 0, 1)
+
+
+        def pipeline(img):
+            return tf.numpy_function(shrink, [img], tf.float32)  # rewriter: args=float32[None, None, 3]
+        """,
+        "RW200", "the dtype of a TensorFlow result here is unknown",
+    ),
+    "tf-result-of-a-float64-array-in-rfft": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def magnitude(x):
+            return np.abs(tf.signal.rfft(x).numpy())
+
+
+        def pipeline(x):
+            return tf.numpy_function(magnitude, [x], tf.float32)  # rewriter: args=float64[None]
+        """,
+        "RW200", "converts a NumPy array to float32 first",
     ),
 }
 
