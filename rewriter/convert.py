@@ -90,7 +90,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
 
     def lower(facts):
         env = dict(fixed)
-        env.update({name: fact for name, fact in zip(params["inputs"], facts)})
+        env.update({name: _as_given(site, fact) for name, fact in zip(params["inputs"], facts)})
         helpers = FileHelpers(module, resolver, registry)
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
         edits = _output_edits(site, lowered, module)
@@ -137,6 +137,14 @@ def site_notes(site, variants) -> list:
     if blocked and differentiable and any(b.tensorflow_calls for b in bodies):
         notes.append(GRADIENT_NOTE.format(kind=site.kind))
     return notes
+
+
+def _as_given(site, fact):
+    """An input's fact as the function sees it: py_function hands it TF tensors, whose
+    operators follow TF's rules until `.numpy()` (numpy_function hands it NumPy arrays)."""
+    if site.kind == "py_function" and fact is not None and fact.kind is Kind.ARRAY:
+        return fact.with_(eager=True)
+    return fact
 
 
 def _numpy_target(site):

@@ -41,6 +41,10 @@ PROGRAMS = {
         def magnitude(x):
             return np.abs(tf.signal.rfft(x).numpy())
         """, "numpy_function", "tf.float32", np.cos(np.arange(16) / 2.0).astype(np.float32)),
+    "py_function_input_plus_a_python_float": ("""\
+        def bump(x):
+            return x * 2 + 1.5
+        """, "py_function", "tf.float64", np.array([[0.5, 1.5], [2.0, -1.0]], np.float32)),
     "label_shift": ("""\
         def shift(label):
             return label.numpy() - 3
@@ -132,6 +136,17 @@ def test_a_python_float_meeting_an_int_tf_result_raises_in_both(programs):
     x = np.array([1, 2], np.int32)
     assert outcome(original.program, x)[0] == "raised"
     assert outcome(rewritten.program, x)[0] == "raised"
+
+
+def test_a_py_function_input_follows_tf_rules_not_numpys(programs):
+    """py_function hands its function TF tensors: `x * 2 + 1.5` on an int32 one raises there
+    (NumPy would give float64), so the rewrite must not quietly promote."""
+    original, rewritten, result = programs["py_function_input_plus_a_python_float"]
+    for dtype in ("int32", "int64", "uint8"):
+        x = np.array([1, 2], dtype)
+        assert outcome(original.program, x)[0] == "raised", dtype
+        assert outcome(rewritten.program, x)[0] == "raised", dtype
+    assert "tf.cast(x, tf.float64)" not in result.new
 
 
 def test_the_report_says_gradients_now_flow(programs):
