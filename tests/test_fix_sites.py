@@ -342,6 +342,42 @@ FIXES = {
             return tversky(tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred))
         """,
     ),
+    "tf-result-made-an-array": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def f(x):
+            t = tf.reduce_sum(x, axis=0)
+            a = np.array(t)
+            b = np.asarray(t, dtype=np.float64)
+            c = np.asarray(tf.shape(x))
+            return a * 2.0, b, c
+
+
+        def program(x):
+            # rewriter: args=float32[None, None]
+            return tf.numpy_function(f, [x], [tf.float32, tf.float64, tf.int32])
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def f(x):
+            t = tf.reduce_sum(x, axis=0)
+            a = t
+            b = tf.cast(t, tf.float64)
+            c = tf.shape(x)
+            return a * 2.0, b, c
+
+
+        def program(x):
+            # rewriter: args=float32[None, None]
+            return f(tf.convert_to_tensor(x))
+        """,
+    ),
     "tf-result-taken-out-with-numpy": (
         """\
         import numpy as np
