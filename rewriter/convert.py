@@ -270,7 +270,8 @@ def _output_edits(site, lowered, module) -> dict:
     """Check the results against `Tout` and make them tensors of exactly `Tout`.
 
     numpy_function fails on any dtype mismatch (so that input assignment is impossible);
-    py_function converts results to Tout, so casts are added there. Python numbers (and the
+    py_function converts NumPy results to Tout, so casts are added there (a TF tensor it
+    returns must already be of Tout). Python numbers (and the
     int32 tensors that hold shape values) are made tensors of Tout, as the wrapper did."""
     edits = dict(lowered.edits)
     expected = len(site.tout)
@@ -288,7 +289,8 @@ def _output_edits(site, lowered, module) -> dict:
             numbers = fact.kind is Kind.SCALAR
             if produced is None or (produced == dtype and not numbers):
                 continue
-            if produced != dtype and site.kind != "py_function":
+            if produced != dtype and (site.kind != "py_function" or fact.eager):
+                # py_function converts a NumPy result to Tout, but raises on a TF tensor's
                 raise Inconsistent("output dtype differs from Tout")
             if numbers and not fact.tensor:
                 text = f"tf.constant({output.text}, {F.tf_name(dtype)})"

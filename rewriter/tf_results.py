@@ -125,8 +125,8 @@ TF_CALLS = {
     "minimum": _binary(_REAL), "math.minimum": _binary(_REAL),
     "pow": _binary(_SIGNED), "math.pow": _binary(_SIGNED),
     # batched matmul takes more integer dtypes than matmul of matrices
-    "matmul": Op(("a", "b"), _MATMUL, rank="max", strict=False),
-    "linalg.matmul": Op(("a", "b"), _MATMUL, rank="max", strict=False),
+    "matmul": Op(("a", "b", "transpose_a", "transpose_b"), _MATMUL, rank="max", strict=False),
+    "linalg.matmul": Op(("a", "b", "transpose_a", "transpose_b"), _MATMUL, rank="max", strict=False),
     "clip_by_value": Op(("t", "clip_value_min", "clip_value_max"), _REAL,
                         numbers=("clip_value_min", "clip_value_max")),
     "concat": Op(("values", "axis"), _ALL, packs=True),
