@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -141,8 +141,7 @@ def apply_pattern(lw, node, pattern: Pattern, args: dict, signature=None) -> Low
     result = result.with_(eager=False)  # NumPy's result is an array even of a TF tensor
     try:
         lowered = _lower_known(lw, node, pattern, numpy_fn, signature, args, result)
-        return Lowered(lowered.text, lowered.fact.with_(eager=False), lowered.changed, lowered.items,
-                       lowered.spliced) if lowered.fact.eager else lowered
+        return replace(lowered, fact=lowered.fact.with_(eager=False))
     except Refusal as refusal:
         # The result's dtype is known, so lowering can go on and find out whether these
         # input dtypes are even consistent with the site; the refusal is kept for the caller.

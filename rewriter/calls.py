@@ -122,9 +122,12 @@ def _tensorflow_call(lw, node) -> Lowered:
 def _tf_argument(lw, node, value) -> Fact:
     """An argument's fact as TF reads it: `tf.float32` and `'float32'` name dtypes."""
     qualname = lw.resolver.qualname(node) or ""
-    spelled = qualname if qualname.startswith("tensorflow.") else node.value \
-        if isinstance(node, gast.Constant) and isinstance(node.value, str) else None
-    dtype = F.from_tf_name(spelled) if spelled else None
+    if qualname.startswith("tensorflow."):
+        dtype = F.from_tf_name(qualname)
+    elif isinstance(node, gast.Constant) and isinstance(node.value, str):
+        dtype = F.from_tf_name(node.value)
+    else:
+        return value.fact
     return Fact(Kind.DTYPE, value=dtype) if dtype is not None else value.fact
 
 

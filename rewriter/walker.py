@@ -166,8 +166,9 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
                                 "would not be seen by them in TF")
         target = Lowered(name, old)
         value = self.binop(node, node.op, target, self.expr(node.value))
-        if old.kind is Kind.ARRAY and not old.eager and value.fact.dtype != old.dtype:
-            # NumPy's in-place ops keep the array's dtype (same-kind casting only).
+        if old.kind is Kind.ARRAY and not value.fact.eager and value.fact.dtype != old.dtype:
+            # NumPy's in-place ops keep the array's dtype (same-kind casting only). With a TF
+            # tensor on either side NumPy defers to TF's operator, which rebinds the name.
             if not np.can_cast(value.fact.dtype, old.dtype, casting="same_kind"):
                 raise Inconsistent(f"NumPy refuses to cast {value.fact.dtype} into {old.dtype} in place")
             value = Lowered(f"tf.cast({value.text}, {F.tf_name(old.dtype)})", old, True)
@@ -301,9 +302,9 @@ def merge(a: dict, b: dict) -> dict:
         elif x is None or y is None:
             out[name] = x or y
         elif x.kind is y.kind is Kind.ARRAY:
-            # an array either way: of an unknown dtype when the paths disagree (what needs the
-            # dtype is then refused, never left as NumPy code on a tensor)
-            # (and a TF tensor on one path only follows no one set of operator rules)
+            # an array either way: of an unknown dtype when the paths disagree, or when it is a
+            # TF tensor on one path only (what needs the dtype is then refused, never left as
+            # NumPy code on a tensor)
             out[name] = x.with_(rank=x.rank if x.rank == y.rank else None, fresh=x.fresh and y.fresh,
                                 dtype=x.dtype if x.dtype == y.dtype and x.eager == y.eager else None,
                                 eager=x.eager or y.eager)

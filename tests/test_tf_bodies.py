@@ -54,6 +54,12 @@ PROGRAMS = {
             g = tf.matmul(x, x, transpose_b=True)
             return np.float32(g / 2)
         """, "numpy_function", "tf.float32", np.array([[0.5, -1.5], [2.0, -1.0]], np.float32)),
+    "numpy_total_plus_a_tf_result": ("""\
+        def accumulate(x):
+            total = np.zeros(x.shape)
+            total += tf.nn.relu(x)
+            return total
+        """, "numpy_function", "tf.float32", np.array([[0.5, -1.5], [2.0, -1.0]], np.float32)),
     "label_shift": ("""\
         def shift(label):
             return label.numpy() - 3
