@@ -147,6 +147,9 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         return Lowered(f"tf.unstack({value.text}, num={count})", F.constant(tuple([item] * count)), True)
 
     def _setitem(self, node, target, value, op=None):
+        held = self.env.get(target.value.id) if isinstance(target.value, gast.Name) else None
+        if held is not None and held.eager:
+            raise Refusal(node, "assignment into a TensorFlow result: TF tensors have no item assignment")
         text = lowering("setitem")(self, node, target, value, op)  # inplace.lower_setitem
         self.out.edits[self.source.span(node)] = text
         name = target.value.id

@@ -550,6 +550,23 @@ LEFT = {
         """,
         "RW200", "the dtype of a TensorFlow result here is unknown",
     ),
+    "item-assignment-into-a-tf-result": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def first_to_one(x):
+            y = tf.identity(x)
+            y[0] = 1.0
+            return y
+
+
+        def pipeline(x):
+            return tf.numpy_function(first_to_one, [x], tf.float32)  # rewriter: args=float32[None]
+        """,
+        "RW200", "TF tensors have no item assignment",
+    ),
     "tf-result-of-a-float64-array-in-rfft": (
         """\
         import numpy as np
