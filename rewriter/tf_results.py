@@ -67,7 +67,7 @@ class Op:
     params: tuple
     dtypes: frozenset
     dtype: Callable = _same
-    rank: str = "same"          # same | reduce | plus_one | one | zero | vector | max
+    rank: str = "same"          # same | reduce (axis, keepdims) | plus_one | one | max (broadcast)
     arrays: str = "same"        # how TF converts a NumPy array: same | bool | float32 | complex64 | rejects
     packs: bool = False          # the first argument is a list of arrays (tf.concat, tf.stack)
     numbers: tuple = ()          # parameters TF converts to the first argument's dtype
@@ -115,7 +115,7 @@ TF_CALLS = {
     "nn.relu": _unary(_REAL), "nn.softmax": Op(("logits", "axis"), _FLOAT, min_rank=1),
     "identity": Op(("input",), _ALL), "ones_like": Op(("input",), _ALL), "zeros_like": Op(("input",), _ALL),
     "convert_to_tensor": Op(("value",), _ALL), "transpose": Op(("a",), _ALL),
-    "shape": Op(("input",), _ALL, lambda _: np.dtype("int32"), rank="vector"),
+    "shape": Op(("input",), _ALL, lambda _: np.dtype("int32"), rank="one"),
     "cast": Op(("x", "dtype"), _ALL, rank="same"),
     "add": _binary(_NUMERIC), "math.add": _binary(_NUMERIC),
     "subtract": _binary(_NUMERIC), "math.subtract": _binary(_NUMERIC),
@@ -226,7 +226,7 @@ _ARRAY_TARGETS = {"bool": np.dtype(bool), "float32": np.dtype("float32"), "compl
 
 
 def _rank(op, name, rank, bound):
-    if op.rank == "vector" or op.rank == "one":
+    if op.rank == "one":
         return 1
     if rank is None:
         return None
@@ -277,12 +277,10 @@ def _packed(op, name, values, bound) -> Fact | None:
 
 def _binary_call(op, name, left, right) -> Fact | None:
     if left is None or right is None or left.kind is not Kind.ARRAY or right.kind is not Kind.ARRAY:
-        arrays = [f for f in (left, right) if f is not None and f.kind is Kind.ARRAY]
-        if len(arrays) != 1 or op.params[0] == "a":
-            return None
-        (array,) = arrays
-        _converts(right if array is left else left, array.dtype, name)
-        left = right = array
+        if left is None or left.kind is not Kind.ARRAY or right is None or name.endswith("matmul"):
+            return None  # (a number first takes a dtype of its own: no claim)
+        _converts(right, left.dtype, f"tf.{name}")
+        right = left
     if left.dtype is None or right.dtype is None:
         return None
     if name.endswith("divide") and left.dtype.kind == "b" and not (left.eager and right.eager):
@@ -296,7 +294,7 @@ def _binary_call(op, name, left, right) -> Fact | None:
             return None
         raise TFRejects(f"tf.{name} does not take {left.dtype}")
     rank = None if left.rank is None or right.rank is None else max(left.rank, right.rank)
-    if op.params[0] == "a" and rank is not None and min(left.rank, right.rank) < 2:
+    if name.endswith("matmul") and rank is not None and min(left.rank, right.rank) < 2:
         raise TFRejects("tf.matmul of a tensor of rank below 2 raises")
     return Fact(Kind.ARRAY, dtype=np.dtype(op.dtype(left.dtype)), rank=rank, fresh=True, eager=True)
 
