@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -138,8 +138,10 @@ def apply_pattern(lw, node, pattern: Pattern, args: dict, signature=None) -> Low
         result = pattern.result({n: v.fact for n, v in args.items() if v is not OMIT})
     else:
         result = _evaluate(lw, node, numpy_fn, signature, args)
+    result = result.with_(eager=False)  # NumPy's result is an array even of a TF tensor
     try:
-        return _lower_known(lw, node, pattern, numpy_fn, signature, args, result)
+        lowered = _lower_known(lw, node, pattern, numpy_fn, signature, args, result)
+        return replace(lowered, fact=lowered.fact.with_(eager=False))
     except Refusal as refusal:
         # The result's dtype is known, so lowering can go on and find out whether these
         # input dtypes are even consistent with the site; the refusal is kept for the caller.

@@ -112,6 +112,8 @@ def _python_number(lw, node, args, kwargs):
 
 
 def _abs(lw, node, args, kwargs):
+    if len(args) == 1 and not kwargs and args[0].fact.kind is Kind.ARRAY and args[0].fact.eager:
+        return lw.tf_operator(node, "absolute", args[0])  # abs() of a TF tensor is tf.abs
     if len(args) == 1 and not kwargs and args[0].fact.kind is Kind.ARRAY:
         return bind_and_apply(lw, node, _pattern(lw, node, "numpy.absolute"), receiver=None)
     if len(args) == 1 and not kwargs and args[0].fact.kind is Kind.SCALAR and args[0].fact.tensor \

@@ -15,7 +15,8 @@ from .apply import bind_and_apply, literal_tensor, numpy_object
 from .builtin_calls import lower_builtin
 from .facts import Fact, Kind
 from .handlers import registers
-from .lowered import Lowered, Refusal
+from .lowered import Inconsistent, Lowered, Refusal
+from .tf_results import Diverges, TFRejects, call_result, table_name
 from .vectorize import (lower_list_comprehension, lower_reduced_comprehension, lower_vectorize_call,
                         reduced_comprehension, stacked_comprehension)
 
@@ -40,11 +41,12 @@ def lower_call(lw, node) -> Lowered:
         return lower_reduced_comprehension(lw, node)
     qualname = lw.resolver.qualname(node.func)
     if qualname and qualname.startswith("numpy."):
+        lw.out.leaves_tensorflow = True
         pattern = lw.registry.get(qualname)
         if pattern is None:
             raise Refusal(node, f"`{qualname}` has no TensorFlow lowering yet", "RW201")
         return bind_and_apply(lw, node, pattern, receiver=None)
-    if qualname and (qualname == "tensorflow" or qualname.startswith("tensorflow.")):
+    if qualname and (qualname == "tensorflow" or qualname.startswith(("tensorflow.", "keras.backend."))):
         return _tensorflow_call(lw, node)
     if isinstance(node.func, gast.Attribute) and not qualname:
         receiver = lw.expr(node.func.value)
@@ -98,21 +100,47 @@ def _object_method(lw, node, receiver) -> Lowered:
 
 
 def _tensorflow_call(lw, node) -> Lowered:
-    """Already TensorFlow: keep it; its result is a tensor of a dtype we do not track."""
-    lowered = _spliced_call(lw, node, None, Fact(Kind.ARRAY, fresh=True))
+    """Already TensorFlow: keep it. Its result is a TF tensor in the original too (`eager`);
+    its dtype and rank come from `tf_results` for the ops people leave in wrapped bodies, and
+    stay unknown for any other."""
     args, kwargs = _lower_args(lw, node)
     if any(v.fact.batched for v in [*args, *kwargs.values()]):
         raise Refusal(node, "a TensorFlow call inside a vectorized body has no batching rule here")
-    return lowered
+    lw.out.tensorflow_calls = True
+    name = table_name(lw.resolver.qualname(node.func))
+    try:
+        fact = call_result(name, [_tf_argument(lw, n, v) for n, v in zip(node.args, args)],
+                           {k.arg: _tf_argument(lw, k.value, kwargs[k.arg]) for k in node.keywords})
+    except TFRejects as exc:
+        raise Inconsistent(str(exc)) from None
+    except Diverges as exc:
+        raise Refusal(node, str(exc)) from None
+    return _spliced_call(lw, node, None, fact or Fact(Kind.ARRAY, fresh=True, eager=True))
+
+
+def _tf_argument(lw, node, value) -> Fact:
+    """An argument's fact as TF reads it: `tf.float32` and `'float32'` name dtypes."""
+    qualname = lw.resolver.qualname(node) or ""
+    if qualname.startswith("tensorflow."):
+        dtype = F.from_tf_name(qualname)
+    elif isinstance(node, gast.Constant) and isinstance(node.value, str):
+        dtype = F.from_tf_name(node.value)
+    else:
+        return value.fact
+    return Fact(Kind.DTYPE, value=dtype) if dtype is not None else value.fact
 
 
 def _method_call(lw, node, receiver) -> Lowered:
     attr = node.func.attr
     if attr == "numpy" and not node.args and not node.keywords:
         # `.numpy()` on a tensor (py_function bodies): the tensor itself is the value, which the
-        # original now holds as a NumPy array of its own (a copy: it may be updated in place).
+        # original now holds as a NumPy array of its own (a copy: it may be updated in place),
+        # under NumPy's rules.
+        lw.out.leaves_tensorflow = True
         fact = receiver.fact.with_(fresh=True) if receiver.fact.kind is Kind.ARRAY else receiver.fact
         return Lowered(receiver.text, fact.with_(eager=False), True)
+    if receiver.fact.eager:
+        raise Refusal(node, f"`.{attr}()` of a TensorFlow result: TF tensors have no such method")
     pattern = lw.registry.get(f"ndarray.{attr}")
     if pattern is None:
         raise Refusal(node, f"array method `.{attr}()` has no TensorFlow lowering yet", "RW201")

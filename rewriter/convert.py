@@ -125,14 +125,31 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
                       patterns=tuple(sorted({p for v in variants for p in v.lowered.patterns})),
                       assumed=_assumed(variants, params["inputs"], open_inputs, inline=bool(site.numpy_target)),
                       inputs=variants[0].facts,
-                      notes=list(dict.fromkeys(n for v in variants for n in v.lowered.notes)), lowering=lowering)
+                      notes=site_notes(site, variants), lowering=lowering)
+
+
+GRADIENT_NOTE = "gradients now flow through this site (the original's {kind} blocked them)"
+
+
+def site_notes(site, variants) -> list:
+    """The notes of a converted site's bodies (loops kept, and why) and, for a body that calls
+    TensorFlow itself, that gradients now flow where the wrapper blocked them: numpy_function
+    has no gradient, and py_function loses it at `.numpy()` or a NumPy call."""
+    notes = list(dict.fromkeys(n for v in variants for n in v.lowered.notes))
+    bodies = [v.lowered for v in variants]
+    blocked = site.kind in ("numpy_function", "py_func") or any(b.leaves_tensorflow for b in bodies)
+    differentiable = any(dtype.kind in "fc" for dtype in site.tout or ())
+    if blocked and differentiable and any(b.tensorflow_calls for b in bodies):
+        notes.append(GRADIENT_NOTE.format(kind=site.kind))
+    return notes
 
 
 def _as_given(fact, site, private: bool):
-    """An input as the wrapped function receives it: py_function hands it EagerTensors,
-    numpy_function and py_func NumPy arrays (`hasattr(x, "numpy")` tells them apart), which
+    """An input as the wrapped function receives it: py_function hands it EagerTensors, whose
+    operators follow TF's rules until `.numpy()`; numpy_function and py_func NumPy arrays
+    (`hasattr(x, "numpy")` tells them apart), which
     the function may update in place when they are its own (`_private_inputs`)."""
-    if fact.kind is not Kind.ARRAY:
+    if fact is None or fact.kind is not Kind.ARRAY:
         return fact
     return fact.with_(eager=site.kind == "py_function", fresh=fact.fresh or private)
 
@@ -299,7 +316,8 @@ def _output_edits(site, lowered, module) -> dict:
     """Check the results against `Tout` and make them tensors of exactly `Tout`.
 
     numpy_function fails on any dtype mismatch (so that input assignment is impossible);
-    py_function converts results to Tout, so casts are added there. Python numbers (and the
+    py_function converts NumPy results to Tout, so casts are added there (a TF tensor it
+    returns must already be of Tout). Python numbers (and the
     int32 tensors that hold shape values) are made tensors of Tout, as the wrapper did."""
     edits = dict(lowered.edits)
     expected = len(site.tout)
@@ -317,7 +335,8 @@ def _output_edits(site, lowered, module) -> dict:
             numbers = fact.kind is Kind.SCALAR
             if produced is None or (produced == dtype and not numbers):
                 continue
-            if produced != dtype and site.kind != "py_function":
+            if produced != dtype and (site.kind != "py_function" or fact.eager):
+                # py_function converts a NumPy result to Tout, but raises on a TF tensor's
                 raise Inconsistent("output dtype differs from Tout")
             if numbers and not fact.tensor:
                 text = f"tf.constant({output.text}, {F.tf_name(dtype)})"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import gast
 
-from .convert import Conversion
+from .convert import Conversion, site_notes
 from .dispatch import DispatchError, dispatch_text, fallback_call
 from .edits import Edit, apply_edits, fresh_name, names_in, substitute
 from .emit import function_edits, input_texts, within, wrap_outputs
@@ -43,7 +43,7 @@ def emit_site(conversion: Conversion, module, resolver) -> Conversion:
     conversion.edits, conversion.function_text, conversion.variants = emitted[0].astuple()
     conversion.fewer_bodies = emitted[1:]
     conversion.patterns = tuple(sorted({p for v in variants for p in v.lowered.patterns}))
-    conversion.notes = list(dict.fromkeys(n for v in variants for n in v.lowered.notes))
+    conversion.notes = site_notes(site, variants)
     return conversion
 
 

@@ -82,6 +82,8 @@ class ExpressionLowering:
             # `np.zeros(n, dtype=x.dtype)`: a tensor's `.dtype` names the same dtype in TF.
             return Lowered(f"{parenthesize(receiver.text)}.dtype", Fact(Kind.DTYPE, value=receiver.fact.dtype),
                            receiver.changed)
+        if receiver.fact.eager and node.attr not in ("shape", "ndim"):
+            raise Refusal(node, f"`.{node.attr}` of a TensorFlow result: TF tensors have no such attribute")
         if receiver.fact.kind is Kind.ARRAY:
             pattern = self.registry.get(f"ndarray.{node.attr}")
             if pattern is None or not pattern.is_attribute:

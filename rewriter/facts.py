@@ -50,10 +50,11 @@ class Fact:
     """For ARRAY, while vectorizing: the tensor has extra leading batch axes that `rank`
     does not count (rank is the rank of one element, as the NumPy code sees it)."""
     eager: bool | None = field(default=None, compare=False)
-    """For ARRAY: what the original holds, for `hasattr(x, "numpy")` and `isinstance`: a TF
-    EagerTensor (True: a py_function's input), a NumPy array or scalar (False: a
-    numpy_function's input, `.numpy()`), or either (None). Not part of equality: it says
-    nothing of the TF the rewrite writes."""
+    """For ARRAY: what the original holds. True: a TF tensor (a py_function's input, a TF
+    call's result), so Python operators on it follow TF's rules, not NumPy's (`tf_results.py`),
+    and `hasattr(x, "numpy")` is true; False: a NumPy array or scalar (a numpy_function's
+    input, `.numpy()`, NumPy's results); None: either. Not part of equality: two paths that
+    disagree merge to None, with an unknown dtype (so nothing that needs it is lowered)."""
 
     @property
     def known(self) -> bool:

@@ -43,6 +43,8 @@ def lower_subscript(lw, node) -> Lowered:
     arrays = [i for i, (_, low) in enumerate(lowered) if low is not None and low.fact.kind is Kind.ARRAY]
     if not arrays:
         return _basic(lw, node, value, lowered)
+    if value.fact.eager:
+        raise Refusal(node, "indexing a TensorFlow result with an array follows TF's rules, not NumPy's")
     if len(arrays) > 1:
         raise Refusal(node, "indexing with several index arrays is not rewritten yet")
     position = arrays[0]

@@ -45,6 +45,12 @@ class LoweredFunction:
     patterns: set = field(default_factory=set)  # qualified NumPy names lowered
     notes: list = field(default_factory=list)
     """Loops kept as loops (AutoGraph compiles them), each "line N: why" for the report."""
+    tensorflow_calls: bool = False
+    """The body calls TensorFlow itself (kept as it is): gradients may now flow where the
+    wrapper blocked them."""
+    leaves_tensorflow: bool = False
+    """The body takes a tensor out of TF (`.numpy()`, a NumPy call), which stops gradients
+    in a py_function."""
     refusals: list = field(default_factory=list)
     """Refusals whose result dtype was still known, so lowering could go on: the caller
     decides whether they matter (they don't when the input dtypes are inconsistent anyway)."""

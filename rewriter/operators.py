@@ -15,6 +15,7 @@ from .apply import apply_pattern, check_domain, numpy_object, signature_of
 from .facts import Fact, Kind
 from .lowered import Inconsistent, Lowered, Refusal
 from .pattern import OMIT, logical_not, parenthesize
+from .tf_results import TFRejects, array_converts, operator_result, python_number_converts
 
 _BINOPS = {
     gast.Add: "add", gast.Sub: "subtract", gast.Mult: "multiply", gast.Div: "true_divide",
@@ -46,6 +47,8 @@ class OperatorLowering:
             if fact.kind is Kind.SCALAR and fact.known:
                 fact = F.constant(_fold(ufunc, fact.value))
             return self._splice(node, [(node.operand, operand)], fact)
+        if operand.fact.eager:
+            return self.tf_operator(node, ufunc.__name__, operand)
         if ufunc is np.negative and operand.fact.dtype is not None and operand.fact.dtype.kind == "b":
             raise Inconsistent("NumPy refuses `-` on booleans")
         result = self._numpy_result(node, ufunc, (operand.fact,), {}).with_(batched=operand.fact.batched)
@@ -77,6 +80,8 @@ class OperatorLowering:
             ):
                 return self._binop_text(node, left, right, op, F.OTHER)
             raise Refusal(node, "arithmetic on a shape is not rewritten")
+        if left.fact.eager or right.fact.eager:
+            return self.tf_operator(node, name, left, right, op)
         ufunc = getattr(np, name)
         result = self._numpy_result(node, ufunc, (left.fact, right.fact), {})
         self._operator_domain(node, f"numpy.{name}", left.fact, right.fact)
@@ -100,6 +105,60 @@ class OperatorLowering:
         if name in ("bitwise_and", "bitwise_or", "bitwise_xor") and result.dtype.kind not in "biu":
             raise Inconsistent("bitwise operators need integers or booleans")
         return self._binop_text(node, left, right, op, result)
+
+    def tf_operator(self, node, name, left: Lowered, right: Lowered | None = None, op=None) -> Lowered:
+        """An operator on a TF call's result follows TF's rules, kept as written: the other
+        operand is converted to the tensor's dtype (a NumPy array as by astype, a Python
+        number as a literal), nothing is promoted, and where TF raises the input dtypes are
+        inconsistent. `name` is the operator's NumPy ufunc name; the operands are in order
+        (`right` is None for a unary one) and either may be the TF result: NumPy defers to
+        a tensor's reflected operator."""
+        operands = [left] if right is None else [left, right]
+        if any(o.fact.batched for o in operands):
+            raise Refusal(node, "an operator on a TensorFlow result inside a vectorized body is not rewritten")
+        first = next(o for o in operands if o.fact.eager)
+        if first.fact.dtype is None:
+            raise Refusal(node, self._unknown_tf_result(node))
+        converted = [self._converted(node, o, first.fact.dtype) for o in operands]
+        try:
+            second = None if right is None else converted[1 - operands.index(first)].fact
+            result = operator_result(name, first.fact, second)
+        except TFRejects as exc:
+            raise Inconsistent(str(exc)) from None
+        if isinstance(node, gast.Call):  # abs(t)
+            return self._splice(node, [(node.args[0], converted[0])], result)
+        if right is None:
+            return self._splice(node, [(node.operand, converted[0])], result)
+        if isinstance(node, gast.Compare):
+            return self._splice(node, [(node.left, converted[0]), (node.comparators[0], converted[1])], result)
+        return self._binop_text(node, converted[0], converted[1], op, result)
+
+    def _converted(self, node, value: Lowered, dtype) -> Lowered:
+        """An operand as TF converts it for an operator with a tensor of `dtype`."""
+        fact = value.fact
+        if fact.kind is Kind.ARRAY and fact.dtype is None:
+            raise Refusal(node, f"`{_short(self.source.segment(node))}`: {self._unseen(node)}")
+        if fact.kind is Kind.ARRAY and fact.eager:
+            if fact.dtype != dtype:
+                raise Inconsistent(f"TF raises on an operator between {fact.dtype} and {dtype} tensors")
+            return value
+        if fact.kind is Kind.ARRAY:
+            if not array_converts(fact.dtype, dtype):
+                raise Refusal(node, f"`{_short(self.source.segment(node))}`: TF converts the {fact.dtype} array "
+                                    f"to the tensor's {dtype} (as NumPy's astype) where tf.cast differs")
+            return self.cast(value, dtype)
+        if fact.kind is not Kind.SCALAR or fact.pytype is None:
+            raise Refusal(node, f"`{_short(self.source.segment(node))}`: an operand of a TensorFlow result "
+                                "that is neither an array nor a Python number")
+        converts = python_number_converts(fact.with_(tensor=False), dtype)
+        if converts is None:
+            raise Refusal(node, f"`{_short(self.source.segment(node))}`: a Python {fact.pytype.__name__} meeting a "
+                                f"{dtype} TensorFlow result is not rewritten")
+        if not converts:
+            raise Inconsistent(f"TF cannot convert a Python {fact.pytype.__name__} to a {dtype} tensor")
+        if fact.tensor:  # a Python number the rewrite holds as a tensor (a shape value)
+            return Lowered(f"tf.cast({value.text}, {F.tf_name(dtype)})", F.array(dtype, 0), True)
+        return value
 
     def _scalar_tensor_binop(self, node, op, left, right) -> Lowered:
         """Python numbers held as tensors (`h = x.shape[0]`, an int32 in TF): arithmetic keeps
@@ -186,6 +245,8 @@ class OperatorLowering:
             if Kind.ARRAY in (left.fact.kind, right.fact.kind):
                 raise Refusal(node, f"`{op_text(node.ops[0])}` on an array is not rewritten")
             return self._splice(node, [(node.left, left), (node.comparators[0], right)], F.OTHER)
+        if left.fact.eager or right.fact.eager:
+            return self.tf_operator(node, _COMPARES[op], left, right)
         ufunc = getattr(np, _COMPARES[op])
         result = self._numpy_result(node, ufunc, (left.fact, right.fact), {})
         self._operator_domain(node, f"numpy.{_COMPARES[op]}", left.fact, right.fact)
@@ -242,12 +303,18 @@ class OperatorLowering:
     def _numpy_result(self, node, fn, args, kwargs) -> Fact:
         result = F.evaluate_numpy(fn, args, kwargs)
         if result is None:
+            if any(a.eager and a.dtype is None for a in (*args, *kwargs.values())):
+                raise Refusal(node, self._unknown_tf_result(node))
             if any(_vague(a) for a in (*args, *kwargs.values())):
                 raise Refusal(node, f"`{_short(self.source.segment(node))}`: {self._unseen(node)}")
             raise Inconsistent(f"NumPy rejects `{self.source.segment(node)}` for these input dtypes")
         if fn is np.result_type:
             return Fact(Kind.DTYPE, value=np.dtype(result_dtype_of(args)))
         return result
+
+    def _unknown_tf_result(self, node) -> str:
+        return (f"`{_short(self.source.segment(node))}`: the dtype of a TensorFlow result here is unknown "
+                "(a TF call the rewriter has no result table for)")
 
     def _unseen(self, node) -> str:
         """What to say of an operand the rewriter cannot see, and the declaration that settles it."""

@@ -147,6 +147,9 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         return Lowered(f"tf.unstack({value.text}, num={count})", F.constant(tuple([item] * count)), True)
 
     def _setitem(self, node, target, value, op=None):
+        held = self.env.get(target.value.id) if isinstance(target.value, gast.Name) else None
+        if held is not None and held.eager:
+            raise Refusal(node, "assignment into a TensorFlow result: TF tensors have no item assignment")
         text = lowering("setitem")(self, node, target, value, op)  # inplace.lower_setitem
         self.out.edits[self.source.span(node)] = text
         name = target.value.id
@@ -161,13 +164,14 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         old = self.env.get(name)
         if old is None:
             raise Refusal(node, f"`{name}` is not defined before `{name} {op_text(node.op)}=`")
-        if old.kind is Kind.ARRAY and (name in self.aliased or not old.fresh):
+        if old.kind is Kind.ARRAY and not old.eager and (name in self.aliased or not old.fresh):
             raise Refusal(node, f"`{name}` may be shared with other names; its in-place update "
                                 "would not be seen by them in TF")
         target = Lowered(name, old)
         value = self.binop(node, node.op, target, self.expr(node.value))
-        if old.kind is Kind.ARRAY and value.fact.dtype != old.dtype:
-            # NumPy's in-place ops keep the array's dtype (same-kind casting only).
+        if old.kind is Kind.ARRAY and not value.fact.eager and value.fact.dtype != old.dtype:
+            # NumPy's in-place ops keep the array's dtype (same-kind casting only). With a TF
+            # tensor on either side NumPy defers to TF's operator, which rebinds the name.
             if not np.can_cast(value.fact.dtype, old.dtype, casting="same_kind"):
                 raise Inconsistent(f"NumPy refuses to cast {value.fact.dtype} into {old.dtype} in place")
             value = Lowered(f"tf.cast({value.text}, {F.tf_name(old.dtype)})", old, True)
@@ -376,10 +380,11 @@ def merge(a: dict, b: dict) -> dict:
         elif x is None or y is None:
             out[name] = x or y
         elif x.kind is y.kind is Kind.ARRAY:
-            # an array either way: of an unknown dtype when the paths disagree (what needs the
-            # dtype is then refused, never left as NumPy code on a tensor)
+            # an array either way: of an unknown dtype when the paths disagree, or when it is a
+            # TF tensor on one path only (what needs the dtype is then refused, never left as
+            # NumPy code on a tensor)
             out[name] = x.with_(rank=x.rank if x.rank == y.rank else None, fresh=x.fresh and y.fresh,
-                                dtype=x.dtype if x.dtype == y.dtype else None,
+                                dtype=x.dtype if x.dtype == y.dtype and x.eager == y.eager else None,
                                 eager=x.eager if x.eager == y.eager else None)
         elif x.kind is y.kind is Kind.SCALAR and x.pytype is y.pytype and (
                 x.dtype is None or y.dtype is None or x.dtype == y.dtype):

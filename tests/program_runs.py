@@ -112,11 +112,3 @@ def problems(original, rewritten, cases, wrap=lambda fn: fn) -> list:
 def through_dataset_map(tf, program, data):
     """The program mapped over the rows of `data` in a tf.data pipeline, results stacked."""
     return np.stack([x.numpy() for x in tf.data.Dataset.from_tensor_slices(np.copy(data)).map(program)])
-
-
-def original_and_rewrite(folder, name: str, text: str):
-    """(original module, rewritten module, rewrite result) of a program's source."""
-    from rewriter.pipeline import rewrite_source
-
-    result = rewrite_source(text, f"{name}.py")
-    return load_module(folder, text), load_module(folder, result.new), result

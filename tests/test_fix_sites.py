@@ -380,6 +380,104 @@ FIXES = {
             return class_counts(labels)
         """,
     ),
+    "tf-body-in-numpy-function": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def tversky(y_true, y_pred):
+            tp = tf.reduce_sum(y_true * y_pred)
+            fn = tf.reduce_sum(y_true * (1 - y_pred))
+            fp = tf.reduce_sum((1 - y_true) * y_pred)
+            return np.float32(1 - (tp + 1.0) / (tp + 0.7 * fn + 0.3 * fp + 1.0))
+
+
+        def loss(y_true, y_pred):
+            # rewriter: args=float32[None, None], float32[None, None]
+            return tf.numpy_function(tversky, [y_true, y_pred], tf.float32)
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def tversky(y_true, y_pred):
+            tp = tf.reduce_sum(y_true * y_pred)
+            fn = tf.reduce_sum(y_true * (1 - y_pred))
+            fp = tf.reduce_sum((1 - y_true) * y_pred)
+            return tf.cast(1 - (tp + 1.0) / (tp + 0.7 * fn + 0.3 * fp + 1.0), tf.float32)
+
+
+        def loss(y_true, y_pred):
+            # rewriter: args=float32[None, None], float32[None, None]
+            return tversky(tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred))
+        """,
+    ),
+    "tf-result-made-an-array": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def f(x):
+            t = tf.reduce_sum(x, axis=0)
+            a = np.array(t)
+            b = np.asarray(t, dtype=np.float64)
+            c = np.asarray(tf.shape(x))
+            return a * 2.0, b, c
+
+
+        def program(x):
+            # rewriter: args=float32[None, None]
+            return tf.numpy_function(f, [x], [tf.float32, tf.float64, tf.int32])
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def f(x):
+            t = tf.reduce_sum(x, axis=0)
+            a = t
+            b = tf.cast(t, tf.float64)
+            c = tf.shape(x)
+            return a * 2.0, b, c
+
+
+        def program(x):
+            # rewriter: args=float32[None, None]
+            return f(tf.convert_to_tensor(x))
+        """,
+    ),
+    "tf-result-taken-out-with-numpy": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def log_spec(x):
+            s = tf.signal.stft(x, 256, 128).numpy()
+            return np.log(np.abs(s) + 1e-6).astype(np.float32)
+
+
+        def features(x):
+            return tf.py_function(log_spec, [x], tf.float32)  # rewriter: args=float32[None]
+        """,
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def log_spec(x):
+            s = tf.signal.stft(x, 256, 128)
+            return tf.cast(tf.math.log(tf.abs(s) + 1e-6), tf.float32)
+
+
+        def features(x):
+            return log_spec(tf.convert_to_tensor(x))  # rewriter: args=float32[None]
+        """,
+    ),
 }
 
 
@@ -618,6 +716,54 @@ LEFT = {
             return tf.numpy_function(peak, [x], tf.float32)
         """,
         "RW204", "exact decimal value",
+    ),
+    "tf-call-without-result-table": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def shrink(img):
+            small = tf.image.resize(img, (32, 32))
+            return np.clip(small, 0, 1)
+
+
+        def pipeline(img):
+            return tf.numpy_function(shrink, [img], tf.float32)  # rewriter: args=float32[None, None, 3]
+        """,
+        "RW200", "the dtype of a TensorFlow result here is unknown",
+    ),
+    "item-assignment-into-a-tf-result": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def first_to_one(x):
+            y = tf.identity(x)
+            y[0] = 1.0
+            return y
+
+
+        def pipeline(x):
+            return tf.numpy_function(first_to_one, [x], tf.float32)  # rewriter: args=float32[None]
+        """,
+        "RW200", "TF tensors have no item assignment",
+    ),
+    "tf-result-of-a-float64-array-in-rfft": (
+        """\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def magnitude(x):
+            return np.abs(tf.signal.rfft(x).numpy())
+
+
+        def pipeline(x):
+            return tf.numpy_function(magnitude, [x], tf.float32)  # rewriter: args=float64[None]
+        """,
+        "RW200", "converts a NumPy array to float32 first",
     ),
 }
 

@@ -80,10 +80,10 @@ def _parameter_program(name) -> str:
 @pytest.fixture(scope="module")
 def parameter_programs(tmp_path_factory):
     """name -> (original module, rewritten module, rewrite result)."""
-    from program_runs import original_and_rewrite
+    from program_runs import load_rewritten
 
     folder = tmp_path_factory.mktemp("parameter_updates")
-    return {name: original_and_rewrite(folder, name, _parameter_program(name)) for name in PARAMETER_UPDATES}
+    return {name: load_rewritten(folder, {name: _parameter_program(name)})[name] for name in PARAMETER_UPDATES}
 
 
 def _sweep(original, rewritten, sample, wrap=lambda fn: fn):

@@ -6,7 +6,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from program_runs import original_and_rewrite, outcome, problems, through_dataset_map
+from program_runs import load_rewritten, outcome, problems, through_dataset_map
 from rewriter.pipeline import rewrite_source
 
 INDEX_DTYPES = ("uint8", "int16", "int32", "int64")
@@ -82,7 +82,7 @@ def programs(tmp_path_factory):
         params = body.split("(", 1)[1].split(")", 1)[0]
         text = f"import numpy as np\nimport tensorflow as tf\n\n\n{textwrap.dedent(body)}\n\n" \
                f"def program({params}):\n    return tf.numpy_function(f, [{params}], {tout})\n"
-        out[name] = original_and_rewrite(folder, name, text)
+        out[name] = load_rewritten(folder, {name: text})[name]
     return out
 
 
