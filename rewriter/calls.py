@@ -13,6 +13,7 @@ import builtins
 import gast
 
 from . import facts as F
+from . import nested
 from .apply import bind_and_apply, converts_exactly, literal_tensor, numpy_object
 from .facts import Fact, Kind
 from .handlers import registers
@@ -57,6 +58,9 @@ def lower_call(lw, node) -> Lowered:
         return _opaque_call(lw, node, receiver)
     if lw.resolver.builtin(node.func) is not None:
         return _builtin_call(lw, node)
+    function = lw.resolver.function_def(node.func) if isinstance(node.func, gast.Name) else None
+    if isinstance(function, gast.FunctionDef) and nested.owner(lw, function) is lw.scope.fn:
+        return nested.lower_call(lw, node, function)
     if lw.context is not None:
         converted = lw.context.convert_call(lw, node)
         if converted is not None:

@@ -11,6 +11,7 @@ layers below it:
     inplace, accumulate,    with vectorize
     fill, recurrence
     vectorize               a per-row or per-element body lifted to all rows at once
+    nested                  defs inside the lowered function, and the locals nested code reads
     walker                  FunctionLowering: statements, with expressions.py and operators.py
     apply                   a NumPy call lowered through its pattern
     lowered, handlers,      what lowering produces and refuses with, the table, row counting,
@@ -18,7 +19,7 @@ layers below it:
 """
 from __future__ import annotations
 
-from . import accumulate, calls, fill, indexing, inplace, recurrence  # noqa: F401 (they register)
+from . import accumulate, calls, fill, indexing, inplace, nested, recurrence  # noqa: F401 (they register)
 from .apply import signature_of
 from .lowered import Inconsistent, Lowered, LoweredFunction, Refusal
 from .walker import FunctionLowering

@@ -16,6 +16,7 @@ from .apply import bind_and_apply
 from .edits import substitute
 from .facts import Fact, Kind
 from .lowered import Inconsistent, Lowered, Refusal
+from .nested import closure_facts
 from .rows import RowIndex, range_bound, steps_of
 from .walker import FunctionLowering
 
@@ -54,7 +55,8 @@ def _lower_body(call, function, expression, element: Fact):
     """The body's TF text with its parameter free, and the result's fact."""
     lw = call.lowering
     param = function.args.args[0].id
-    inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry, {param: element}, context=lw.context)
+    env = {**closure_facts(lw, function), param: element}
+    inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry, env, context=lw.context, scope=lw.scope)
     value = inner.expr(expression)
     if inner.out.refusals:
         raise inner.out.refusals[0]
@@ -133,8 +135,8 @@ def lower_vectorize_call(lw, node, vectorized, arguments) -> Lowered:
     if len(function.args.args) != 1 or vectorized.keywords or len(vectorized.args) != 1:
         raise Refusal(node, "np.vectorize options and multi-argument functions are not rewritten yet")
     param = function.args.args[0].id
-    inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry,
-                             {param: fact.with_(rank=0, batched=True, fresh=False)}, context=lw.context)
+    env = {**closure_facts(lw, function), param: fact.with_(rank=0, batched=True, fresh=False)}
+    inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry, env, context=lw.context, scope=lw.scope)
     value = inner.expr(expression)
     if inner.out.refusals:
         raise inner.out.refusals[0]
@@ -380,7 +382,8 @@ def _no_random_draw(lw, inner, node):
 
 def lift(lw, expression, extra: dict, strict=False):
     """Lower `expression` with extra facts in scope; None if some call can't be lifted."""
-    inner = FunctionLowering(lw.fn, lw.source, lw.resolver, lw.registry, {**lw.env, **extra}, context=lw.context)
+    inner = FunctionLowering(lw.fn, lw.source, lw.resolver, lw.registry, {**lw.env, **extra}, context=lw.context,
+                             scope=lw.scope)
     try:
         value = inner.expr(expression)
         if inner.out.refusals:
