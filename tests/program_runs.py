@@ -24,6 +24,17 @@ def load_module(folder, text: str, stem: str = "program"):
     return module
 
 
+def original_and_rewrite(folder, texts: dict) -> dict:
+    """name -> (original module, rewritten module, rewrite result) for programs name -> text."""
+    from rewriter.pipeline import rewrite_source
+
+    out = {}
+    for name, text in texts.items():
+        result = rewrite_source(text, f"{name}.py")
+        out[name] = (load_module(folder, text), load_module(folder, result.new), result)
+    return out
+
+
 def outcome(fn, *args):
     """("ok", result as NumPy) or ("raised", the exception's type name)."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):

@@ -311,6 +311,78 @@ FIXES = {
 }
 
 
+FIXES["nested-def-passed-to-apply-along-axis-is-lifted-and-goes"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def frame_energy(frames):
+        def energy(row):
+            return np.sum(row ** 2)
+
+        return np.apply_along_axis(energy, 1, frames)
+
+
+    def pipeline(frames):
+        return tf.numpy_function(frame_energy, [frames], tf.float32)  # rewriter: args=float32[None,None]
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def frame_energy(frames):
+        return tf.reduce_sum(tf.square(frames), axis=[-1])
+
+
+    def pipeline(frames):
+        return frame_energy(tf.convert_to_tensor(frames))  # rewriter: args=float32[None,None]
+    """,
+)
+
+FIXES["nested-def-called-directly-stays-a-def-reading-its-closure"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def soft_clip(x):
+        limit = 3.0 * x.std()
+
+        def clip(v):
+            # keep this comment
+            scaled = v / limit
+            return np.tanh(scaled) * limit
+
+        return clip(x - x.mean())
+
+
+    def pipeline(x):
+        return tf.numpy_function(soft_clip, [x], tf.float32)  # rewriter: args=float32[None]
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def soft_clip(x):
+        limit = 3.0 * tf.sqrt(tf.math.reduce_variance(x))
+
+        def clip(v):
+            # keep this comment
+            scaled = v / limit
+            return tf.tanh(scaled) * limit
+
+        return clip(x - tf.reduce_mean(x))
+
+
+    def pipeline(x):
+        return soft_clip(tf.convert_to_tensor(x))  # rewriter: args=float32[None]
+    """,
+)
+
+
 @pytest.mark.parametrize("before, after", FIXES.values(), ids=FIXES.keys())
 def test_fix(before, after):
     assert fix(before) == textwrap.dedent(after)

@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from program_runs import load_module, mismatch, outcome, variants_of
+from program_runs import load_module, mismatch, original_and_rewrite, outcome, variants_of
 from rewriter.pipeline import rewrite_source
 
 # name -> (the NumPy function, Tout, a sample input)
@@ -67,13 +67,8 @@ def _rtol(value) -> float:
 @pytest.fixture(scope="module")
 def programs(tmp_path_factory):
     """name -> (original module, rewritten module, rewritten text)."""
-    folder = tmp_path_factory.mktemp("undeclared")
-    out = {}
-    for name, (body, tout, _) in PROGRAMS.items():
-        text = _program_text(body, tout)
-        result = rewrite_source(text, f"{name}.py")
-        out[name] = (load_module(folder, text), load_module(folder, result.new), result)
-    return out
+    texts = {name: _program_text(body, tout) for name, (body, tout, _) in PROGRAMS.items()}
+    return original_and_rewrite(tmp_path_factory.mktemp("undeclared"), texts)
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
