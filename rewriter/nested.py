@@ -150,22 +150,10 @@ def bound_names(function) -> set:
 def lower_call(lw, node, function) -> Lowered:
     """A call of a nested def: the call as written, the def's body lowered for its facts."""
     name = function.name
-    params = [a.id for a in function.args.args]
-    if len(node.args) > len(params):
-        raise Refusal(node, f"nested def `{name}` is called with too many arguments")
-    bound = dict(zip(params, node.args))
-    for keyword in node.keywords:
-        if keyword.arg not in params or keyword.arg in bound:
-            raise Refusal(node, f"nested def `{name}` has no parameter `{keyword.arg}` left to bind")
-        bound[keyword.arg] = keyword.value
-    if len(bound) != len(params):
+    parts, params = bound_arguments(lw, node, function, f"nested def `{name}`")
+    if len(params) != len(function.args.args):
         raise Refusal(node, f"nested def `{name}` is called with too few arguments")
-    parts = [(argument, lw.expr(argument)) for argument in [*node.args, *(k.value for k in node.keywords)]]
-    values = {id(argument): value for argument, value in parts}
-    env = closure_facts(lw, function)
-    for param, argument in bound.items():
-        fact = values[id(argument)].fact
-        env[param] = fact.with_(fresh=False) if fact.kind is Kind.ARRAY else fact  # the caller's array
+    env = {**closure_facts(lw, function), **params}
     if any(v.fact.batched for _, v in parts) and not _straight_line(function):
         raise Refusal(node, f"nested def `{name}` has statements other than assignments and one `return`: "
                             "it is not lifted to all rows at once")
@@ -179,6 +167,27 @@ def lower_call(lw, node, function) -> Lowered:
     lw.out.patterns.update(lowered.patterns)
     lw.out.notes.extend(note for note in lowered.notes if note not in lw.out.notes)
     return lw._splice(node, parts, facts.pop())
+
+
+def bound_arguments(lw, node, function, what: str):
+    """A call of a def of the file (`what` names it in refusals), bound to its parameters:
+    (each argument node with its lowering, in source order; parameter name -> fact). The
+    caller's arrays are not fresh there: an in-place update in the def would be lost to it."""
+    params = [a.id for a in function.args.args]  # calls.lower_call refused *args and **kwargs
+    if len(node.args) > len(params):
+        raise Refusal(node, f"{what} is called with too many arguments", "RW202")
+    bound = dict(zip(params, node.args))
+    for keyword in node.keywords:
+        if keyword.arg not in params or keyword.arg in bound:
+            raise Refusal(node, f"{what} has no parameter `{keyword.arg}` left to bind", "RW202")
+        bound[keyword.arg] = keyword.value
+    parts = [(argument, lw.expr(argument)) for argument in [*node.args, *(k.value for k in node.keywords)]]
+    facts = {id(argument): value.fact for argument, value in parts}
+    env = {}
+    for param, argument in bound.items():
+        fact = facts[id(argument)]
+        env[param] = fact.with_(fresh=False) if fact.kind is Kind.ARRAY else fact
+    return parts, env
 
 
 def _straight_line(function) -> bool:

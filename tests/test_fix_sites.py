@@ -382,6 +382,37 @@ FIXES["nested-def-called-directly-stays-a-def-reading-its-closure"] = (
     """,
 )
 
+FIXES["helper-called-by-keyword-from-a-lambda-gets-its-copy"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def scaled_exp(x, scale=1.0):
+        return np.exp(x * scale)
+
+
+    def pipeline(x):
+        return tf.numpy_function(lambda v: scaled_exp(v, scale=0.5), [x], tf.float32)  # rewriter: args=float32[None]
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def scaled_exp(x, scale=1.0):
+        return np.exp(x * scale)
+
+
+    def scaled_exp_tf(x, scale=1.0):
+        return tf.exp(x * scale)
+
+
+    def pipeline(x):
+        return scaled_exp_tf(tf.convert_to_tensor(x), scale=0.5)  # rewriter: args=float32[None]
+    """,
+)
+
 
 @pytest.mark.parametrize("before, after", FIXES.values(), ids=FIXES.keys())
 def test_fix(before, after):
