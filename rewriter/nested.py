@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gast
 
-from .facts import Kind
+from .facts import Fact, Kind
 from .handlers import registers
 from .lowered import Lowered, Refusal
 from .parse import Span
@@ -149,24 +149,39 @@ def bound_names(function) -> set:
 
 def lower_call(lw, node, function) -> Lowered:
     """A call of a nested def: the call as written, the def's body lowered for its facts."""
-    name = function.name
-    parts, params = bound_arguments(lw, node, function, f"nested def `{name}`")
+    parts, params = bound_arguments(lw, node, function, f"nested def `{function.name}`")
     if len(params) != len(function.args.args):
-        raise Refusal(node, f"nested def `{name}` is called with too few arguments")
+        raise Refusal(node, f"nested def `{function.name}` is called with too few arguments")
+    return lw._splice(node, parts, _lower_def(lw, node, function, params))
+
+
+def lower_applied(lw, node, function, element: Fact) -> Lowered:
+    """A nested def of several statements that np.apply_along_axis (`node`) runs per row:
+    `f(row)`, the def lowered for `element`, its parameter (the vectorizer puts the rows there)."""
+    param = function.args.args[0].id
+    return Lowered(f"{function.name}({param})", _lower_def(lw, node, function, {param: element}), True)
+
+
+def _lower_def(lw, call, function, params: dict) -> Fact:
+    """The fact of what the def returns for these parameters; the def is kept, rewritten for
+    them (the same rewrite as for its other calls, or a refusal)."""
+    name = function.name
+    if lw is not lw.scope and not _straight_line(function):
+        # lifted to all rows, or run per row by tf.vectorized_map, which traces without
+        # AutoGraph: a Python `if` or loop on a tensor there would raise
+        raise Refusal(call, f"nested def `{name}` has statements other than assignments and one `return`: "
+                            "it is not run per row or per element")
     env = {**closure_facts(lw, function), **params}
-    if any(v.fact.batched for _, v in parts) and not _straight_line(function):
-        raise Refusal(node, f"nested def `{name}` has statements other than assignments and one `return`: "
-                            "it is not lifted to all rows at once")
     lowered = FunctionLowering(function, lw.source, lw.resolver, lw.registry, env, context=lw.context).run()
     if lowered.refusals:
         raise lowered.refusals[0]
     facts = {value.fact for _, value in lowered.returns}
     if len(facts) != 1:
-        raise Refusal(node, f"nested def `{name}` returns " + ("no value" if not facts else "values of different kinds"))
-    _keep(lw, function, node, lowered.edits)
+        raise Refusal(call, f"nested def `{name}` returns " + ("no value" if not facts else "values of different kinds"))
+    _keep(lw, function, call, lowered.edits)
     lw.out.patterns.update(lowered.patterns)
     lw.out.notes.extend(note for note in lowered.notes if note not in lw.out.notes)
-    return lw._splice(node, parts, facts.pop())
+    return facts.pop()
 
 
 def bound_arguments(lw, node, function, what: str):

@@ -16,23 +16,26 @@ from .apply import bind_and_apply
 from .edits import substitute
 from .facts import Fact, Kind
 from .lowered import Inconsistent, Lowered, Refusal
-from .nested import closure_facts
+from .nested import closure_facts, lower_applied, owner
 from .rows import RowIndex, range_bound, steps_of
 from .walker import FunctionLowering
 
 
 def _function_of(call, name):
-    """The lambda or single-`return` def passed as `name`, or a refusal."""
+    """The lambda or def passed as `name` and the expression it returns (None for a nested def
+    of several statements, which stays a def called on the rows), or a refusal."""
     node = call.lowering.resolver.function_def(_argument_node(call, name))
     if node is None:
         call.refuse("the function must be a lambda or a def of this file")
     if isinstance(node, gast.FunctionDef):
         body = [s for s in node.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
-        if len(body) != 1 or not isinstance(body[0], gast.Return) or body[0].value is None:
-            call.refuse("only a lambda or a def made of one `return` is vectorized yet")
         if node.args.vararg or node.args.kwarg or node.args.kwonlyargs or len(node.args.args) != 1:
             call.refuse("the function must take exactly one argument")
-        return node, body[0].value
+        if len(body) == 1 and isinstance(body[0], gast.Return) and body[0].value is not None:
+            return node, body[0].value
+        if owner(call.lowering, node) is not call.lowering.scope.fn:
+            call.refuse("only a lambda, a def made of one `return` or a nested def is vectorized yet")
+        return node, None  # a nested def of several statements: called on the rows
     if len(node.args.args) != 1 or node.args.vararg or node.args.kwarg:
         call.refuse("the function must take exactly one argument")
     return node, node.body
@@ -57,10 +60,10 @@ def _lower_body(call, function, expression, element: Fact):
     param = function.args.args[0].id
     env = {**closure_facts(lw, function), param: element}
     inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry, env, context=lw.context, scope=lw.scope)
-    value = inner.expr(expression)
+    value = inner.expr(expression) if expression is not None else lower_applied(inner, call.node, function, element)
     if inner.out.refusals:
         raise inner.out.refusals[0]
-    _no_random_draw(lw, inner, expression)
+    _no_random_draw(lw, inner, expression if expression is not None else function)
     return value, param
 
 

@@ -341,6 +341,41 @@ FIXES["nested-def-passed-to-apply-along-axis-is-lifted-and-goes"] = (
     """,
 )
 
+FIXES["nested-def-of-two-statements-passed-to-apply-along-axis-is-called-on-the-rows"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def frame_variance(frames):
+        def variance(row):
+            centered = row - row.mean()
+            return np.mean(centered ** 2)
+
+        return np.apply_along_axis(variance, 1, frames)
+
+
+    def pipeline(frames):
+        return tf.numpy_function(frame_variance, [frames], tf.float32)  # rewriter: args=float32[None,None]
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def frame_variance(frames):
+        def variance(row):
+            centered = row - tf.expand_dims(tf.reduce_mean(row, axis=[-1]), -1)
+            return tf.reduce_mean(tf.square(centered), axis=[-1])
+
+        return variance(frames)
+
+
+    def pipeline(frames):
+        return frame_variance(tf.convert_to_tensor(frames))  # rewriter: args=float32[None,None]
+    """,
+)
+
 FIXES["nested-def-called-directly-stays-a-def-reading-its-closure"] = (
     """\
     import numpy as np

@@ -29,6 +29,16 @@ PROGRAMS = {
 
             return np.apply_along_axis(energy, 1, clip(x)).astype(np.float32)
         """, np.array([[1.0, -2.0, 3.5, 0.25], [4.0, 0.5, -1.0, 2.0], [0.0, 1.5, 2.5, -3.0]], np.float32)),
+    "apply_along_axis_of_a_two_statement_def_kept_and_called_on_the_rows": ("""\
+        def features(x):
+            floor = x.std()
+
+            def energy(row):
+                centered = row - row.mean()
+                return np.sum(np.maximum(centered, floor) ** 2)
+
+            return np.apply_along_axis(energy, 1, x).astype(np.float32)
+        """, np.array([[1.0, -2.0, 3.5, 0.25], [4.0, 0.5, -1.0, 2.0], [0.0, 1.5, 2.5, -3.0]], np.float32)),
     "vectorize_of_a_def_reading_a_gain": ("""\
         def features(x):
             gain = 1.0 / (x.std() + 1e-6)
@@ -189,6 +199,8 @@ REFUSED = {
                                  "uses nested def `g`"),
     "two rewrites": ("def f(v):\n    return np.sqrt(v)\n\nreturn f(x) + f(x.astype(np.int32))",
                      "one def cannot hold both rewrites"),
+    "a branching def run per row": ("def f(row):\n    if row.sum() > 0:\n        return row.max()\n    return row.min()\n\n"
+                                    "return np.apply_along_axis(f, 0, x[None])", "not run per row or per element"),
     "closure shadowed by a comprehension": ("r = x.mean()\n\ndef f(v):\n    return v * r\n\n"
                                             "return np.array([f(r) for r in x])", "`r` names both"),
 }
