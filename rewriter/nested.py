@@ -122,6 +122,26 @@ def closure_facts(lw, function) -> dict:
             for name, fact in lw.env.items() if name in outer_locals and name not in own}
 
 
+def check_inlined(lw, call, function):
+    """The vectorizer writes a lambda's or def's body where `call` runs it: each name the body
+    reads must mean the same there. A scope around the call that the function is not written
+    in (the calling function for a module-level def, a comprehension) may bind it otherwise."""
+    reads = {n.id for n in gast.walk(function) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    reads -= bound_names(function)
+    around = set()
+    node = lw.resolver.parents.get(function)
+    while node is not None:
+        around.add(node)
+        node = lw.resolver.parents.get(node)
+    node = lw.resolver.parents.get(call)
+    while node is not None and node not in around:
+        if isinstance(node, _SCOPES):
+            for name in sorted(reads & bound_names(node)):
+                raise Refusal(call, f"`{name}` in the function passed here means something else where it is called "
+                                    "(a local of the same name): its body cannot be written in place")
+        node = lw.resolver.parents.get(node)
+
+
 def bound_names(function) -> set:
     """Names a def, lambda or comprehension binds in its own scope: parameters, assignment
     and loop targets, nested defs (not what nested scopes bind)."""

@@ -16,7 +16,7 @@ from .apply import bind_and_apply
 from .edits import substitute
 from .facts import Fact, Kind
 from .lowered import Inconsistent, Lowered, Refusal
-from .nested import closure_facts, lower_applied, owner
+from .nested import check_inlined, closure_facts, lower_applied, owner
 from .rows import RowIndex, range_bound, steps_of
 from .walker import FunctionLowering
 
@@ -58,6 +58,8 @@ def _lower_body(call, function, expression, element: Fact):
     """The body's TF text with its parameter free, and the result's fact."""
     lw = call.lowering
     param = function.args.args[0].id
+    if expression is not None:
+        check_inlined(lw, call.node, function)
     env = {**closure_facts(lw, function), param: element}
     inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry, env, context=lw.context, scope=lw.scope)
     value = inner.expr(expression) if expression is not None else lower_applied(inner, call.node, function, element)
@@ -137,6 +139,7 @@ def lower_vectorize_call(lw, node, vectorized, arguments) -> Lowered:
         expression = function.body
     if len(function.args.args) != 1 or vectorized.keywords or len(vectorized.args) != 1:
         raise Refusal(node, "np.vectorize options and multi-argument functions are not rewritten yet")
+    check_inlined(lw, node, function)
     param = function.args.args[0].id
     env = {**closure_facts(lw, function), param: fact.with_(rank=0, batched=True, fresh=False)}
     inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry, env, context=lw.context, scope=lw.scope)

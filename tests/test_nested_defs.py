@@ -200,7 +200,8 @@ REFUSED = {
     "two rewrites": ("def f(v):\n    return np.sqrt(v)\n\nreturn f(x) + f(x.astype(np.int32))",
                      "one def cannot hold both rewrites"),
     "a branching def run per row": ("def f(row):\n    if row.sum() > 0:\n        return row.max()\n    return row.min()\n\n"
-                                    "return np.apply_along_axis(f, 0, x[None])", "not run per row or per element"),
+                                    "return np.apply_along_axis(f, 0, x[None]).astype(np.float64)",  # the reason survives `.astype`
+                                    "not run per row or per element"),
     "closure shadowed by a comprehension": ("r = x.mean()\n\ndef f(v):\n    return v * r\n\n"
                                             "return np.array([f(r) for r in x])", "`r` names both"),
 }
@@ -215,3 +216,31 @@ def test_what_a_call_cannot_show_is_refused_with_its_reason(body, reason):
     assert result.new == source
     assert [c.status for c in result.conversions] == ["left"]
     assert reason in result.conversions[0].reason, result.conversions[0].reason
+
+
+SHADOWED_GLOBAL = """\
+import numpy as np
+import tensorflow as tf
+
+k = 2.0
+
+
+def energy(row):
+    return np.sum(row * k)
+
+
+def features(x):
+    k = x.astype(np.float64)
+    return np.apply_along_axis(energy, 1, x) + k.sum()
+
+
+def program(x):
+    return tf.numpy_function(features, [x], tf.float64)  # rewriter: args=float64[None,None]
+"""
+
+
+def test_a_body_is_not_written_where_a_local_means_another_value_than_its_global():
+    """`energy`'s `k` is the global 2.0; written into `features`, it would read the local array."""
+    result = rewrite_source(SHADOWED_GLOBAL, "case.py")
+    assert [c.status for c in result.conversions] == ["left"]
+    assert "`k` in the function passed here means something else" in result.conversions[0].reason
