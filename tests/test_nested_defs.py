@@ -48,6 +48,16 @@ PROGRAMS = {
 
             return np.vectorize(squash)(x).astype(np.float32)
         """, np.array([[1.0, -2.0, 3.5], [4.0, 0.5, -1.0]], np.float32)),
+    "vectorize_of_a_two_statement_def": ("""\
+        def features(x):
+            gain = 1.0 / (x.std() + 1e-6)
+
+            def squash(v):
+                scaled = v * gain
+                return scaled / (1.0 + np.abs(scaled))
+
+            return np.vectorize(squash)(x).astype(np.float32)
+        """, np.array([[1.0, -2.0, 3.5], [4.0, 0.5, -1.0]], np.float32)),
     "comprehension_over_rows_of_a_two_statement_def": ("""\
         def features(x):
             scale = np.abs(x).max() + 1.0
