@@ -1,13 +1,15 @@
 """Defs inside the lowered function (`def energy(row): return np.sum(row ** 2)` in a
 numpy_function body), and the locals of that function that nested code reads.
 
-A nested def passed to np.apply_along_axis or np.vectorize is lifted by the vectorizer as a
-lambda is. One called directly (`y = scale(x)`, or per row in a comprehension np.array stacks)
-stays a def, its body lowered for the facts of the arguments at the call and of the enclosing
-function's locals there: Python reads a closure when the def runs, not when it is defined, so
-those are the facts that hold. A def no call keeps is deleted: everything that used it was
-inlined. What a call cannot show (defaults, *args, decorators, recursion, `nonlocal`, a def
-returned or stored) is refused.
+A nested def made of one `return` that np.apply_along_axis or np.vectorize runs is lifted by
+the vectorizer as a lambda is, its body written where it is called (`check_inlined`: only
+where each name it reads means the same). A nested def called directly (`y = scale(x)`, per
+row in a comprehension np.array stacks), or of several statements that those NumPy calls run,
+stays a def: its body lowered for the facts of the arguments at the call and of the enclosing
+function's locals there. Python reads a closure when the def runs, not when it is defined, so
+those are the facts that hold; a def whose calls need two different rewrites is refused. A
+def no call keeps is deleted: everything that used it was inlined. What a call cannot show
+(defaults, *args, decorators, recursion, `nonlocal`, a def returned or stored) is refused.
 """
 from __future__ import annotations
 
@@ -176,8 +178,9 @@ def lower_call(lw, node, function) -> Lowered:
 
 
 def lower_applied(lw, node, function, element: Fact) -> Lowered:
-    """A nested def of several statements that np.apply_along_axis (`node`) runs per row:
-    `f(row)`, the def lowered for `element`, its parameter (the vectorizer puts the rows there)."""
+    """A nested def of several statements that np.apply_along_axis or np.vectorize (`node`)
+    runs per row or element: `f(row)`, the def lowered for `element`, on its parameter (where
+    the vectorizer puts the rows)."""
     param = function.args.args[0].id
     return Lowered(f"{function.name}({param})", _lower_def(lw, node, function, {param: element}), True)
 
@@ -236,7 +239,9 @@ def _straight_line(function) -> bool:
 def _keep(lw, function, call, edits: dict):
     """Keep the def, rewritten for this call: the same rewrite as for its other calls, or none."""
     calls = lw.scope.nested_calls.setdefault(function, {})
-    calls[call] = edits  # a call lowered again (a loop, a second try at lifting) replaces its own
+    for span in calls.get(call, {}):  # a call lowered again (a loop, a second try at lifting)
+        lw.scope.out.edits.pop(span, None)  # replaces its own rewrite
+    calls[call] = edits
     if any(other != edits for other in calls.values()):
         raise Refusal(call, f"nested def `{function.name}` is called with arguments of different dtypes "
                             "or ranks: one def cannot hold both rewrites")
