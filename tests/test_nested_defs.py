@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from program_runs import mismatch, original_and_rewrite, outcome, variants_of
+from rewriter import autograph_numpy
 from rewriter import facts as F
 from rewriter.function import convert_function
 from rewriter.pipeline import rewrite_source
@@ -254,3 +255,41 @@ def test_a_body_is_not_written_where_a_local_means_another_value_than_its_global
     result = rewrite_source(SHADOWED_GLOBAL, "case.py")
     assert [c.status for c in result.conversions] == ["left"]
     assert "`k` in the function passed here means something else" in result.conversions[0].reason
+
+
+@autograph_numpy
+def gated_energy(x):
+    floor = x.mean()
+
+    def gate(v):
+        return np.maximum(v, floor)
+
+    def energy(row):
+        centered = row - row.mean()
+        return np.sum(centered ** 2)
+
+    return np.apply_along_axis(energy, 1, gate(x))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_decorator_converts_nested_defs_and_gradients_flow(tf, dtype):
+    x = (np.random.default_rng(5).standard_normal((4, 6)) * 3).astype(dtype)
+    got = gated_energy(x)
+    want = gated_energy.original(x)
+    assert gated_energy.report[-1]["status"] == "converted", gated_energy.report
+    assert got.dtype == tf.as_dtype(want.dtype)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5 if dtype == "float32" else 1e-12)
+    variable = tf.Variable(x)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(gated_energy(variable))
+    gradient = tape.gradient(loss, variable).numpy()
+    if dtype == "float64":  # against central differences of the original
+        step = 1e-6
+
+        def total(v):
+            return gated_energy.original(v).sum()
+
+        want = np.array([(total(x + step * e) - total(x - step * e)) / (2 * step)
+                         for e in np.eye(x.size).reshape(-1, *x.shape)]).reshape(x.shape)
+        np.testing.assert_allclose(gradient, want, rtol=1e-5, atol=1e-6)
+    assert np.all(np.isfinite(gradient))
