@@ -417,6 +417,61 @@ FIXES["nested-def-called-directly-stays-a-def-reading-its-closure"] = (
     """,
 )
 
+FIXES["nested-def-first-in-an-undeclared-body-comes-after-the-check-and-a-blank-line"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def standardize(x):
+        def center(v):
+            return v - v.mean()
+
+        return center(x / 255.0).astype(np.float32)
+
+
+    def pipeline(x):
+        return tf.numpy_function(standardize, [x], tf.float32)
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def standardize(x):
+        def center(v):
+            return v - v.mean()
+
+        return center(x / 255.0).astype(np.float32)
+
+
+    def standardize_tf(x):
+        if x.dtype not in (
+            tf.float32,
+            tf.float64,
+            tf.int64,
+            tf.int32,
+            tf.uint8,
+            tf.int16,
+            tf.int8,
+        ):
+            # rewriter: off: other inputs run the original
+            return tf.numpy_function(standardize, [x], tf.float32)
+
+        def center(v):
+            return v - tf.reduce_mean(v)
+
+        if x.dtype in (tf.float32, tf.float64):
+            return tf.cast(center(x / 255.0), tf.float32)
+        else:
+            return tf.cast(center(tf.cast(x, tf.float64) / 255.0), tf.float32)
+
+
+    def pipeline(x):
+        return standardize_tf(tf.convert_to_tensor(x))
+    """,
+)
+
 FIXES["helper-called-by-keyword-from-a-lambda-gets-its-copy"] = (
     """\
     import numpy as np
