@@ -213,6 +213,9 @@ REFUSED = {
     "a branching def run per row": ("def f(row):\n    if row.sum() > 0:\n        return row.max()\n    return row.min()\n\n"
                                     "return np.apply_along_axis(f, 0, x[None]).astype(np.float64)",  # the reason survives `.astype`
                                     "not run per row or per element"),
+    "closure rebound to another dtype between calls": ("k = x.mean()\n\ndef f(v):\n    return v + k\n\n"
+                                                       "a = f(x)\nk = x.astype(np.int32)\nreturn a + f(x)",
+                                                       "one def cannot hold both rewrites"),
     "closure shadowed by a comprehension": ("r = x.mean()\n\ndef f(v):\n    return v * r\n\n"
                                             "return np.array([f(r) for r in x])", "`r` names both"),
 }
