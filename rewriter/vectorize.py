@@ -9,6 +9,8 @@ what TF can and stays correct for the rest.
 """
 from __future__ import annotations
 
+import re
+
 import gast
 
 from . import facts as F
@@ -69,6 +71,13 @@ def _lower_body(lw, node, function, expression, element: Fact):
     return value, param
 
 
+def _per_row(param: str, body: str) -> str:
+    """The function tf.vectorized_map runs on each row: `lambda row: body`, or the def itself
+    when the body only calls it on the row (`energy`, not `lambda row: energy(row)`)."""
+    called = re.fullmatch(rf"([A-Za-z_]\w*)\({re.escape(param)}\)", body)
+    return called.group(1) if called and called.group(1) != param else f"lambda {param}: {body}"
+
+
 def _body_text(call, value: Lowered, expression) -> str:
     return value.text if value.changed else call.lowering.source.segment(expression)
 
@@ -109,7 +118,7 @@ def lower_apply_along_axis(call):
         out_rank = value.fact.rank
         body = _body_text(call, value, expression)
         flat = f"tf.reshape({rows}, [-1, tf.shape({source})[{axis}]])"
-        mapped = f"tf.vectorized_map(lambda {param}: {body}, {flat})"
+        mapped = f"tf.vectorized_map({_per_row(param, body)}, {flat})"
         batch_shape = f"tf.shape({rows})[:-1]"
         shape = batch_shape if out_rank == 0 else f"tf.concat([{batch_shape}, [-1]], 0)"
         text = f"tf.reshape({mapped}, {shape})"
@@ -345,7 +354,7 @@ def lower_list_comprehension(lw, node) -> Lowered:
     else:
         value = lift(lw, node.elt, {name: single}, strict=True)
         body = value.text if value.changed else lw.source.segment(node.elt)
-        text = f"tf.vectorized_map(lambda {name}: {body}, {over})"
+        text = f"tf.vectorized_map({_per_row(name, body)}, {over})"
     if value.fact.kind is not Kind.ARRAY or value.fact.rank is None:
         raise Refusal(node, "the comprehension's elements must be arrays of known rank")
     return Lowered(text, value.fact.with_(rank=value.fact.rank + 1, batched=False, fresh=True), True)

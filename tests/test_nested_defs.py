@@ -69,6 +69,13 @@ PROGRAMS = {
 
             return np.array([peak(r) for r in x]).astype(np.float32)
         """, np.array([[1.0, -2.0, 3.5], [4.0, 0.5, -1.0], [0.0, 0.0, 2.0]], np.float32)),
+    "comprehension_of_a_def_mapped_row_by_row": ("""\
+        def features(x):
+            def second_largest(row):
+                return np.sort(row)[-2]
+
+            return np.array([second_largest(r) for r in x]).astype(np.float32)
+        """, np.array([[1.0, -2.0, 3.5], [4.0, 0.5, -1.0], [0.0, 0.0, 2.0]], np.float32)),
     "closure_rebound_between_two_calls": ("""\
         def features(x):
             offset = x.min()
@@ -162,6 +169,11 @@ def test_a_def_only_the_vectorizer_used_is_gone_and_a_called_def_stays(programs)
     new = programs["apply_along_axis_of_a_def_and_a_clipping_closure"][2].new
     rewritten = new[new.index("def features_tf"):]
     assert "def energy" not in rewritten and "def clip(v):" in rewritten and "tf.maximum(v, floor)" in rewritten
+
+
+def test_a_def_mapped_row_by_row_is_handed_to_vectorized_map_itself(programs):
+    new = programs["comprehension_of_a_def_mapped_row_by_row"][2].new
+    assert "tf.vectorized_map(second_largest, x)" in new and "lambda" not in new
 
 
 HUBER_LOSS = """\
