@@ -11,6 +11,7 @@ from __future__ import annotations
 import gast
 
 from . import facts as F
+from . import nested
 from .apply import bind_and_apply, literal_tensor, numpy_object
 from .builtin_calls import lower_builtin
 from .facts import Fact, Kind
@@ -58,6 +59,9 @@ def lower_call(lw, node) -> Lowered:
         return _opaque_call(lw, node, receiver)
     if lw.resolver.builtin(node.func) is not None:
         return lower_builtin(lw, node)
+    function = lw.resolver.function_def(node.func) if isinstance(node.func, gast.Name) else None
+    if isinstance(function, gast.FunctionDef) and nested.owner(lw, function) is lw.scope.fn:
+        return nested.lower_call(lw, node, function)
     if lw.context is not None:
         converted = lw.context.convert_call(lw, node)
         if converted is not None:

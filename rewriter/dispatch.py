@@ -44,7 +44,7 @@ def dispatch_text(target, source, variants, fallback: str) -> str:
     bodies = [edited_text(source, split, end, v.edits) + "\n" for v in variants]
     if len(variants) == 1:
         check = _check("if", variants[0].checks, indent, negate=True)
-        return f"{header}{check}{_line(fallback, indent + step)}{bodies[0]}"
+        return f"{header}{check}{_line(fallback, indent + step)}{_gap(first)}{bodies[0]}"
     factored = _factored(target, source, variants, first, end, indent, step, fallback)
     if factored is not None:
         return header + factored
@@ -75,7 +75,8 @@ def _factored(target, source, variants, first, end, indent, step, fallback):
     lead = next((k for k in range(lead) if name in _assigned(pieces[0][k])), lead)
     middle = slice(lead, len(statements) - tail)
     merged = {n: tuple(_union(v.checks[n][i] for v in variants) for i in (0, 1)) for n in variants[0].checks}
-    text = _check("if", merged, indent, negate=True) + _line(fallback, indent + step) + "".join(pieces[0][:lead])
+    text = _check("if", merged, indent, negate=True) + _line(fallback, indent + step)
+    text += (_gap(first) if lead else "") + "".join(pieces[0][:lead])
     # the branches cover disjoint inputs, so their order is free: the widest goes last, under
     # `else`, and each `if` names the fewest values
     branches = sorted(zip(variants, pieces), key=lambda branch: len(branch[0].checks[name][what]))
@@ -89,6 +90,11 @@ def _factored(target, source, variants, first, end, indent, step, fallback):
             text += _check("if" if k == 0 else "elif", single, indent) + body
     shared_tail = "".join(pieces[0][middle.stop:]).rstrip("\n")
     return text + (shared_tail + "\n" if shared_tail else "")
+
+
+def _gap(first) -> str:
+    """A blank line between the check and a nested def that follows it, as black writes one."""
+    return "\n" if isinstance(first, gast.FunctionDef) else ""
 
 
 def _line(text: str, indent: str) -> str:

@@ -24,7 +24,8 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_
     which still calls the original). A function other modules may use (`shared`) is copied too."""
     source = module.source
     target = site.target
-    edits = []
+    outside = {s: t for s, t in body_edits.items() if not within(source, target, s)}
+    edits = [Edit(s.start, s.end, t) for s, t in outside.items()]  # copies of helpers
     if isinstance(target, gast.Lambda):
         body = _apply_relative(source, target.body, body_edits)
         call = _inline_lambda(target, body, input_texts(source, site))
@@ -32,8 +33,6 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_
         return edits, call
     in_place = resolver.uses(target) <= 1 and copy_text is None and not shared
     callee_name = target.name if in_place else _fresh_name(module, f"{target.name}_tf")
-    outside = {s: t for s, t in body_edits.items() if not within(source, target, s)}
-    edits.extend(Edit(s.start, s.end, t) for s, t in outside.items())  # copies of helpers
     if in_place:
         edits.extend(Edit(s.start, s.end, t) for s, t in body_edits.items() if s not in outside)
         function_text = _apply_relative(source, target, body_edits, whole_lines=True)

@@ -13,8 +13,9 @@ LOOP_FORMS = ("accumulate", "fill", "recurrence", "scatter", "cell_writes")
 """The `for` loops rewritten as a whole, tried in this order. Each returns False when the loop
 is not its form; the walker then lowers the loop statement by statement."""
 
-KINDS = ("call", "subscript", "setitem", *LOOP_FORMS)
+KINDS = ("call", "subscript", "setitem", "functiondef", *LOOP_FORMS)
 """call: (lowering, Call node) -> Lowered; subscript: (lowering, Subscript node) -> Lowered;
+functiondef: (lowering, FunctionDef node) -> None, for a def inside the lowered function;
 setitem: (lowering, statement, target, value, op) -> the replacing statement's text;
 a loop form: (lowering, For node) -> bool (whether it rewrote the loop)."""
 

@@ -18,6 +18,7 @@ from . import facts as F
 from .edits import Edit, apply_edits, fresh_name, names_in
 from .facts import Kind
 from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
+from .nested import bound_arguments
 from .parse import Span
 
 MAX_DEPTH = 4
@@ -68,17 +69,12 @@ class FileHelpers:
         helper = self.resolver.function_def(node.func)
         if not isinstance(helper, gast.FunctionDef) or helper is lw.fn:
             return None
-        if node.keywords or any(isinstance(a, gast.Starred) for a in node.args):
-            raise Refusal(node, f"helper `{helper.name}` called with keywords or *args", "RW202")
         args = helper.args
-        if args.vararg or args.kwarg or args.kwonlyargs or len(node.args) > len(args.args):
+        if args.vararg or args.kwarg or args.kwonlyargs:
             raise Refusal(node, f"helper `{helper.name}` has a signature that is not rewritten", "RW202")
         if self.depth >= MAX_DEPTH:
             raise Refusal(node, f"helper `{helper.name}` is nested too deeply", "RW202")
-        values = [lw.expr(a) for a in node.args]
-        # The caller's arrays: an in-place update inside the helper would be lost to it.
-        env = {p.id: (v.fact.with_(fresh=False) if v.fact.kind is Kind.ARRAY else v.fact)
-               for p, v in zip(args.args, values)}
+        parts, env = bound_arguments(lw, node, helper, f"helper `{helper.name}`")
         defaults = dict(zip([p.id for p in args.args][len(args.args) - len(args.defaults):], args.defaults))
         for name, default in defaults.items():
             if name not in env:
@@ -98,9 +94,10 @@ class FileHelpers:
             raise Refusal(node, f"helper `{helper.name}` returns values of different kinds", "RW202")
         lw.out.patterns.update(lowered.patterns)
         (fact,) = facts
-        arguments = ", ".join(v.text for v in values)
+        keywords = [None] * len(node.args) + [k.arg for k in node.keywords]
+        arguments = ", ".join(f"{k}={v.text}" if k else v.text for k, (_, v) in zip(keywords, parts))
         if not lowered.edits:
-            return Lowered(f"{helper.name}({arguments})", fact, any(v.changed for v in values))
+            return Lowered(f"{helper.name}({arguments})", fact, any(v.changed for _, v in parts))
         name = self._copy(helper, lowered.edits)
         self.used.add(name)
         return Lowered(f"{name}({arguments})", fact, True)

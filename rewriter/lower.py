@@ -12,6 +12,7 @@ layers below it:
     fill, recurrence,
     scatter, cell_writes
     vectorize               a per-row or per-element body lifted to all rows at once
+    nested                  defs inside the lowered function, and the locals nested code reads
     walker                  FunctionLowering: statements, with expressions.py and operators.py
     builtin_calls           Python builtins (`len`, `max`, `round`, `hasattr`), for calls
     apply                   a NumPy call lowered through its pattern
@@ -20,7 +21,7 @@ layers below it:
 """
 from __future__ import annotations
 
-from . import accumulate, calls, cell_writes, fill, indexing, inplace, recurrence, scatter  # noqa: F401 (they register)
+from . import accumulate, calls, cell_writes, fill, indexing, inplace, nested, recurrence, scatter  # noqa: F401 (they register)
 from .apply import signature_of
 from .lowered import Inconsistent, Lowered, LoweredFunction, Refusal
 from .walker import FunctionLowering

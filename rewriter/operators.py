@@ -306,7 +306,10 @@ class OperatorLowering:
             if any(a.eager and a.dtype is None for a in (*args, *kwargs.values())):
                 raise Refusal(node, self._unknown_tf_result(node))
             if any(_vague(a) for a in (*args, *kwargs.values())):
-                raise Refusal(node, f"`{_short(self.source.segment(node))}`: {self._unseen(node)}")
+                inside = set(map(id, gast.walk(node)))
+                # an operand is vague when its own lowering was refused: that refusal says why
+                raise next((r for r in self.out.refusals if id(r.node) in inside),
+                           Refusal(node, f"`{_short(self.source.segment(node))}`: {self._unseen(node)}"))
             raise Inconsistent(f"NumPy rejects `{self.source.segment(node)}` for these input dtypes")
         if fn is np.result_type:
             return Fact(Kind.DTYPE, value=np.dtype(result_dtype_of(args)))

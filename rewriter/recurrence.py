@@ -226,7 +226,7 @@ def _scan(lw, node, bound, reverse, carried, writes) -> bool:
     facts = {name: lw.env[name] for name in carried}
     for _ in range(3):
         inner = FunctionLowering(lw.fn, lw.source, lw.resolver, lw.registry,
-                                 {**lw.env, **facts, counter: F.shape_value()}, context=lw.context)
+                                 {**lw.env, **facts, counter: F.shape_value()}, context=lw.context, scope=lw.scope)
         rows = {}  # each write's lowered value, with the facts at its place in the body
         try:
             for statement in node.body:
@@ -282,7 +282,7 @@ def _meets_an_array_first(lw, node, name) -> bool:
         counter = {node.target.id: F.shape_value()}
         try:
             fact = FunctionLowering(lw.fn, lw.source, lw.resolver, lw.registry, {**lw.env, **counter},
-                                    context=lw.context).expr(other).fact
+                                    context=lw.context, scope=lw.scope).expr(other).fact
         except (Refusal, Inconsistent):
             return False
         return fact.kind is Kind.ARRAY

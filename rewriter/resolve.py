@@ -101,5 +101,9 @@ class Resolver:
 
     def uses(self, definition) -> int:
         """How many loads refer to a definition (a def node, or a Name bound by assignment)."""
+        return len(self.users(definition))
+
+    def users(self, definition) -> list:
+        """The Name nodes that load a definition (a def node, or a Name bound by assignment)."""
         chain = self._def_use.chains.get(definition)
-        return len(chain.users()) if chain is not None else 0
+        return [user.node for user in chain.users()] if chain is not None else []

@@ -9,6 +9,8 @@ what TF can and stays correct for the rest.
 """
 from __future__ import annotations
 
+import re
+
 import gast
 
 from . import facts as F
@@ -16,25 +18,29 @@ from .apply import bind_and_apply
 from .edits import substitute
 from .facts import Fact, Kind
 from .lowered import Inconsistent, Lowered, Refusal
+from .nested import check_inlined, closure_facts, lower_applied, owner
 from .rows import RowIndex, range_bound, steps_of
 from .walker import FunctionLowering
 
 
 def _function_of(call, name):
-    """The lambda or single-`return` def passed as `name`, or a refusal."""
+    """The lambda or def passed as `name` and what it returns (see `_lifted_expression`)."""
     node = call.lowering.resolver.function_def(_argument_node(call, name))
     if node is None:
         call.refuse("the function must be a lambda or a def of this file")
-    if isinstance(node, gast.FunctionDef):
-        body = [s for s in node.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
-        if len(body) != 1 or not isinstance(body[0], gast.Return) or body[0].value is None:
-            call.refuse("only a lambda or a def made of one `return` is vectorized yet")
-        if node.args.vararg or node.args.kwarg or node.args.kwonlyargs or len(node.args.args) != 1:
-            call.refuse("the function must take exactly one argument")
-        return node, body[0].value
-    if len(node.args.args) != 1 or node.args.vararg or node.args.kwarg:
+    if len(node.args.args) != 1 or node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
         call.refuse("the function must take exactly one argument")
-    return node, node.body
+    return node, _lifted_expression(call.lowering, node, call.refuse)
+
+
+def _lifted_expression(lw, function, refuse):
+    """What a lambda or a def made of one `return` returns: its body is lifted and written
+    where it is called. None for a nested def of several statements: it stays a def, called
+    on all rows at once."""
+    expression = _single_expression(function)
+    if expression is None and owner(lw, function) is not lw.scope.fn:
+        refuse("only a lambda, a def made of one `return` or a nested def is vectorized yet")
+    return expression
 
 
 def _argument_node(call, name):
@@ -50,16 +56,26 @@ def _argument_node(call, name):
     call.refuse(f"`{name}` is missing")
 
 
-def _lower_body(call, function, expression, element: Fact):
-    """The body's TF text with its parameter free, and the result's fact."""
-    lw = call.lowering
+def _lower_body(lw, node, function, expression, element: Fact):
+    """The body's TF text with its parameter free, and the result's fact, for the call `node`
+    of np.apply_along_axis or np.vectorize."""
     param = function.args.args[0].id
-    inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry, {param: element}, context=lw.context)
-    value = inner.expr(expression)
+    if expression is not None:
+        check_inlined(lw, node, function)
+    env = {**closure_facts(lw, function), param: element}
+    inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry, env, context=lw.context, scope=lw.scope)
+    value = inner.expr(expression) if expression is not None else lower_applied(inner, node, function, element)
     if inner.out.refusals:
         raise inner.out.refusals[0]
-    _no_random_draw(lw, inner, expression)
+    _no_random_draw(lw, inner, expression if expression is not None else function)
     return value, param
+
+
+def _per_row(param: str, body: str) -> str:
+    """The function tf.vectorized_map runs on each row: `lambda row: body`, or the def itself
+    when the body only calls it on the row (`energy`, not `lambda row: energy(row)`)."""
+    called = re.fullmatch(rf"([A-Za-z_]\w*)\({re.escape(param)}\)", body)
+    return called.group(1) if called and called.group(1) != param else f"lambda {param}: {body}"
 
 
 def _body_text(call, value: Lowered, expression) -> str:
@@ -83,26 +99,26 @@ def lower_apply_along_axis(call):
     function, expression = _function_of(call, "func1d")
     source = call.text("arr")
     if rank == 1:  # NumPy calls f once, on the whole array
-        value, param = _lower_body(call, function, expression, arr.with_(batched=False))
+        value, param = _lower_body(call.lowering, call.node, function, expression, arr.with_(batched=False))
         return Lowered(substitute(_body_text(call, value, expression), {param: source}), value.fact, True)
     perm = [d for d in range(rank) if d != axis] + [axis]
     rows = source if axis == rank - 1 else f"tf.transpose({source}, {perm})"
     element = arr.with_(rank=1, batched=True, fresh=False)
     try:
-        value, param = _lower_body(call, function, expression, element)
+        value, param = _lower_body(call.lowering, call.node, function, expression, element)
         if value.fact.kind is not Kind.ARRAY or value.fact.rank not in (0, 1):
             raise Refusal(call.node, "f must return a scalar or a vector")
         text = substitute(_body_text(call, value, expression), {param: rows})
         out_rank = value.fact.rank
     except Refusal:
         # No batching rule for some call: map the per-row rewrite, flattening the batch axes.
-        value, param = _lower_body(call, function, expression, arr.with_(rank=1, fresh=False))
+        value, param = _lower_body(call.lowering, call.node, function, expression, arr.with_(rank=1, fresh=False))
         if value.fact.kind is not Kind.ARRAY or value.fact.rank not in (0, 1):
             call.refuse("f must return a scalar or a vector")
         out_rank = value.fact.rank
         body = _body_text(call, value, expression)
         flat = f"tf.reshape({rows}, [-1, tf.shape({source})[{axis}]])"
-        mapped = f"tf.vectorized_map(lambda {param}: {body}, {flat})"
+        mapped = f"tf.vectorized_map({_per_row(param, body)}, {flat})"
         batch_shape = f"tf.shape({rows})[:-1]"
         shape = batch_shape if out_rank == 0 else f"tf.concat([{batch_shape}, [-1]], 0)"
         text = f"tf.reshape({mapped}, {shape})"
@@ -123,22 +139,15 @@ def lower_vectorize_call(lw, node, vectorized, arguments) -> Lowered:
     function = lw.resolver.function_def(vectorized.args[0]) if vectorized.args else None
     if function is None:
         raise Refusal(node, "np.vectorize of something other than a lambda or def of this file")
-    if isinstance(function, gast.FunctionDef):
-        body = [s for s in function.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
-        if len(body) != 1 or not isinstance(body[0], gast.Return):
-            raise Refusal(node, "only a lambda or a def made of one `return` is vectorized yet")
-        expression = body[0].value
-    else:
-        expression = function.body
     if len(function.args.args) != 1 or vectorized.keywords or len(vectorized.args) != 1:
         raise Refusal(node, "np.vectorize options and multi-argument functions are not rewritten yet")
-    param = function.args.args[0].id
-    inner = FunctionLowering(function, lw.source, lw.resolver, lw.registry,
-                             {param: fact.with_(rank=0, batched=True, fresh=False)}, context=lw.context)
-    value = inner.expr(expression)
-    if inner.out.refusals:
-        raise inner.out.refusals[0]
-    _no_random_draw(lw, inner, expression)
+
+    def refuse(reason):
+        raise Refusal(node, reason)
+
+    expression = _lifted_expression(lw, function, refuse)
+    element = fact.with_(rank=0, batched=True, fresh=False)
+    value, param = _lower_body(lw, node, function, expression, element)
     if value.fact.kind is not Kind.ARRAY or value.fact.rank != 0:
         raise Refusal(node, "the vectorized function must return one scalar")
     body = value.text if value.changed else lw.source.segment(expression)
@@ -345,7 +354,7 @@ def lower_list_comprehension(lw, node) -> Lowered:
     else:
         value = lift(lw, node.elt, {name: single}, strict=True)
         body = value.text if value.changed else lw.source.segment(node.elt)
-        text = f"tf.vectorized_map(lambda {name}: {body}, {over})"
+        text = f"tf.vectorized_map({_per_row(name, body)}, {over})"
     if value.fact.kind is not Kind.ARRAY or value.fact.rank is None:
         raise Refusal(node, "the comprehension's elements must be arrays of known rank")
     return Lowered(text, value.fact.with_(rank=value.fact.rank + 1, batched=False, fresh=True), True)
@@ -380,7 +389,8 @@ def _no_random_draw(lw, inner, node):
 
 def lift(lw, expression, extra: dict, strict=False):
     """Lower `expression` with extra facts in scope; None if some call can't be lifted."""
-    inner = FunctionLowering(lw.fn, lw.source, lw.resolver, lw.registry, {**lw.env, **extra}, context=lw.context)
+    inner = FunctionLowering(lw.fn, lw.source, lw.resolver, lw.registry, {**lw.env, **extra}, context=lw.context,
+                             scope=lw.scope)
     try:
         value = inner.expr(expression)
         if inner.out.refusals:

@@ -32,7 +32,7 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
     """Lowers one function body under one assignment of facts to its parameters."""
 
     def __init__(self, fn, source: SourceMap, resolver: Resolver, registry: Registry,
-                 params: dict, context=None):
+                 params: dict, context=None, scope=None):
         self.fn = fn
         self.source = source
         self.resolver = resolver
@@ -43,6 +43,11 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         """What the caller knows beyond the source (the decorator knows live values): an
         object with `free_fact(name_node) -> Fact | None` and `convert_call(lowering, node) ->
         Lowered | None` for calls of user functions."""
+        self.scope = scope or self
+        """The lowering of the function whose statements these are: lowerings of parts of it
+        (a lifted expression, a lambda's body, a scan step) share it, so the nested defs it
+        defines are rewritten once, in its edits."""
+        self.nested_calls: dict = {}  # nested def -> {call node: its body's edits} (nested.py)
         self.loop_depth = 0
         self.out = LoweredFunction()
 
@@ -92,6 +97,9 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
 
     def stmt_Pass(self, node):
         pass
+
+    def stmt_FunctionDef(self, node):
+        lowering("functiondef")(self, node)  # nested.define
 
     def stmt_Return(self, node):
         if node.value is None:

@@ -50,8 +50,6 @@ KNOWN_GAPS = {
         "RW200 line 15 `return np.pad(wav, (0, MAX_LEN - len(wav)), mode=\"constant\")`: numpy.pad: the rank of the input is unknown",
     "pipeline_percentile_clip.py":
         "RW200 line 17 `lo, hi = np.percentile(vol, [LOW_PCT, HIGH_PCT])`: the dtype or rank of an operand is unknown here",
-    "pipeline_softmax_temperature.py":
-        "RW202 line 19 `probs = tf.numpy_function(lambda z: softmax(z, temperature=0.7), [logits], tf.float32)`: helper `softmax` called with keywords or *args",
     "pipeline_threshold_two_outputs.py":
         "RW200 line 14 `mask = prob_maps > self.threshold`: the dtype or rank of an operand is unknown here",
     "random_spec_masking.py":

@@ -481,6 +481,199 @@ FIXES = {
 }
 
 
+FIXES["nested-def-passed-to-apply-along-axis-is-lifted-and-goes"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def frame_energy(frames):
+        def energy(row):
+            return np.sum(row ** 2)
+
+        return np.apply_along_axis(energy, 1, frames)
+
+
+    def pipeline(frames):
+        return tf.numpy_function(frame_energy, [frames], tf.float32)  # rewriter: args=float32[None,None]
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def frame_energy(frames):
+        return tf.reduce_sum(tf.square(frames), axis=[-1])
+
+
+    def pipeline(frames):
+        return frame_energy(tf.convert_to_tensor(frames))  # rewriter: args=float32[None,None]
+    """,
+)
+
+FIXES["nested-def-of-two-statements-passed-to-apply-along-axis-is-called-on-the-rows"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def frame_variance(frames):
+        def variance(row):
+            centered = row - row.mean()
+            return np.mean(centered ** 2)
+
+        return np.apply_along_axis(variance, 1, frames)
+
+
+    def pipeline(frames):
+        return tf.numpy_function(frame_variance, [frames], tf.float32)  # rewriter: args=float32[None,None]
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def frame_variance(frames):
+        def variance(row):
+            centered = row - tf.expand_dims(tf.reduce_mean(row, axis=[-1]), -1)
+            return tf.reduce_mean(tf.square(centered), axis=[-1])
+
+        return variance(frames)
+
+
+    def pipeline(frames):
+        return frame_variance(tf.convert_to_tensor(frames))  # rewriter: args=float32[None,None]
+    """,
+)
+
+FIXES["nested-def-called-directly-stays-a-def-reading-its-closure"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def soft_clip(x):
+        limit = 3.0 * x.std()
+
+        def clip(v):
+            # keep this comment
+            scaled = v / limit
+            return np.tanh(scaled) * limit
+
+        return clip(x - x.mean())
+
+
+    def pipeline(x):
+        return tf.numpy_function(soft_clip, [x], tf.float32)  # rewriter: args=float32[None]
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def soft_clip(x):
+        limit = 3.0 * tf.sqrt(tf.math.reduce_variance(x))
+
+        def clip(v):
+            # keep this comment
+            scaled = v / limit
+            return tf.tanh(scaled) * limit
+
+        return clip(x - tf.reduce_mean(x))
+
+
+    def pipeline(x):
+        return soft_clip(tf.convert_to_tensor(x))  # rewriter: args=float32[None]
+    """,
+)
+
+FIXES["nested-def-first-in-an-undeclared-body-comes-after-the-check-and-a-blank-line"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def standardize(x):
+        def center(v):
+            return v - v.mean()
+
+        return center(x / 255.0).astype(np.float32)
+
+
+    def pipeline(x):
+        return tf.numpy_function(standardize, [x], tf.float32)
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def standardize(x):
+        def center(v):
+            return v - v.mean()
+
+        return center(x / 255.0).astype(np.float32)
+
+
+    def standardize_tf(x):
+        if x.dtype not in (
+            tf.float32,
+            tf.float64,
+            tf.int64,
+            tf.int32,
+            tf.uint8,
+            tf.int16,
+            tf.int8,
+        ):
+            # rewriter: off: other inputs run the original
+            return tf.numpy_function(standardize, [x], tf.float32)
+
+        def center(v):
+            return v - tf.reduce_mean(v)
+
+        if x.dtype in (tf.float32, tf.float64):
+            return tf.cast(center(x / 255.0), tf.float32)
+        else:
+            return tf.cast(center(tf.cast(x, tf.float64) / 255.0), tf.float32)
+
+
+    def pipeline(x):
+        return standardize_tf(tf.convert_to_tensor(x))
+    """,
+)
+
+FIXES["helper-called-by-keyword-from-a-lambda-gets-its-copy"] = (
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def scaled_exp(x, scale=1.0):
+        return np.exp(x * scale)
+
+
+    def pipeline(x):
+        return tf.numpy_function(lambda v: scaled_exp(v, scale=0.5), [x], tf.float32)  # rewriter: args=float32[None]
+    """,
+    """\
+    import numpy as np
+    import tensorflow as tf
+
+
+    def scaled_exp(x, scale=1.0):
+        return np.exp(x * scale)
+
+
+    def scaled_exp_tf(x, scale=1.0):
+        return tf.exp(x * scale)
+
+
+    def pipeline(x):
+        return scaled_exp_tf(tf.convert_to_tensor(x), scale=0.5)  # rewriter: args=float32[None]
+    """,
+)
+
+
 @pytest.mark.parametrize("before, after", FIXES.values(), ids=FIXES.keys())
 def test_fix(before, after):
     assert fix(before) == textwrap.dedent(after)
