@@ -174,7 +174,12 @@ def _shape_subscript(lw, node, value) -> Lowered:
         parts = [(p, lw.expr(p)) for p in (node.slice.lower, node.slice.upper, node.slice.step) if p is not None]
         if any(low.fact.kind is not Kind.SCALAR for _, low in parts):
             raise Refusal(node, "slice bounds of a shape must be integers")
-        return lw._splice(node, [(node.value, value), *parts], Fact(Kind.SHAPE, tensor=True))
+        bounds = [lw.expr(p).fact if p is not None else F.constant(None)
+                  for p in (node.slice.lower, node.slice.upper, node.slice.step)]
+        rank = None  # `x.shape[:2]` of a rank-3 x has 2 entries
+        if value.fact.rank is not None and all(b.known for b in bounds) and bounds[2].value != 0:
+            rank = len(range(value.fact.rank)[slice(*(b.value for b in bounds))])
+        return lw._splice(node, [(node.value, value), *parts], Fact(Kind.SHAPE, rank=rank, tensor=True))
     index = lw.expr(node.slice)
     if index.fact.kind is Kind.SCALAR:
         return lw._splice(node, [(node.value, value), (node.slice, index)], F.shape_value())
