@@ -9,16 +9,20 @@ layers below it:
     lower                   this module
     calls, indexing,        register in `handlers`; calls and the loop forms lift bodies
     inplace, accumulate,    with vectorize
-    fill, recurrence
+    fill, recurrence,
+    append_loops,
+    masked_writes
+    batch_steps             what a loop runs over, as one batch
     vectorize               a per-row or per-element body lifted to all rows at once
     walker                  FunctionLowering: statements, with expressions.py and operators.py
     apply                   a NumPy call lowered through its pattern
+    stacking                a list of rows stacked by np.array, np.stack, np.concatenate
     lowered, handlers,      what lowering produces and refuses with, the table, row counting,
     rows, loops             loop notes
 """
 from __future__ import annotations
 
-from . import accumulate, calls, fill, indexing, inplace, recurrence  # noqa: F401 (they register)
+from . import accumulate, append_loops, calls, fill, indexing, inplace, masked_writes, recurrence  # noqa: F401
 from .apply import signature_of
 from .lowered import Inconsistent, Lowered, LoweredFunction, Refusal
 from .walker import FunctionLowering

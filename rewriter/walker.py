@@ -187,7 +187,7 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
 
     def stmt_For(self, node):
         if any(lowering(form)(self, node) for form in LOOP_FORMS):
-            return  # rewritten as a whole by accumulate.py, fill.py or recurrence.py
+            return  # rewritten as a whole by one of the LOOP_FORMS modules
         iterable = self.expr(node.iter)
         self._edit(node.iter, iterable)
         if node.orelse:
