@@ -17,9 +17,9 @@ from .builtin_calls import lower_builtin
 from .facts import Fact, Kind
 from .handlers import registers
 from .lowered import Inconsistent, Lowered, Refusal
+from .stacking import stack_rows, stacked_rows
 from .tf_results import Diverges, TFRejects, call_result, table_name
-from .vectorize import (lower_list_comprehension, lower_reduced_comprehension, lower_vectorize_call,
-                        reduced_comprehension, stacked_comprehension)
+from .vectorize import lower_list_comprehension, lower_reduced_comprehension, lower_vectorize_call, reduced_comprehension
 
 __all__ = ["lower_call", "literal_tensor", "numpy_object"]
 """literal_tensor and numpy_object live in apply.py; pattern modules import them from here."""
@@ -35,9 +35,11 @@ def lower_call(lw, node) -> Lowered:
             raise Refusal(node, "keyword arguments to a vectorized function are not rewritten")
         lw.out.patterns.add("numpy.vectorize")
         return lower_vectorize_call(lw, node, node.func, args)
-    if stacked_comprehension(lw, node):
-        lw.out.patterns.add(lw.resolver.qualname(node.func))
-        return lower_list_comprehension(lw, node.args[0])
+    rows = stacked_rows(lw, node)
+    if rows is not None:  # a comprehension over rows, or a list a rewritten loop filled
+        stacked = lower_list_comprehension(lw, rows) if isinstance(rows, gast.ListComp) \
+            else Lowered(rows.id, lw.env[rows.id].value.fact)
+        return stack_rows(lw, node, stacked)
     if reduced_comprehension(lw, node):
         return lower_reduced_comprehension(lw, node)
     qualname = lw.resolver.qualname(node.func)

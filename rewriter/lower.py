@@ -10,18 +10,23 @@ layers below it:
     calls, indexing,        register in `handlers`; calls and the loop forms lift bodies
     inplace, accumulate,    with vectorize
     fill, recurrence,
-    scatter, cell_writes
+    scatter, cell_writes,
+    append_loops,
+    masked_writes
+    batch_steps             what a loop runs over, as one batch
     vectorize               a per-row or per-element body lifted to all rows at once
     nested                  defs inside the lowered function, and the locals nested code reads
     walker                  FunctionLowering: statements, with expressions.py and operators.py
     builtin_calls           Python builtins (`len`, `max`, `round`, `hasattr`), for calls
     apply                   a NumPy call lowered through its pattern
+    stacking                a list of rows stacked by np.array, np.stack, np.concatenate
     lowered, handlers,      what lowering produces and refuses with, the table, row counting,
     rows, loops             loop notes
 """
 from __future__ import annotations
 
-from . import accumulate, calls, cell_writes, fill, indexing, inplace, nested, recurrence, scatter  # noqa: F401 (they register)
+from . import (accumulate, append_loops, calls, cell_writes, fill, indexing, inplace,  # noqa: F401 (they register)
+               masked_writes, nested, recurrence, scatter)
 from .apply import signature_of
 from .lowered import Inconsistent, Lowered, LoweredFunction, Refusal
 from .walker import FunctionLowering

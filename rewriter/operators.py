@@ -257,8 +257,20 @@ class OperatorLowering:
         common_dtype = common.value if common.kind is Kind.DTYPE else None
         if common_dtype is None:
             raise Refusal(node, "cannot tell the common dtype of this comparison")
-        left, right = self._cast_operands(common_dtype, left, right)
+        left, right = self._compared_operands(common_dtype, left, right)
         return self._splice(node, [(node.left, left), (node.comparators[0], right)], result)
+
+    def _compared_operands(self, dtype, left, right):
+        """A comparison's operands in their common dtype. When one has it already and is a name,
+        the other is cast to that name's dtype (`tf.cast(palette, img.dtype)`): the result is
+        bool either way, and the bodies lowered for different input dtypes then share one text
+        (one body in the rewrite, where `tf.float32`, `tf.int32`, ... would each need their own)."""
+        for kept, other in ((left, right), (right, left)):
+            if kept.fact.kind is other.fact.kind is Kind.ARRAY and kept.fact.dtype == dtype != other.fact.dtype \
+                    and kept.text.isidentifier() and not kept.fact.batched:
+                cast = Lowered(f"tf.cast({other.text}, {kept.text}.dtype)", other.fact.with_(dtype=dtype), True)
+                return (left, cast) if kept is left else (cast, right)
+        return self._cast_operands(dtype, left, right)
 
     def expr_BoolOp(self, node):
         values = [self.expr(v) for v in node.values]

@@ -281,18 +281,11 @@ def tf_elementwise(node, param, resolver) -> bool:
 
 # -- comprehensions over the rows of an array --------------- -----------------------
 
-_STACKERS = frozenset({"numpy.array", "numpy.asarray", "numpy.stack"})
 # NumPy functions that turn their first argument into one array before anything else, so a
 # list built by a comprehension means the stacked rows there.
 _ARRAY_LIKE_FIRST = frozenset(f"numpy.{name}" for name in (
     "sum mean max min amax amin prod std var median any all argmax argmin average ptp "
     "nansum nanmean nanmax nanmin nanstd nanvar nanprod cumsum cumprod").split())
-
-
-def stacked_comprehension(lw, call) -> bool:
-    """Whether a call stacks a list comprehension right away (`np.array([... for r in a])`)."""
-    return (bool(call.args) and isinstance(call.args[0], gast.ListComp) and len(call.args) == 1
-            and lw.resolver.qualname(call.func) in _STACKERS and not call.keywords)
 
 
 def reduced_comprehension(lw, call) -> bool:

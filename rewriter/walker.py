@@ -271,7 +271,7 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
 
     def stmt_For(self, node):
         if any(lowering(form)(self, node) for form in LOOP_FORMS):
-            return  # rewritten as a whole by accumulate.py, fill.py, recurrence.py, scatter.py or cell_writes.py
+            return  # rewritten as a whole by one of the LOOP_FORMS modules
         iterable = self.expr(node.iter)
         self._edit(node.iter, iterable)
         if node.orelse:

@@ -42,8 +42,6 @@ KNOWN_GAPS = {
         "which stays",
     "pipeline_char_duration_average.py":
         "RW205 line 13 `sums = np.bincount(ids, weights=values * voiced, minlength=len(durations))`: numpy.bincount: argument `weights=` is not supported",
-    "pipeline_colormap_to_class_mask.py":
-        "RW204 line 22 `for cls, color in enumerate(PALETTE):`: builtin `enumerate` on an array is not rewritten",
     "pipeline_frame_windows.py":
         "RW200: slicing sliding_window_view windows with a step: TF would build every step-1 window (refused as a slowdown)",
     "pipeline_pad_crop_fixed_length.py":
