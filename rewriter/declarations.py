@@ -145,7 +145,7 @@ def parse_declarations(spec: str) -> tuple:
             None if d.strip() in ("None", "?", "") else int(d) for d in shape.split(",") if d.strip())
         fact = Fact(Kind.ARRAY, dtype=dtype, rank=None if dims is None else len(dims), fresh=False, shape=dims)
         if "." in name:
-            values[name] = fact
+            values[name] = fact.with_(eager=None)  # `self.threshold`: a tf.Variable or a NumPy array
         else:
             inputs.append(fact)
     return inputs, values

@@ -49,12 +49,13 @@ class Fact:
     batched: bool = False
     """For ARRAY, while vectorizing: the tensor has extra leading batch axes that `rank`
     does not count (rank is the rank of one element, as the NumPy code sees it)."""
-    eager: bool | None = field(default=None, compare=False)
+    eager: bool | None = field(default=False, compare=False)
     """For ARRAY: what the original holds. True: a TF tensor (a py_function's input, a TF
     call's result), so Python operators on it follow TF's rules, not NumPy's (`tf_results.py`),
-    and `hasattr(x, "numpy")` is true; False: a NumPy array or scalar (a numpy_function's
-    input, `.numpy()`, NumPy's results); None: either. Not part of equality: two paths that
-    disagree merge to None, with an unknown dtype (so nothing that needs it is lowered)."""
+    and `hasattr(x, "numpy")` is true; False (the default, what NumPy code makes): a NumPy
+    array or scalar (a numpy_function's input, `.numpy()`); None: either (a declared attribute,
+    two paths that disagree, which also leave the dtype unknown, so nothing that needs it is
+    lowered). Not part of equality."""
 
     @property
     def known(self) -> bool:

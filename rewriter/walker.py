@@ -384,7 +384,7 @@ def merge(a: dict, b: dict) -> dict:
     for name in a.keys() | b.keys():
         x, y = a.get(name), b.get(name)
         if x == y:
-            out[name] = x if x is None or x.eager == y.eager else x.with_(eager=None)
+            out[name] = x if x is None or x.eager == y.eager else x.with_(eager=None, dtype=None)
         elif x is None or y is None:
             out[name] = x or y
         elif x.kind is y.kind is Kind.ARRAY:

@@ -163,8 +163,8 @@ LEFT = {
 @pytest.mark.parametrize("body", LEFT.values(), ids=LEFT.keys())
 def test_loops_a_scatter_cannot_reproduce_are_left(body):
     text = f"import numpy as np\nimport tensorflow as tf\n\n\n{textwrap.dedent(body)}\n\n" \
-           "def program(idx):\n    return tf.numpy_function(f, [idx], tf.float64)\n"
-    result = rewrite_source(text, "program.py")
+           "def program(idx):\n    return tf.numpy_function(f, [idx], tf.float64)  # rewriter: args=int64[None]\n"
+    result = rewrite_source(text, "program.py")  # positions read from data: integers (a bool row is a mask)
     assert [c.status for c in result.conversions] == ["left"]
     assert result.conversions[0].code == "RW209", result.conversions[0].reason
     assert result.new == text
