@@ -49,7 +49,7 @@ def _notes(rows, skipped) -> list:
         elif row.check.startswith("mismatch"):
             notes.append(f"{row.name}: rewritten output differs from the original: {row.check[10:]}")
         if row.xla_error:
-            notes.append(f"{row.name}: XLA cannot compile the rewrite: {_short(row.xla_error)}")
+            notes.append(f"{row.name}: under XLA: {_short(row.xla_error)}")
         if row.status != "converted" and row.reason:
             expected = "as expected" if row.status == row.expected else f"(expected {row.expected})"
             notes.append(f"{row.name}: {row.status} {expected}: {_short(row.reason)}")

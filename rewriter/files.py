@@ -147,3 +147,8 @@ def write_atomic(source: SourceFile, text: str) -> None:
         except OSError:
             pass
         raise SourceError(f"cannot write: {exc.strerror or exc}") from None
+
+
+def is_notebook(path) -> bool:
+    """A Jupyter notebook, rewritten cell by cell (`notebooks.py`, imported only for them)."""
+    return str(path).endswith(".ipynb")

@@ -103,10 +103,6 @@ def check_notebook(text: str, filename: str = "<notebook>", options=None, select
     return sorted(out, key=Diagnostic.sort_key)
 
 
-def is_notebook(path) -> bool:
-    return str(path).endswith(".ipynb")
-
-
 # -- reading -------------------------------------------------------------------------------------
 
 def _load(text: str):
@@ -381,4 +377,4 @@ def _cell_spans(text, i, decoder, scan):
         i += 1
 
 
-__all__ = ["NotebookResult", "check_notebook", "is_notebook", "rewrite_notebook"]
+__all__ = ["NotebookResult", "check_notebook", "rewrite_notebook"]

@@ -10,8 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import SourceError, read_source, write_atomic
-from .notebooks import is_notebook, rewrite_notebook
+from .files import SourceError, is_notebook, read_source, write_atomic
 from .pipeline import RewriteOptions, rewrite_source
 from .report import FileRecord, site_records
 from .shared import in_package
@@ -55,6 +54,8 @@ def process_file(job: FixJob, path: Path) -> Outcome:
         verifier = make_verifier(shown, job.device)
     try:
         if is_notebook(path):
+            from .notebooks import rewrite_notebook  # it brings `check`, which .py files never need
+
             result = rewrite_notebook(source.text, shown, options)
         else:
             result = rewrite_source(source.text, shown, options, verifier)

@@ -370,4 +370,4 @@ def test_xla_failure_names_the_op_without_a_kernel(tf):
         return tf.numpy_function(np.sort, [x], tf.float32)
 
     compiled, why = _compiled_with_xla(leaves_the_graph, None, [tf.constant([2.0, 1.0])])
-    assert compiled is None and why == "no XLA kernel for PyFunc"
+    assert compiled is None and why == "not compiled: no XLA kernel for PyFunc"
