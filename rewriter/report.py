@@ -134,7 +134,11 @@ def render_summary(summary: Summary, top: int = 5, wrote: bool = True) -> list:
                      else f"top {shown} of {len(summary.reasons)} reasons sites were left (--report lists all):")
         for reason, count in summary.reasons.most_common(top):
             lines.append(f"  {count:4d}  {reason}")
-    if summary.custom_gradients:
+    if set(summary.custom_gradients) == {"not checked"}:  # without --verify: say what would check them
+        count = summary.custom_gradients["not checked"]
+        lines.append(f"{count} hand-written @tf.custom_gradient gradient{'s' * (count != 1)} not checked: "
+                     "`rewriter fix --verify` compares them with autodiff of the rewrite")
+    elif summary.custom_gradients:
         counts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(summary.custom_gradients.items()))
         lines.append(f"hand-written @tf.custom_gradient gradients against autodiff of the rewrite: {counts}")
     return lines

@@ -338,3 +338,12 @@ def test_by_default_fix_verify_keeps_an_agreeing_gradient(tf, tmp_path):
     assert main(["fix", "--verify", "--jobs", "1", str(path)]) == 0
     text = path.read_text()
     assert "@tf.custom_gradient" in text and "return y, grad" in text and "tf.numpy_function" not in text
+
+
+def test_without_verify_the_summary_says_what_would_check_the_gradients():
+    from rewriter.report import Summary, render_summary
+
+    summary = Summary()
+    summary.custom_gradients["not checked"] = 3
+    assert render_summary(summary)[-1] == ("3 hand-written @tf.custom_gradient gradients not checked: "
+                                           "`rewriter fix --verify` compares them with autodiff of the rewrite")
