@@ -98,7 +98,8 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
         helpers.used = set()
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
         lowered.helper_copies = frozenset(helpers.used)
-        edits = _output_edits(site, lowered, module)
+        tout = site.tout_for([getattr(fact, "dtype", None) for fact in facts])
+        edits = _output_edits(site, lowered, module, tout)
         edits.update(helpers.insertions({p: p for p in sorted(lowered.helper_copies)}))
         if site.result_rank is not None and not lowered.refusals \
                 and any(value.fact.rank != site.result_rank for _, value in lowered.returns):
@@ -138,7 +139,8 @@ def site_notes(site, variants) -> list:
     notes = list(dict.fromkeys(n for v in variants for n in v.lowered.notes))
     bodies = [v.lowered for v in variants]
     blocked = site.kind in ("numpy_function", "py_func") or any(b.leaves_tensorflow for b in bodies)
-    differentiable = any(dtype.kind in "fc" for dtype in site.tout or ())
+    touts = [site.tout_for([getattr(f, "dtype", None) for f in v.facts]) for v in variants] or [site.tout or []]
+    differentiable = any(dtype is not None and dtype.kind in "fc" for tout in touts for dtype in tout)
     if blocked and differentiable and any(b.tensorflow_calls for b in bodies):
         notes.append(GRADIENT_NOTE.format(kind=site.kind))
     return notes
@@ -312,15 +314,18 @@ def _bound_facts(site, params, constants) -> dict:
     return env
 
 
-def _output_edits(site, lowered, module) -> dict:
-    """Check the results against `Tout` and make them tensors of exactly `Tout`.
+def _output_edits(site, lowered, module, tout) -> dict:
+    """Check the results against `tout` (the site's `Tout` for these inputs) and make them
+    tensors of exactly `tout`.
 
     numpy_function fails on any dtype mismatch (so that input assignment is impossible);
     py_function converts NumPy results to Tout, so casts are added there (a TF tensor it
     returns must already be of Tout). Python numbers (and the
     int32 tensors that hold shape values) are made tensors of Tout, as the wrapper did."""
     edits = dict(lowered.edits)
-    expected = len(site.tout)
+    expected = len(tout)
+    if any(dtype is None for dtype in tout):
+        raise Inconsistent("`Tout` is the dtype of an input whose dtype is unknown")
     if not lowered.returns:
         raise Inconsistent("the function returns nothing")
     for node, value in lowered.returns:
@@ -330,7 +335,7 @@ def _output_edits(site, lowered, module) -> dict:
             facts = list(value.fact.items)
         if len(facts) != expected:
             raise Inconsistent("the number of outputs differs from Tout")
-        for output, fact, dtype in zip(outputs, facts, site.tout):
+        for output, fact, dtype in zip(outputs, facts, tout):
             produced = _produced_dtype(fact)
             numbers = fact.kind is Kind.SCALAR
             if produced is None or (produced == dtype and not numbers):

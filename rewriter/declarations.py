@@ -7,6 +7,7 @@ everything here only reads the source, nothing runs.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import gast
 import numpy as np
@@ -20,15 +21,24 @@ from .resolve import Resolver
 ARGS_COMMENT = re.compile(r"#\s*rewriter:\s*args\s*=\s*(?P<spec>.+?)\s*$")
 
 
-def read_tout(node, resolver):
+@dataclass(frozen=True)
+class InputDtype:
+    """A `Tout` entry that is the dtype of the site's input `index` (`x.dtype`, or `dtype` bound
+    to it): each dtype the input takes gives the rewrite its own `Tout`."""
+
+    index: int
+
+
+def read_tout(node, resolver, inputs=()):
     """(is a list, dtypes) of a `Tout` as people write it: a dtype, a list or tuple of them,
     `[tf.float32] * 3`, `(tf.float32,) * 2`, a sum of such lists, or a name bound once to any
-    of these; None when it is none of them (a dtype read from an input, say)."""
+    of these. An entry that is the dtype of one of the site's `inputs` (`[x.dtype] * 2`, or
+    `dtype = x.dtype` then `[dtype] * 2`) is an `InputDtype`. None when it is none of them."""
     items = sequence_items(node, resolver)
     if items is None:
-        dtype = _dtype_of(node, resolver)
+        dtype = _dtype_of(node, resolver, inputs)
         return None if dtype is None else (False, [dtype])
-    dtypes = [_dtype_of(item, resolver) for item in items]
+    dtypes = [_dtype_of(item, resolver, inputs) for item in items]
     return None if any(d is None for d in dtypes) else (True, dtypes)  # (`in` would match float64 == None)
 
 
@@ -73,15 +83,30 @@ def _bound_once(node, resolver):
     return None
 
 
-def _dtype_of(node, resolver, depth: int = 0):
-    """The dtype a node names: `tf.float32`, `np.int64`, `"float32"`, or a name bound once to one."""
+def _dtype_of(node, resolver, inputs=(), depth: int = 0):
+    """The dtype a node names: `tf.float32`, `np.int64`, `"float32"`, an input's `x.dtype`
+    (an `InputDtype`), or a name bound once to one of these."""
     name = resolver.qualname(node)
     if name and (name.startswith("tensorflow.") or name.startswith("numpy.")):
         return F.from_tf_name(name)
     if isinstance(node, gast.Constant) and isinstance(node.value, str):
         return F.from_tf_name(node.value)
+    if isinstance(node, gast.Attribute) and node.attr == "dtype":
+        index = _input_index(node.value, resolver, inputs)
+        return None if index is None else InputDtype(index)
     value = _bound_once(node, resolver) if depth < 4 else None
-    return None if value is None else _dtype_of(value, resolver, depth + 1)
+    return None if value is None else _dtype_of(value, resolver, inputs, depth + 1)
+
+
+def _input_index(node, resolver, inputs):
+    """Which of the site's inputs a name is: the same variable, bound by the same statements."""
+    if not isinstance(node, gast.Name):
+        return None
+    definitions = set(resolver.definitions(node))
+    for index, given in enumerate(inputs):
+        if isinstance(given, gast.Name) and given.id == node.id and set(resolver.definitions(given)) == definitions:
+            return index
+    return None
 
 
 def declared_inputs(site, module: ParsedModule, resolver: Resolver) -> list | None:

@@ -12,6 +12,8 @@ import ast
 
 import gast
 
+from . import facts as F
+from .declarations import InputDtype
 from .edits import edited_text
 from .sites import PARAMS, bind_arguments
 
@@ -155,7 +157,10 @@ def fallback_call(site, module, resolver, input_names) -> str:
     one_of_list = site.tout_is_list and len(site.tout) == 1  # the copy returns the one tensor, not a list
     literal = isinstance(tout, (gast.List, gast.Tuple))
     tout_text = source.segment(tout.elts[0] if one_of_list and literal else tout)
-    if one_of_list and not literal:
+    if site.tout_follows_inputs:  # `[dtype] * 2` with `dtype = x.dtype` of the caller: the copy's own inputs
+        items = [f"{input_names[d.index]}.dtype" if isinstance(d, InputDtype) else F.tf_name(d) for d in site.tout]
+        tout_text = f"[{', '.join(items)}]" if site.tout_is_list and not one_of_list else items[0]
+    elif one_of_list and not literal:
         # the dtype itself: a list Tout would give a list in a graph
         tout_text = f"{tout_text}[0]" if isinstance(tout, (gast.Name, gast.Attribute)) else f"({tout_text})[0]"
     extra = f", stateful={source.segment(args['stateful'])}" if "stateful" in args else ""

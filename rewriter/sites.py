@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import gast
 
 from .custom_gradients import custom_gradient_around
-from .declarations import bind_arguments, read_tout, signature_fact
+from .declarations import InputDtype, bind_arguments, read_tout, signature_fact
 from .parse import ParsedModule
 from .resolve import Resolver
 
@@ -47,7 +47,7 @@ class Site:
     inputs: list | None = None    # expressions of `inp`
     tensor_inputs: list = field(default_factory=list)  # per input: provably a tensor already (no conversion needed)
     traced: bool = False          # the call only ever runs in a graph (inside a tf.function or a Dataset.map function)
-    tout: list | None = None      # NumPy dtypes of Tout
+    tout: list | None = None      # NumPy dtypes of Tout, or InputDtype where it is an input's dtype
     tout_is_list: bool = False
     result_rank: int | None = None  # from `y.set_shape([...])` on the site's result: a declaration
     elems: object = None          # map_fn: the mapped tensor expression
@@ -55,6 +55,14 @@ class Site:
     custom_gradient: object = None  # CustomGradient: the call is the forward of a @tf.custom_gradient function
     reason: str = ""              # why the site cannot be rewritten, when it cannot
     code: str = ""
+
+    def tout_for(self, dtypes) -> list:
+        """Tout's NumPy dtypes for inputs of `dtypes` (None where it follows an input of unknown dtype)."""
+        return [dtypes[d.index] if isinstance(d, InputDtype) else d for d in self.tout]
+
+    @property
+    def tout_follows_inputs(self) -> bool:
+        return any(isinstance(d, InputDtype) for d in self.tout or ())
 
     @property
     def line(self) -> int:
@@ -141,7 +149,7 @@ def _describe(call, kind, resolver) -> Site:
     site.custom_gradient = custom_gradient_around(call, site.inputs, resolver)
     site.traced = _always_traced(call, resolver)
     site.tensor_inputs = [_is_tensor(e, resolver) or signature_fact(e, resolver) is not None for e in site.inputs]
-    read = read_tout(args["Tout"], resolver)
+    read = read_tout(args["Tout"], resolver, site.inputs)
     if read is None:
         return _left(site, "`Tout` is not a list of dtypes this tool can read", "RW103")
     site.tout_is_list, site.tout = read

@@ -281,9 +281,8 @@ def numpy_side(site, original, bound, strict=False):
     """The original as the verifier calls it: NumPy in, NumPy out, as the wrapper would.
     `strict` (for probing) rejects inputs under which numpy_function would fail on Tout; the
     verifier itself also calls it in float64 for finite differences."""
-    tout = site.tout
-
     def call(*arrays):
+        tout = site.tout_for([a.dtype for a in arrays])
         if site.kind == "py_function":
             import tensorflow as tf
 

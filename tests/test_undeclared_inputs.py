@@ -361,6 +361,61 @@ def test_tout_written_as_an_expression_is_read(tf, tmp_path, tout, preamble):
         assert not mismatch(outcome(original.program, x), outcome(module.program, x))
 
 
+@pytest.mark.parametrize("tout, preamble", [
+    ("[dtype] * 2", "dtype = a.dtype"),
+    ("[a.dtype, a.dtype]", "pass"),
+    ("(a.dtype,) * 2", "pass"),
+    ("OUT", "OUT = [a.dtype] * 2"),
+])
+def test_tout_taken_from_an_input_dtype_follows_each_input(tf, tmp_path, tout, preamble):
+    """`Tout` read from an input (`dtype = a.dtype`, then `[dtype] * 2`) is that input's dtype
+    for each dtype the program is called with: the rewrite gives the original's results where
+    it ran, eagerly and traced, and the copy's fallback builds Tout from its own inputs."""
+    text = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def normalize_pair(a, b):
+            scale = np.abs(a).max() + 1e-6
+            return a / scale, b / scale
+
+
+        def program(a, b):
+            {preamble}
+            x, y = tf.numpy_function(normalize_pair, [a, b], {tout})
+            return x, y
+        """).format(preamble=preamble, tout=tout)
+    result = rewrite_source(text, "pair.py")
+    (conversion,) = result.conversions
+    assert conversion.status == "converted", conversion.reason
+    assert "[a.dtype, a.dtype])" in result.new  # the fallback's Tout, from the copy's own input
+    module, original = load_module(tmp_path, result.new), load_module(tmp_path, text)
+    cases = [(np.float32, np.float32), (np.float64, np.float64), (np.float32, np.uint8), (np.float64, np.int16),
+             (np.float32, np.float64), (np.int32, np.int32)]
+    for a_dtype, b_dtype in cases:
+        a, b = (np.arange(6) - 2).astype(a_dtype), np.arange(6).astype(b_dtype)
+        for run in (lambda f: f, tf.function):
+            want = outcome(run(original.program), tf.constant(a), tf.constant(b))
+            assert not mismatch(want, outcome(run(module.program), tf.constant(a), tf.constant(b))), (a_dtype, b_dtype)
+
+
+def test_tout_from_an_input_rebound_before_the_call_is_not_read(tmp_path):
+    """`dtype = a.dtype` read before `a` is bound again is not the dtype of the `a` the site gets."""
+    text = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def program(a):
+            dtype = a.dtype
+            a = tf.cast(a, tf.float64)
+            return tf.numpy_function(np.sqrt, [a], dtype)
+        """)
+    (conversion,) = rewrite_source(text, "rebound.py").conversions
+    assert conversion.status == "left" and conversion.code == "RW103"
+
+
 @pytest.mark.parametrize("wrapper", ["tf.numpy_function", "tf.py_function", "tf.compat.v1.py_func"])
 def test_a_tout_list_of_one_dtype_returns_what_the_wrapper_returned(tf, tmp_path, wrapper):
     """numpy_function and py_func return the tensor eagerly and a list of one in a graph;
