@@ -31,7 +31,7 @@ def _flatten(outputs):
 def time_variants(variants, args, warmup: int = 1, repeats=None) -> dict:
     """Time several functions on the same inputs: each one's first call (trace + run), `warmup`
     untimed rounds, then timed rounds that call every function once, interleaved so that a
-    change in the machine's load hits all of them alike. Exactly `repeats` rounds if given, else
+    change in the machine's load hits all of them alike, in an order that turns each round. Exactly `repeats` rounds if given, else
     until the timed calls add up to BUDGET_S per function or MAX_REPEATS rounds (at least
     MIN_REPEATS). Returns {label: {first_ms, median_ms, repeats, outputs}}."""
     results = {}
@@ -52,7 +52,10 @@ def time_variants(variants, args, warmup: int = 1, repeats=None) -> dict:
             spent = sum(sum(r["times"]) for r in results.values())
             if rounds >= MAX_REPEATS or (rounds >= MIN_REPEATS and spent >= BUDGET_S * len(variants)):
                 break
-        for label, fn in variants:
+        # each round starts with the next function: none always runs right after the same one
+        # (after the original's NumPy work, say), which would bias its times
+        shift = rounds % len(variants)
+        for label, fn in variants[shift:] + variants[:shift]:
             start = time.perf_counter()
             _sync(fn(*args))
             results[label]["times"].append(time.perf_counter() - start)
