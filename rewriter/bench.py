@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .bench_profile import op_profile
 from .bench_report import Progress, print_report, to_markdown
 from .bench_timing import best_device, device_exists, graph_function, machine_info, time_variants
 from .corpus import CorpusFile, compare_outputs, corpus_files, first_reason, import_file, site_status
@@ -58,6 +59,7 @@ class Row:
     xla_ms: float | None = None   # --jit: the rewritten program under tf.function(jit_compile=True)
     xla_speedup: float | None = None  # original / rewritten under XLA
     xla_error: str = ""           # --jit: why XLA could not compile the rewrite (the ops it lacks)
+    profile: str = ""             # where a slow rewrite spends its time (bench_profile), and the reference
 
 
 def _geomean(values):
@@ -122,6 +124,8 @@ def bench_one(entry: CorpusFile, workdir: Path, device: str, warmup: int, repeat
     if rewritten is not None:
         row.speedup = row.original_ms / row.rewritten_ms if row.rewritten_ms else None
         row.overhead = row.rewritten_ms / row.reference_ms if row.reference_ms else None
+        if entry.shape != "tf1" and _slow(row):
+            row.profile = _profiles(dict(variants), inputs, device)
         if entry.shape == "random":
             problems = [p for p in compare_outputs(outputs["rewritten"], outputs["original"])
                         if "elements differ" not in p]
@@ -130,6 +134,28 @@ def bench_one(entry: CorpusFile, workdir: Path, device: str, warmup: int, repeat
             problems = compare_outputs(outputs["rewritten"], outputs["original"])
             row.check = "ok" if not problems else "mismatch: " + "; ".join(problems)
     return row
+
+
+SLOW_OVERHEAD = 1.5
+"""Above this overhead against the reference, the bench profiles both to say why."""
+
+
+def _slow(row: Row) -> bool:
+    return (row.speedup is not None and row.speedup < 1.0) or (row.overhead or 0) > SLOW_OVERHEAD
+
+
+def _profiles(functions: dict, inputs, device: str) -> str:
+    """`rewritten: <op profile>; reference: <op profile>`, or why there is none."""
+    import tensorflow as tf
+
+    parts = []
+    for label in ("rewritten", "reference"):
+        try:
+            with tf.device(device):
+                parts.append(f"{label}: {op_profile(functions[label], inputs).describe()}")
+        except Exception as exc:  # noqa: BLE001 - a graph that cannot run alone has no profile
+            parts.append(f"{label}: no profile ({_exception_line(exc)})")
+    return "; ".join(parts)
 
 
 def _compiled_with_xla(program, signature, inputs):

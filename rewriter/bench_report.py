@@ -50,12 +50,22 @@ def _notes(rows, skipped) -> list:
             notes.append(f"{row.name}: rewritten output differs from the original: {row.check[10:]}")
         if row.xla_error:
             notes.append(f"{row.name}: under XLA: {_short(row.xla_error)}")
+        if row.profile:
+            notes.append(f"{row.name}: {_why_slow(row)}: {_short(row.profile, 400)}")
         if row.status != "converted" and row.reason:
             expected = "as expected" if row.status == row.expected else f"(expected {row.expected})"
             notes.append(f"{row.name}: {row.status} {expected}: {_short(row.reason)}")
     for item in skipped:
         notes.append(f"{item['name']}: skipped: {item['reason']}")
     return notes
+
+
+def _why_slow(row) -> str:
+    """`slower than the original on CPU (0.26×; under XLA 3.63×)` or `overhead 2.46×`."""
+    if row.speedup is not None and row.speedup < 1.0:
+        xla = f"; under XLA {_ratio(row.xla_speedup)}" if row.xla_speedup else ""
+        return f"slower than the original ({_ratio(row.speedup)}{xla})"
+    return f"overhead {_ratio(row.overhead)} against the reference"
 
 
 def _short(text: str, limit: int = 200) -> str:
