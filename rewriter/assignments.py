@@ -135,7 +135,30 @@ def choose_variants(groups: dict, declared, open_inputs, input_names) -> list:
     ranked = ranked[:1] + [(key, members) for key, members in ranked[1:]
                            if any(all(d in USUAL_DTYPES for d, _ in combo) for combo, _ in members)]
     limit = MAX_VARIANTS.get(len(open_inputs), 1)
-    return [_variant(dict(key), members, declared, open_inputs, input_names) for key, members in ranked[:limit]]
+    chosen = []
+    for key, members in ranked[:limit]:
+        variant = _variant(dict(key), members, declared, open_inputs, input_names)
+        chosen.append(variant)
+        rest = [(combo, low) for combo, low in members if not _takes(variant, combo, open_inputs, input_names)]
+        if rest and _one_float(min((combo for combo, _ in rest), key=plausibility)):
+            # all float64 where the body's check names all float32: one check cannot say both,
+            # so the same body gets a second check (dispatch joins them with `or`)
+            chosen.append(_variant(dict(key), rest, declared, open_inputs, input_names))
+    return chosen
+
+
+def _takes(variant, combo, open_inputs, input_names) -> bool:
+    """Whether inputs of `combo` (a dtype and rank per open input) pass the variant's checks."""
+    for index, (dtype, rank) in zip(open_inputs, combo):
+        dtypes, ranks = variant.checks[input_names[index]]
+        if (dtypes is not None and dtype not in dtypes) or (ranks is not None and rank not in ranks):
+            return False
+    return True
+
+
+def _one_float(combo) -> bool:
+    """Every open input float32, or every one float64: the assignments pipelines feed most."""
+    return len({dtype for dtype, _ in combo}) == 1 and combo[0][0] in (np.dtype("float32"), np.dtype("float64"))
 
 
 def _variant(edits, members, declared, open_inputs, input_names) -> Variant:

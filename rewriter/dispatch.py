@@ -50,10 +50,21 @@ def dispatch_text(target, source, variants, fallback: str) -> str:
     factored = _factored(target, source, variants, first, end, indent, step, fallback)
     if factored is not None:
         return header + factored
+    branches = {}  # body -> the checks that take it: a body two checks share is written once
+    for variant, body in zip(variants, bodies):
+        branches.setdefault(body, []).append(variant.checks)
     chain = []
-    for keyword, variant, body in zip(("if", *["elif"] * len(variants)), variants, bodies):
-        chain.append(_check(keyword, variant.checks, indent) + _indented(body, step))
+    for keyword, (body, checks) in zip(("if", *["elif"] * len(branches)), branches.items()):
+        chain.append(_either_check(keyword, checks, indent) + _indented(body, step))
     return f"{header}{''.join(chain)}{indent}else:\n{_line(fallback, indent + step)}"
+
+
+def _either_check(keyword: str, alternatives: list, indent: str) -> str:
+    """`if <check>:`, or `if (<check>) or (<check>):` for a body several checks share."""
+    if len(alternatives) == 1:
+        return _check(keyword, alternatives[0], indent)
+    clauses = [_check("", checks, "").strip()[:-1].strip() for checks in alternatives]
+    return f"{indent}{keyword} {' or '.join(f'({clause})' for clause in clauses)}:\n"
 
 
 def _factored(target, source, variants, first, end, indent, step, fallback):

@@ -445,3 +445,37 @@ def test_a_tout_list_of_one_dtype_returns_what_the_wrapper_returned(tf, tmp_path
             want, got = outcome(run(original.program), x), outcome(run(module.program), x)
             assert not mismatch(want, got)
             assert type(want[1]) is type(got[1])
+
+
+def test_two_float64_inputs_share_the_float32_body_under_one_check(tf, tmp_path):
+    """Two undeclared inputs, both float64 (features NumPy made): the body lowered for both
+    float32 is also right for both float64, but no one check of per-input dtypes says "both
+    float32 or both float64". The body is written once under `(...) or (...)`, and float64
+    inputs run it natively instead of the original."""
+    from graph_ops import graph_ops
+
+    text = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def pair(a, b):
+            s = np.abs(a).max() + 1e-6
+            return (a / s).astype(np.float32), (b / s).astype(np.float32)
+
+
+        def program(a, b):
+            return tf.numpy_function(pair, [a, b], [tf.float32, tf.float32])
+        """)
+    result = rewrite_source(text, "pair.py")
+    assert result.conversions[0].status == "converted"
+    assert result.new.count("return tf.cast(a / s, tf.float32), tf.cast(b / s, tf.float32)") == 1
+    module, original = load_module(tmp_path, result.new), load_module(tmp_path, text)
+    float64 = tf.TensorSpec([None], tf.float64)
+    assert not graph_ops(tf.function(module.program).get_concrete_function(float64, float64)) & {"PyFunc"}
+    for a_dtype, b_dtype in [(np.float32, np.float32), (np.float64, np.float64), (np.float32, np.float64),
+                             (np.float64, np.float32), (np.float64, np.int32), (np.uint8, np.uint8)]:
+        a, b = (np.arange(5) - 1).astype(a_dtype), np.arange(5).astype(b_dtype)
+        for run in (lambda f: f, tf.function):
+            want = outcome(run(original.program), tf.constant(a), tf.constant(b))
+            assert not mismatch(want, outcome(run(module.program), tf.constant(a), tf.constant(b))), (a_dtype, b_dtype)
