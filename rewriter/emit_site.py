@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import gast
 
 from .convert import Conversion, site_notes
+from .declarations import bind_arguments
 from .dispatch import DispatchError, dispatch_text, fallback_call
 from .edits import Edit, apply_edits, fresh_name, names_in, substitute
 from .emit import function_edits, input_texts, within, wrap_outputs
+from .sites import PARAMS
 
 
 def emit_site(conversion: Conversion, module, resolver) -> Conversion:
@@ -40,6 +42,9 @@ def emit_site(conversion: Conversion, module, resolver) -> Conversion:
     if isinstance(emitted, Conversion):
         return emitted
     emitted, variants = emitted
+    unread = _unread_tout_binding(site, module, resolver)
+    for version in emitted if unread is not None else ():
+        version.edits.append(unread)
     conversion.edits, conversion.function_text, conversion.variants = emitted[0].astuple()
     conversion.fewer_bodies = emitted[1:]
     conversion.patterns = tuple(sorted({p for v in variants for p in v.lowered.patterns}))
@@ -130,3 +135,24 @@ def _one_line(function) -> bool:
     return bool(body) and body[0].lineno == function.lineno
 
 
+def _unread_tout_binding(site, module, resolver):
+    """An edit deleting the line `dtype = x.dtype` when the site's `Tout` was its only reader:
+    the rewrite takes the dtype from its own inputs, and a reviewer would ask for the line to go."""
+    if not site.tout_follows_inputs:
+        return None
+    tout = bind_arguments(site.call, PARAMS[site.kind]).get("Tout")
+    inside = set(gast.walk(tout))
+    for name in (n for n in inside if isinstance(n, gast.Name)):
+        definitions = resolver.definitions(name)
+        statement = resolver.parents.get(definitions[0]) if len(definitions) == 1 else None
+        if not (isinstance(statement, gast.Assign) and statement.targets == definitions
+                and isinstance(statement.value, gast.Attribute) and statement.value.attr == "dtype"
+                and isinstance(statement.value.value, gast.Name)):
+            continue
+        block = getattr(resolver.parents.get(statement), "body", [])
+        line = module.source.lines[statement.lineno - 1]
+        if all(user in inside for user in resolver.users(definitions[0])) and len(block) > 1 \
+                and line.strip() == module.source.segment(statement):
+            start = module.source.line_starts[statement.lineno - 1]
+            return Edit(start, start + len(line), "")
+    return None

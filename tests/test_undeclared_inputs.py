@@ -390,6 +390,7 @@ def test_tout_taken_from_an_input_dtype_follows_each_input(tf, tmp_path, tout, p
     (conversion,) = result.conversions
     assert conversion.status == "converted", conversion.reason
     assert "[a.dtype, a.dtype])" in result.new  # the fallback's Tout, from the copy's own input
+    assert "dtype = a.dtype" not in result.new.split("def program", 1)[1]  # its one reader is gone
     module, original = load_module(tmp_path, result.new), load_module(tmp_path, text)
     cases = [(np.float32, np.float32), (np.float64, np.float64), (np.float32, np.uint8), (np.float64, np.int16),
              (np.float32, np.float64), (np.int32, np.int32)]
@@ -398,6 +399,22 @@ def test_tout_taken_from_an_input_dtype_follows_each_input(tf, tmp_path, tout, p
         for run in (lambda f: f, tf.function):
             want = outcome(run(original.program), tf.constant(a), tf.constant(b))
             assert not mismatch(want, outcome(run(module.program), tf.constant(a), tf.constant(b))), (a_dtype, b_dtype)
+
+
+def test_a_dtype_binding_read_after_the_site_stays(tmp_path):
+    text = textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def program(a):
+            dtype = a.dtype
+            y = tf.numpy_function(np.sqrt, [a], dtype)
+            return tf.cast(y, dtype)
+        """)
+    result = rewrite_source(text, "kept.py")
+    assert result.conversions[0].status == "converted"
+    assert "    dtype = a.dtype\n" in result.new
 
 
 def test_tout_from_an_input_rebound_before_the_call_is_not_read(tmp_path):
