@@ -1,0 +1,338 @@
+"""Loops over row indices whose steps each reduce a whole array against one row become one
+computation over every (step, element) pair:
+
+    for i in range(len(scores)):
+        better = relevance > relevance[i]
+        diffs = scores[better] - scores[i]
+        total += float(np.maximum(0.0, MARGIN - diffs).sum())
+        pairs += int(better.sum())
+
+Each step's arrays are lifted to all steps at once (`relevance[i]` becomes a column, so
+`better` is the [steps, n] matrix), and each accumulation is one `tf.reduce_sum` over the steps
+of its per-step values. A boolean selection `scores[better]` has a different length at every
+step, so it is never built: the elementwise work on it is done on all of `scores`, and the sum
+that ends it adds `tf.where(better, value, 0)`, the selected elements and the sum's identity
+elsewhere. Only sums end a selection (a max or min of an empty selection raises in NumPy, and
+a mean would need the count); only `+ - * / max min abs` by a step's scalar lie between the
+selection and its sum, so the gradient through an element left out is 0, never 0 * inf.
+
+Memory: the stacked steps hold one [steps, ...] copy of each step's arrays (n² elements for a
+loop over the n rows of a vector), where the loop holds one step at a time. Float sums are
+regrouped as in accumulate.py (within the verifier's reduction tolerance); integer sums are exact.
+"""
+from __future__ import annotations
+
+import gast
+import numpy as np
+
+from . import facts as F
+from .facts import Fact, Kind
+from .handlers import registers
+from .loops import read_after
+from .lowered import Inconsistent, Lowered, Refusal
+from .parse import Span
+from .rows import RowIndex, range_bound, steps_of
+from .vectorize import _no_random_draw
+from .walker import FunctionLowering
+
+_ACCUMULATE = {gast.Add: "+", gast.Sub: "-"}
+_SUMS = frozenset({"numpy.sum"})
+_ELEMENTWISE_CALLS = frozenset({"numpy.maximum", "numpy.minimum", "numpy.abs", "numpy.absolute"})
+
+
+@registers("pairwise")
+def lower_pairwise_loop(lw, node) -> bool:
+    """`for i in range(len(x)): t = f(x, x[i]); s += g(t)` becomes `t = f(x, x[:, None])`
+    (one row per step) and `s = s + tf.reduce_sum(g(t), axis=0)`, with boolean selections made
+    masked sums (module docstring). False when the loop is not of that shape."""
+    shape = _shape(lw, node)
+    if shape is None:
+        return False
+    counter, temporaries, steps = shape
+    body = _Body(lw, {counter: Fact(Kind.OTHER, value=RowIndex(steps[1], steps[2]))})
+    lines, results = [], {}
+    for statement in node.body:
+        if isinstance(statement, gast.Assign):
+            name = statement.targets[0].id
+            value = body.temporary(statement.value)
+            if value is None:
+                return False
+            body.element[name] = value.fact
+            lines.append(f"{name} = {value.text}")
+            continue
+        line = body.accumulation(statement)
+        if line is None:
+            return False
+        lines.append(line[0])
+        results[statement.target.id] = line[1]
+    indent = lw.source.indent_of_line(node.lineno)
+    start, end = lw.source.line_starts[node.lineno - 1], lw.source.line_starts[node.end_lineno]
+    lw.out.edits[Span(start, end)] = "".join(f"{indent}{line}\n" for line in lines)
+    lw.env.update(results)
+    lw.env.update({name: body.element[name].with_(batched=False, rank=body.element[name].rank + 1, fresh=True)
+                   for name in temporaries})
+    note = f"line {node.lineno}: loop computed for all steps at once: each step's arrays are stacked " \
+           "([steps, n] elements for n-element rows, n² for a loop over the n rows of a vector)"
+    if note not in lw.out.notes:
+        lw.out.notes.append(note)
+    return True
+
+
+def _shape(lw, node):
+    """(counter, temporaries, steps) for `for i in range(n)` over the rows of an array whose body
+    binds temporaries (`t = ...`) and accumulates into names bound before it (`s += ...`,
+    `s -= ...`), neither read in the body outside its own statement before it is bound, nor
+    read after the loop; else None."""
+    if node.orelse or not isinstance(node.target, gast.Name) or not node.body:
+        return None
+    bound = range_bound(lw, node.iter)
+    steps = steps_of(lw, bound) if bound is not None else None
+    if steps is None:
+        return None
+    counter = node.target.id
+    temporaries, accumulators = [], []
+    for statement in node.body:
+        if isinstance(statement, gast.Assign) and len(statement.targets) == 1 \
+                and isinstance(statement.targets[0], gast.Name):
+            temporaries.append(statement.targets[0].id)
+        elif isinstance(statement, gast.AugAssign) and isinstance(statement.target, gast.Name) \
+                and type(statement.op) in _ACCUMULATE:
+            accumulators.append(statement.target.id)
+        else:
+            return None
+    if not accumulators or len(set(temporaries + accumulators)) != len(temporaries) + len(accumulators) \
+            or counter in temporaries + accumulators:
+        return None
+    if any(lw.env.get(name) is None for name in accumulators) \
+            or any(lw.env.get(name) is not None and name in lw.aliased for name in accumulators):
+        return None
+    bound_so_far = set()
+    for statement in node.body:
+        value = statement.value
+        read = {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}
+        if read & set(accumulators) or read & (set(temporaries) - bound_so_far):
+            return None  # a value carried from the step before: a recurrence
+        if isinstance(statement, gast.Assign):
+            bound_so_far.add(statement.targets[0].id)
+    if any(read_after(lw, node, name) for name in [counter, *temporaries]):
+        return None  # after the loop they would hold every step, not the last
+    return counter, temporaries, steps
+
+
+class _Body:
+    """The loop body lifted to every step: facts of the per-step names (the counter, the
+    temporaries), and which temporaries stand for a boolean selection (by the mask's text)."""
+
+    def __init__(self, lw, element: dict):
+        self.lw = lw
+        self.element = element
+        self.masks: dict = {}  # temporary name -> TF text of the [steps, ...] mask it selects with
+
+    def temporary(self, expression):
+        """A temporary's value for every step: a lifted value, or (for a selection) the
+        unselected values, its mask remembered."""
+        mask = self._masked(expression)
+        if mask is _INVALID:
+            return None
+        value = self._lift(expression)
+        if value is None or value.fact.kind is not Kind.ARRAY or value.fact.dtype is None \
+                or value.fact.rank is None or not value.fact.batched:
+            return None
+        if mask is not None:
+            name = self.lw.resolver.parents.get(expression).targets[0].id
+            self.masks[name] = mask
+        return value
+
+    def accumulation(self, statement):
+        """`s += v` as `s = s + tf.reduce_sum(v for every step)`: (line, fact of s after the loop)."""
+        lw, name = self.lw, statement.target.id
+        number = self._python_number(statement.value)
+        value = self._lift(number[0] if number else statement.value)
+        if value is None or value.fact.kind is not Kind.ARRAY or value.fact.rank != 0 \
+                or value.fact.dtype is None or value.fact.dtype.kind not in "biuf" or not value.fact.batched:
+            return None
+        current = lw.env[name]
+        result = self._python_sum(current, number[1]) if number else self._numpy_sum(statement, current, value)
+        if result is None:
+            return None
+        values = value.text
+        if value.fact.dtype != result.dtype:
+            values = f"tf.cast({values}, {F.tf_name(result.dtype)})"
+        op = _ACCUMULATE[type(statement.op)]
+        return f"{name} = {name} {op} tf.reduce_sum({values}, axis=0)", result
+
+    def _python_number(self, node):
+        """(argument, int or float) of `float(v)` / `int(v)`, else None."""
+        if isinstance(node, gast.Call) and self.lw.resolver.builtin(node.func) in (int, float) \
+                and len(node.args) == 1 and not node.keywords and not isinstance(node.args[0], gast.Starred):
+            return node.args[0], self.lw.resolver.builtin(node.func)
+        return None
+
+    @staticmethod
+    def _python_sum(current, pytype):
+        """A Python int or float `s` plus each step's `float(v)` or `int(v)`: a Python number,
+        held as a float64 or int64 tensor (as `float()` of a NumPy scalar is)."""
+        if current.kind is not Kind.SCALAR or current.pytype not in (int, float):
+            return None
+        pytype = float if float in (current.pytype, pytype) else int
+        return Fact(Kind.SCALAR, pytype=pytype, tensor=True, dtype=F.as_dtype(pytype))
+
+    def _numpy_sum(self, statement, current, value):
+        """`s` plus each step's NumPy scalar: the dtype NumPy's add gives (a Python float plus
+        a float32 is a float32), for an `s` that is a Python number or a 0-d array of that dtype."""
+        ufunc = np.add if isinstance(statement.op, gast.Add) else np.subtract
+        try:
+            result = self.lw._numpy_result(statement, ufunc, (current, value.fact.with_(batched=False)), {})
+        except (Refusal, Inconsistent):
+            return None
+        if result.kind is not Kind.ARRAY or result.dtype is None or result.rank != 0 \
+                or result.dtype.kind not in "iuf":
+            return None
+        if current.kind is Kind.ARRAY and (current.dtype != result.dtype or current.rank != 0):
+            return None  # an in-place dtype change, or an accumulator that is not one number
+        if current.kind is Kind.SCALAR and current.pytype not in (int, float):
+            return None
+        return result.with_(fresh=True)
+
+    def _lift(self, expression):
+        """The expression lowered for every step at once, selections inside sums made masked
+        sums; None where some part has no batching rule."""
+        lw = self.lw
+        inner = _Spliced(lw.fn, lw.source, lw.resolver, lw.registry, {**lw.env, **self.element},
+                         context=lw.context, scope=lw.scope)
+        inner.body, inner.given = self, {}
+        try:
+            value = inner.expr(expression)
+            if inner.out.refusals:
+                raise inner.out.refusals[0]
+            _no_random_draw(lw, inner, expression)
+        except (Refusal, Inconsistent):
+            return None
+        lw.out.patterns.update(inner.out.patterns)
+        return value
+
+    def _masked(self, node):
+        """The mask text when `node` is made of one boolean selection (or temporaries holding
+        one) by elementwise steps that keep a left-out element's gradient 0; None when it holds
+        no selection; _INVALID when it uses one otherwise (several masks, other operations)."""
+        if isinstance(node, gast.Name):
+            return self.masks.get(node.id)
+        if isinstance(node, gast.Subscript):
+            selected = self._selection(node)
+            if selected is not None:
+                return selected[1]
+        if isinstance(node, gast.BinOp) and type(node.op) in (gast.Add, gast.Sub, gast.Mult, gast.Div):
+            left, right = self._masked(node.left), self._masked(node.right)
+            if _INVALID in (left, right):
+                return _INVALID
+            if isinstance(node.op, (gast.Mult, gast.Div)):
+                if left is not None and right is None and self._constant(node.right):
+                    return left
+                if right is None:
+                    return left if left is None else _INVALID
+                return right if left is None and isinstance(node.op, gast.Mult) and self._constant(node.left) \
+                    else _INVALID
+            return self._combined(node, left, right, (node.left, node.right))
+        if isinstance(node, gast.UnaryOp) and type(node.op) in (gast.USub, gast.UAdd):
+            return self._masked(node.operand)
+        if isinstance(node, gast.Call) and self.lw.resolver.qualname(node.func) in _ELEMENTWISE_CALLS \
+                and not node.keywords and not any(isinstance(a, gast.Starred) for a in node.args):
+            masks = [self._masked(a) for a in node.args]
+            if _INVALID in masks:
+                return _INVALID
+            if len(node.args) == 1:
+                return masks[0]
+            if len(node.args) == 2:
+                return self._combined(node, *masks, node.args)
+            return _INVALID if any(masks) else None
+        if isinstance(node, gast.Call) and self._sum_operand(node) is not None:
+            return None if self._masked(self._sum_operand(node)) is not _INVALID else _INVALID
+        children = [self._masked(child) for child in gast.iter_child_nodes(node)]
+        return _INVALID if any(mask is not None for mask in children) else None
+
+    def _combined(self, node, left, right, operands):
+        """Two operands of an elementwise step: one selection and one number per step (or the
+        same selection twice)."""
+        if left is None and right is None:
+            return None
+        if left is not None and right is not None:
+            return left if left == right else _INVALID
+        other = operands[1] if left is not None else operands[0]
+        value = self._lift(other)
+        if value is None or value.fact.kind not in (Kind.ARRAY, Kind.SCALAR) \
+                or (value.fact.kind is Kind.ARRAY and value.fact.rank != 0):
+            return _INVALID  # an array against a selection: NumPy pairs elements by position
+        return left if left is not None else right
+
+    def _constant(self, node) -> bool:
+        """A number written out or a module constant: multiplying by it keeps a zero gradient zero."""
+        value = self._lift(node)
+        return value is not None and value.fact.kind is Kind.SCALAR and value.fact.known \
+            and value.fact.pytype in (int, float) and np.isfinite(value.fact.value)
+
+    def _selection(self, node):
+        """(the array's lowering, the mask's text) for `x[m]` with `x` the same at every step and
+        `m` a boolean of x's shape per step; None for any other subscript."""
+        if isinstance(node.slice, (gast.Tuple, gast.Slice)):
+            return None
+        array = self._lift(node.value)
+        mask = self._lift(node.slice)
+        if array is None or mask is None or array.fact.kind is not Kind.ARRAY or array.fact.batched \
+                or not array.fact.rank or array.fact.dtype is None:
+            return None
+        if mask.fact.kind is not Kind.ARRAY or not mask.fact.batched or mask.fact.dtype != np.dtype(bool) \
+                or mask.fact.rank != array.fact.rank:
+            return None
+        return array, mask.text
+
+    def _sum_operand(self, call):
+        """The summed array of `a.sum()` or `np.sum(a)` (no other arguments), else None."""
+        if call.keywords or any(isinstance(a, gast.Starred) for a in call.args):
+            return None
+        if isinstance(call.func, gast.Attribute) and call.func.attr == "sum" and not call.args \
+                and self.lw.resolver.qualname(call.func) is None:
+            return call.func.value
+        if self.lw.resolver.qualname(call.func) in _SUMS and len(call.args) == 1:
+            return call.args[0]
+        return None
+
+
+_INVALID = object()
+"""A selection used where no masked sum stands for it."""
+
+
+class _Spliced(FunctionLowering):
+    """Lowers a step's expression for every step: `x[m]` is all of `x`, and the sum of an
+    expression of it adds `tf.where(m, value, 0)`."""
+
+    body: _Body
+    given: dict
+
+    def expr(self, node) -> Lowered:
+        if id(node) in self.given:
+            return self.given[id(node)]
+        if isinstance(node, gast.Subscript):
+            selected = self.body._selection(node)
+            if selected is not None:
+                return Lowered(selected[0].text, selected[0].fact, True)
+        if isinstance(node, gast.Call):
+            operand = self.body._sum_operand(node)
+            mask = self.body._masked(operand) if operand is not None else None
+            if mask is not None and mask is not _INVALID:
+                return self._masked_sum(node, operand, mask)
+        return super().expr(node)
+
+    def _masked_sum(self, node, operand, mask) -> Lowered:
+        """The sum lowered as the rewriter lowers it (its dtype), of the selected values and
+        the sum's identity (0) in place of the others."""
+        value = self.expr(operand)
+        fact = value.fact
+        if fact.kind is not Kind.ARRAY or fact.dtype is None or not fact.rank:
+            raise Refusal(node, "a masked sum of a value of unknown dtype or rank")
+        identity = f"tf.zeros([], {F.tf_name(fact.dtype)})"
+        self.given[id(operand)] = Lowered(f"tf.where({mask}, {value.text}, {identity})",
+                                          fact.with_(batched=True), True)
+        try:
+            return super().expr(node)
+        finally:
+            del self.given[id(operand)]
