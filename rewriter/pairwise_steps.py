@@ -134,7 +134,7 @@ class _Body:
         mask = self._masked(expression)
         if mask is _INVALID:
             return None
-        value = self._lift(expression)
+        value = self._lift(expression, selecting=mask is not None)
         if value is None or value.fact.kind is not Kind.ARRAY or value.fact.dtype is None \
                 or value.fact.rank is None or not value.fact.batched:
             return None
@@ -146,6 +146,8 @@ class _Body:
     def accumulation(self, statement):
         """`s += v` as `s = s + tf.reduce_sum(v for every step)`: (line, fact of s after the loop)."""
         lw, name = self.lw, statement.target.id
+        if self._masked(statement.value) is not None:
+            return None  # a selection added as it is, or used other than by a masked sum
         number = self._python_number(statement.value)
         value = self._lift(number[0] if number else statement.value)
         if value is None or value.fact.kind is not Kind.ARRAY or value.fact.rank != 0 \
@@ -194,13 +196,15 @@ class _Body:
             return None
         return result.with_(fresh=True)
 
-    def _lift(self, expression):
+    def _lift(self, expression, selecting=False):
         """The expression lowered for every step at once, selections inside sums made masked
-        sums; None where some part has no batching rule."""
+        sums (and, when `selecting`, the expression's own selections all of their arrays);
+        None where some part has no batching rule."""
         lw = self.lw
         inner = _Spliced(lw.fn, lw.source, lw.resolver, lw.registry, {**lw.env, **self.element},
                          context=lw.context, scope=lw.scope)
         inner.body, inner.given = self, {}
+        inner.selections = {id(n) for n in gast.walk(expression)} if selecting else set()
         try:
             value = inner.expr(expression)
             if inner.out.refusals:
@@ -226,7 +230,8 @@ class _Body:
             if _INVALID in (left, right):
                 return _INVALID
             if isinstance(node.op, (gast.Mult, gast.Div)):
-                if left is not None and right is None and self._constant(node.right):
+                divides = isinstance(node.op, gast.Div)
+                if left is not None and right is None and self._constant(node.right, nonzero=divides):
                     return left
                 if right is None:
                     return left if left is None else _INVALID
@@ -264,11 +269,13 @@ class _Body:
             return _INVALID  # an array against a selection: NumPy pairs elements by position
         return left if left is not None else right
 
-    def _constant(self, node) -> bool:
-        """A number written out or a module constant: multiplying by it keeps a zero gradient zero."""
+    def _constant(self, node, nonzero=False) -> bool:
+        """A finite number written out or a module constant (nonzero to divide by): multiplying
+        by it keeps a zero gradient zero."""
         value = self._lift(node)
         return value is not None and value.fact.kind is Kind.SCALAR and value.fact.known \
-            and value.fact.pytype in (int, float) and np.isfinite(value.fact.value)
+            and value.fact.pytype in (int, float) and np.isfinite(value.fact.value) \
+            and not (nonzero and value.fact.value == 0)
 
     def _selection(self, node):
         """(the array's lowering, the mask's text) for `x[m]` with `x` the same at every step and
@@ -278,7 +285,8 @@ class _Body:
         array = self._lift(node.value)
         mask = self._lift(node.slice)
         if array is None or mask is None or array.fact.kind is not Kind.ARRAY or array.fact.batched \
-                or not array.fact.rank or array.fact.dtype is None:
+                or not array.fact.rank or array.fact.dtype is None or array.fact.eager is not False:
+            # (a TF tensor's own `x[m]` follows TF's indexing rules, not NumPy's)
             return None
         if mask.fact.kind is not Kind.ARRAY or not mask.fact.batched or mask.fact.dtype != np.dtype(bool) \
                 or mask.fact.rank != array.fact.rank:
@@ -306,12 +314,13 @@ class _Spliced(FunctionLowering):
     expression of it adds `tf.where(m, value, 0)`."""
 
     body: _Body
-    given: dict
+    given: dict  # node id -> its lowering, for the operand of the masked sum being lowered
+    selections: set  # ids of the nodes where `x[m]` stands for all of `x`
 
     def expr(self, node) -> Lowered:
         if id(node) in self.given:
             return self.given[id(node)]
-        if isinstance(node, gast.Subscript):
+        if isinstance(node, gast.Subscript) and id(node) in self.selections:
             selected = self.body._selection(node)
             if selected is not None:
                 return Lowered(selected[0].text, selected[0].fact, True)
@@ -325,7 +334,12 @@ class _Spliced(FunctionLowering):
     def _masked_sum(self, node, operand, mask) -> Lowered:
         """The sum lowered as the rewriter lowers it (its dtype), of the selected values and
         the sum's identity (0) in place of the others."""
-        value = self.expr(operand)
+        inside = {id(n) for n in gast.walk(operand)} - self.selections
+        self.selections |= inside
+        try:
+            value = self.expr(operand)
+        finally:
+            self.selections -= inside
         fact = value.fact
         if fact.kind is not Kind.ARRAY or fact.dtype is None or not fact.rank:
             raise Refusal(node, "a masked sum of a value of unknown dtype or rank")
