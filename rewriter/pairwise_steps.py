@@ -10,11 +10,13 @@ computation over every (step, element) pair:
 Each step's arrays are lifted to all steps at once (`relevance[i]` becomes a column, so
 `better` is the [steps, n] matrix), and each accumulation is one `tf.reduce_sum` over the steps
 of its per-step values. A boolean selection `scores[better]` has a different length at every
-step, so it is never built: the elementwise work on it is done on all of `scores`, and the sum
-that ends it adds `tf.where(better, value, 0)`, the selected elements and the sum's identity
-elsewhere. Only sums end a selection (a max or min of an empty selection raises in NumPy, and
-a mean would need the count); only `+ - * / max min abs` by a step's scalar lie between the
-selection and its sum, so the gradient through an element left out is 0, never 0 * inf.
+step, so it is never built: the elementwise work on it is done on all of `scores`, and the
+reduction that ends it runs over `tf.where(better, value, identity)`, the selected elements and
+the reduction's identity elsewhere: 0 for a sum; the lowest (highest) value for a max (min)
+given `initial=` (without it, a max of an empty selection raises in NumPy). A mean is never
+made one (it would need the count, and divides in another order). Only `+ - * / max min abs`
+with a step's scalar lie between the selection and its reduction, so the gradient through an
+element left out is 0, never 0 * inf.
 
 Memory: the stacked steps hold one [steps, ...] copy of each step's arrays (n² elements for a
 loop over the n rows of a vector), where the loop holds one step at a time. Float sums are
@@ -36,7 +38,10 @@ from .vectorize import _no_random_draw
 from .walker import FunctionLowering
 
 _ACCUMULATE = {gast.Add: "+", gast.Sub: "-"}
-_SUMS = frozenset({"numpy.sum"})
+_REDUCTIONS = {"numpy.sum": "sum", "numpy.max": "max", "numpy.amax": "max", "numpy.min": "min", "numpy.amin": "min"}
+"""The reductions that end a selection, each with an identity an element left out can take. A
+max or min of an empty selection raises in NumPy, so those need `initial=` (the loop's value
+then: the identity never wins against it)."""
 _ELEMENTWISE_CALLS = frozenset({"numpy.maximum", "numpy.minimum", "numpy.abs", "numpy.absolute"})
 
 
@@ -250,8 +255,8 @@ class _Body:
             if len(node.args) == 2:
                 return self._combined(node, *masks, node.args)
             return _INVALID if any(masks) else None
-        if isinstance(node, gast.Call) and self._sum_operand(node) is not None:
-            return None if self._masked(self._sum_operand(node)) is not _INVALID else _INVALID
+        if isinstance(node, gast.Call) and self._reduction(node) is not None:
+            return None if self._masked(self._reduction(node)[0]) is not _INVALID else _INVALID
         children = [self._masked(child) for child in gast.iter_child_nodes(node)]
         return _INVALID if any(mask is not None for mask in children) else None
 
@@ -293,16 +298,21 @@ class _Body:
             return None
         return array, mask.text
 
-    def _sum_operand(self, call):
-        """The summed array of `a.sum()` or `np.sum(a)` (no other arguments), else None."""
-        if call.keywords or any(isinstance(a, gast.Starred) for a in call.args):
+    def _reduction(self, call):
+        """(reduced array, "sum"/"max"/"min") of `a.sum()` or `np.sum(a)` (max, min: with
+        `initial=` only; no other argument), else None."""
+        if any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg != "initial" for k in call.keywords):
             return None
-        if isinstance(call.func, gast.Attribute) and call.func.attr == "sum" and not call.args \
-                and self.lw.resolver.qualname(call.func) is None:
-            return call.func.value
-        if self.lw.resolver.qualname(call.func) in _SUMS and len(call.args) == 1:
-            return call.args[0]
-        return None
+        qualname = self.lw.resolver.qualname(call.func)
+        if isinstance(call.func, gast.Attribute) and qualname is None and not call.args:
+            operand, op = call.func.value, {"sum": "sum", "max": "max", "min": "min"}.get(call.func.attr)
+        elif qualname in _REDUCTIONS and len(call.args) == 1:
+            operand, op = call.args[0], _REDUCTIONS[qualname]
+        else:
+            return None
+        if op is None or (op != "sum" and not call.keywords):
+            return None
+        return operand, op
 
 
 _INVALID = object()
@@ -325,15 +335,15 @@ class _Spliced(FunctionLowering):
             if selected is not None:
                 return Lowered(selected[0].text, selected[0].fact, True)
         if isinstance(node, gast.Call):
-            operand = self.body._sum_operand(node)
-            mask = self.body._masked(operand) if operand is not None else None
+            reduction = self.body._reduction(node)
+            mask = self.body._masked(reduction[0]) if reduction is not None else None
             if mask is not None and mask is not _INVALID:
-                return self._masked_sum(node, operand, mask)
+                return self._masked_reduction(node, *reduction, mask)
         return super().expr(node)
 
-    def _masked_sum(self, node, operand, mask) -> Lowered:
-        """The sum lowered as the rewriter lowers it (its dtype), of the selected values and
-        the sum's identity (0) in place of the others."""
+    def _masked_reduction(self, node, operand, op, mask) -> Lowered:
+        """The reduction lowered as the rewriter lowers it (its dtype, NaN rules), of the
+        selected values and the reduction's identity in place of the others."""
         inside = {id(n) for n in gast.walk(operand)} - self.selections
         self.selections |= inside
         try:
@@ -342,11 +352,26 @@ class _Spliced(FunctionLowering):
             self.selections -= inside
         fact = value.fact
         if fact.kind is not Kind.ARRAY or fact.dtype is None or not fact.rank:
-            raise Refusal(node, "a masked sum of a value of unknown dtype or rank")
-        identity = f"tf.zeros([], {F.tf_name(fact.dtype)})"
+            raise Refusal(node, "a masked reduction of a value of unknown dtype or rank")
+        identity = _identity(op, fact.dtype)
+        if identity is None:
+            raise Refusal(node, f"no identity for a {op} of {fact.dtype.name}")
         self.given[id(operand)] = Lowered(f"tf.where({mask}, {value.text}, {identity})",
                                           fact.with_(batched=True), True)
         try:
             return super().expr(node)
         finally:
             del self.given[id(operand)]
+
+
+def _identity(op, dtype):
+    """The TF value a left-out element takes so that it never changes the reduction."""
+    name = F.tf_name(dtype)
+    if op == "sum":
+        return f"tf.zeros([], {name})"
+    if dtype.kind == "f":
+        return f"tf.constant(float('{'-' if op == 'max' else ''}inf'), {name})"
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return f"tf.constant({info.min if op == 'max' else info.max}, {name})"
+    return None

@@ -60,6 +60,20 @@ def f(scores, relevance):
     return total
 """
 
+# Maxima and minima of a selection, with `initial=` (without it an empty selection raises).
+EXTREMA = """
+import numpy as np
+
+
+def f(scores, relevance):
+    top, low = 0.0, 0
+    for i in range(len(scores)):
+        better = relevance > relevance[i]
+        top += float(np.max(scores[better] - scores[i], initial=-1.0))
+        low += int(relevance[better].min(initial=100))
+    return top, low
+"""
+
 SCORES, RELEVANCE = ("float32", "float64"), ("int32", "int64", "uint8", "bool")
 
 
@@ -124,6 +138,19 @@ def test_selection_through_several_temporaries(tf, scores_dtype):
         assert "for " not in text and "tf.where(worse, hinge" in text
         assert got.dtype == tf.float64
         _close(got.numpy(), want, scores_dtype)
+
+
+@pytest.mark.parametrize("relevance_dtype", RELEVANCE[:3])
+@pytest.mark.parametrize("scores_dtype", SCORES)
+def test_max_and_min_of_a_selection_with_initial(tf, scores_dtype, relevance_dtype):
+    for n in (0, 1, 7):
+        scores, relevance = _inputs(n, scores_dtype, relevance_dtype, seed=30 + n)
+        if n == 7:
+            scores[3] = np.nan
+        got, want, text = _run_both(tf, EXTREMA, scores, relevance)
+        assert "for " not in text and "float('-inf')" in text
+        for g, w in zip(got, want):
+            _close(g.numpy(), w, scores_dtype)
 
 
 def test_nan_and_inf_scores(tf):
@@ -204,6 +231,9 @@ KEPT = {
     "mean-of-selection": """
         for i in range(len(scores)):
             total += float(scores[relevance > relevance[i]].mean())""",
+    "min-of-selection": """
+        for i in range(len(scores)):
+            total += float(np.min(scores[relevance > relevance[i]]))""",
     "max-of-selection": """
         for i in range(len(scores)):
             total += float(scores[relevance > relevance[i]].max())""",
