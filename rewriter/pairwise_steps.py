@@ -54,7 +54,7 @@ def lower_pairwise_loop(lw, node) -> bool:
     if shape is None:
         return False
     counter, temporaries, steps = shape
-    body = _Body(lw, {counter: Fact(Kind.OTHER, value=RowIndex(steps[1], steps[2]))})
+    body = _Body(lw, {counter: Fact(Kind.OTHER, value=RowIndex(steps[1], steps[2]))}, steps[2])
     lines, results = [], {}
     for statement in node.body:
         if isinstance(statement, gast.Assign):
@@ -126,12 +126,13 @@ def _shape(lw, node):
 
 class _Body:
     """The loop body lifted to every step: facts of the per-step names (the counter, the
-    temporaries), and which temporaries stand for a boolean selection (by the mask's text)."""
+    temporaries), and which temporaries stand for a boolean selection (its mask and array)."""
 
-    def __init__(self, lw, element: dict):
+    def __init__(self, lw, element: dict, count: str):
         self.lw = lw
         self.element = element
-        self.masks: dict = {}  # temporary name -> TF text of the [steps, ...] mask it selects with
+        self.count = count  # the number of steps (TF text)
+        self.masks: dict = {}  # temporary name -> (TF text of the [steps, n] mask, of the array selected)
 
     def temporary(self, expression):
         """A temporary's value for every step: a lifted value, or (for a selection) the
@@ -221,7 +222,7 @@ class _Body:
         return value
 
     def _masked(self, node):
-        """The mask text when `node` is made of one boolean selection (or temporaries holding
+        """(mask, array) texts when `node` is made of one boolean selection (or temporaries holding
         one) by elementwise steps that keep a left-out element's gradient 0; None when it holds
         no selection; _INVALID when it uses one otherwise (several masks, other operations)."""
         if isinstance(node, gast.Name):
@@ -283,20 +284,20 @@ class _Body:
             and not (nonzero and value.fact.value == 0)
 
     def _selection(self, node):
-        """(the array's lowering, the mask's text) for `x[m]` with `x` the same at every step and
-        `m` a boolean of x's shape per step; None for any other subscript."""
+        """(the array's lowering, (the mask's text, the array's)) for `x[m]` with `x` a vector,
+        the same at every step, and `m` a boolean vector per step; None for any other subscript."""
         if isinstance(node.slice, (gast.Tuple, gast.Slice)):
             return None
         array = self._lift(node.value)
         mask = self._lift(node.slice)
         if array is None or mask is None or array.fact.kind is not Kind.ARRAY or array.fact.batched \
-                or not array.fact.rank or array.fact.dtype is None or array.fact.eager is not False:
+                or array.fact.rank != 1 or array.fact.dtype is None or array.fact.eager is not False:
             # (a TF tensor's own `x[m]` follows TF's indexing rules, not NumPy's)
             return None
         if mask.fact.kind is not Kind.ARRAY or not mask.fact.batched or mask.fact.dtype != np.dtype(bool) \
                 or mask.fact.rank != array.fact.rank:
             return None
-        return array, mask.text
+        return array, (mask.text, array.text)
 
     def _reduction(self, call):
         """(reduced array, "sum"/"max"/"min") of `a.sum()` or `np.sum(a)` (max, min: with
@@ -356,6 +357,10 @@ class _Spliced(FunctionLowering):
         identity = _identity(op, fact.dtype)
         if identity is None:
             raise Refusal(node, f"no identity for a {op} of {fact.dtype.name}")
+        mask, array = mask
+        # Made the array's length, as NumPy's `x[m]` checks it, where there are steps: with none,
+        # the loop never selects, and the empty mask takes any length.
+        mask = f"tf.reshape({mask}, [{self.body.count}, tf.shape({array})[0]])"
         self.given[id(operand)] = Lowered(f"tf.where({mask}, {value.text}, {identity})",
                                           fact.with_(batched=True), True)
         try:

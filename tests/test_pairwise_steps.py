@@ -135,7 +135,7 @@ def test_selection_through_several_temporaries(tf, scores_dtype):
     for n in (0, 1, 8):
         scores, relevance = _inputs(n, scores_dtype, "int64", seed=20 + n)
         got, want, text = _run_both(tf, CHAINED, scores, relevance)
-        assert "for " not in text and "tf.where(worse, hinge" in text
+        assert "for " not in text and "tf.where(tf.reshape(worse, [n, tf.shape(scores)[0]]), hinge" in text
         assert got.dtype == tf.float64
         _close(got.numpy(), want, scores_dtype)
 
@@ -164,6 +164,20 @@ def test_nan_and_inf_scores(tf):
         assert want == 0.0 and got.numpy() == 0.0
 
 
+def test_mask_and_array_lengths_checked_only_where_there_are_steps(tf):
+    """NumPy's `scores[better]` raises when the lengths differ, at the first step; with no step
+    it never runs."""
+    got, want, _ = _run_both(tf, HINGE, np.zeros(0, np.float32), np.arange(4, dtype=np.int32))
+    assert got.numpy() == want == 0.0
+    for scores in (np.ones(1, np.float32), np.ones(2, np.float32)):
+        with pytest.raises(IndexError):
+            original = {}
+            exec(HINGE, original)
+            original["f"](scores, np.arange(3, dtype=np.int32))
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            _run_both(tf, HINGE, scores, np.arange(3, dtype=np.int32))
+
+
 def test_emitted_source(tf):
     scores, relevance = _inputs(3, "float32", "int32")
     _, _, text = _run_both(tf, HINGE, scores, relevance)
@@ -172,7 +186,7 @@ def test_emitted_source(tf):
             total, pairs = 0.0, 0
             better = relevance > tf.expand_dims(tf.slice(relevance, [0], [tf.shape(scores)[0]]), -1)
             diffs = scores - tf.expand_dims(scores, -1)
-            total = total + tf.reduce_sum(tf.cast(tf.reduce_sum(tf.where(better, tf.maximum(0.0, 1.0 - diffs), tf.zeros([], tf.float32)), axis=[-1]), tf.float64), axis=0)
+            total = total + tf.reduce_sum(tf.cast(tf.reduce_sum(tf.where(tf.reshape(better, [tf.shape(scores)[0], tf.shape(scores)[0]]), tf.maximum(0.0, 1.0 - diffs), tf.zeros([], tf.float32)), axis=[-1]), tf.float64), axis=0)
             pairs = pairs + tf.reduce_sum(tf.reduce_sum(tf.cast(better, tf.int64), axis=[-1]), axis=0)
             return tf.cast(total / tf.cast(tf.maximum(pairs, 1), tf.float64), tf.float32)
         ''')
