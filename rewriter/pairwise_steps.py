@@ -49,17 +49,17 @@ _ELEMENTWISE_CALLS = frozenset({"numpy.maximum", "numpy.minimum", "numpy.abs", "
 def lower_pairwise_loop(lw, node) -> bool:
     """`for i in range(len(x)): t = f(x, x[i]); s += g(t)` becomes `t = f(x, x[:, None])`
     (one row per step) and `s = s + tf.reduce_sum(g(t), axis=0)`, with boolean selections made
-    masked sums (module docstring). False when the loop is not of that shape."""
+    masked reductions (module docstring). False when the loop is not of that shape."""
     shape = _shape(lw, node)
     if shape is None:
         return False
-    counter, temporaries, steps = shape
-    body = _Body(lw, {counter: Fact(Kind.OTHER, value=RowIndex(steps[1], steps[2]))}, steps[2])
+    counter, (_, rows, count) = shape
+    body = _Body(lw, {counter: Fact(Kind.OTHER, value=RowIndex(rows, count))}, count)
     lines, results = [], {}
     for statement in node.body:
         if isinstance(statement, gast.Assign):
             name = statement.targets[0].id
-            value = body.temporary(statement.value)
+            value = body.temporary(name, statement.value)
             if value is None:
                 return False
             body.element[name] = value.fact
@@ -73,9 +73,7 @@ def lower_pairwise_loop(lw, node) -> bool:
     indent = lw.source.indent_of_line(node.lineno)
     start, end = lw.source.line_starts[node.lineno - 1], lw.source.line_starts[node.end_lineno]
     lw.out.edits[Span(start, end)] = "".join(f"{indent}{line}\n" for line in lines)
-    lw.env.update(results)
-    lw.env.update({name: body.element[name].with_(batched=False, rank=body.element[name].rank + 1, fresh=True)
-                   for name in temporaries})
+    lw.env.update(results)  # the temporaries are not read after the loop
     note = f"line {node.lineno}: loop computed for all steps at once: each step's arrays are stacked " \
            "([steps, n] elements for n-element rows, n² for a loop over the n rows of a vector)"
     if note not in lw.out.notes:
@@ -84,7 +82,7 @@ def lower_pairwise_loop(lw, node) -> bool:
 
 
 def _shape(lw, node):
-    """(counter, temporaries, steps) for `for i in range(n)` over the rows of an array whose body
+    """(counter, steps) for `for i in range(n)` over the rows of an array whose body
     binds temporaries (`t = ...`) and accumulates into names bound before it (`s += ...`,
     `s -= ...`), neither read in the body outside its own statement before it is bound, nor
     read after the loop; else None."""
@@ -108,9 +106,10 @@ def _shape(lw, node):
     if not accumulators or len(set(temporaries + accumulators)) != len(temporaries) + len(accumulators) \
             or counter in temporaries + accumulators:
         return None
-    if any(lw.env.get(name) is None for name in accumulators) \
-            or any(lw.env.get(name) is not None and name in lw.aliased for name in accumulators):
+    if any(lw.env.get(name) is None or name in lw.aliased for name in accumulators):
         return None
+    if any(lw.env[name].kind is Kind.ARRAY and not lw.env[name].fresh for name in accumulators):
+        return None  # `+=` updates an array in place, which its caller would see
     bound_so_far = set()
     for statement in node.body:
         value = statement.value
@@ -121,7 +120,7 @@ def _shape(lw, node):
             bound_so_far.add(statement.targets[0].id)
     if any(read_after(lw, node, name) for name in [counter, *temporaries]):
         return None  # after the loop they would hold every step, not the last
-    return counter, temporaries, steps
+    return counter, steps
 
 
 class _Body:
@@ -134,9 +133,9 @@ class _Body:
         self.count = count  # the number of steps (TF text)
         self.masks: dict = {}  # temporary name -> (TF text of the [steps, n] mask, of the array selected)
 
-    def temporary(self, expression):
+    def temporary(self, name, expression):
         """A temporary's value for every step: a lifted value, or (for a selection) the
-        unselected values, its mask remembered."""
+        values on all elements, its mask remembered."""
         mask = self._masked(expression)
         if mask is _INVALID:
             return None
@@ -145,7 +144,6 @@ class _Body:
                 or value.fact.rank is None or not value.fact.batched:
             return None
         if mask is not None:
-            name = self.lw.resolver.parents.get(expression).targets[0].id
             self.masks[name] = mask
         return value
 
@@ -153,7 +151,7 @@ class _Body:
         """`s += v` as `s = s + tf.reduce_sum(v for every step)`: (line, fact of s after the loop)."""
         lw, name = self.lw, statement.target.id
         if self._masked(statement.value) is not None:
-            return None  # a selection added as it is, or used other than by a masked sum
+            return None  # a selection added as it is, or used other than by a masked reduction
         number = self._python_number(statement.value)
         value = self._lift(number[0] if number else statement.value)
         if value is None or value.fact.kind is not Kind.ARRAY or value.fact.rank != 0 \
@@ -317,15 +315,15 @@ class _Body:
 
 
 _INVALID = object()
-"""A selection used where no masked sum stands for it."""
+"""A selection used where no masked reduction stands for it."""
 
 
 class _Spliced(FunctionLowering):
-    """Lowers a step's expression for every step: `x[m]` is all of `x`, and the sum of an
-    expression of it adds `tf.where(m, value, 0)`."""
+    """Lowers a step's expression for every step: `x[m]` is all of `x`, and the reduction of
+    an expression of it reduces `tf.where(m, value, identity)`."""
 
     body: _Body
-    given: dict  # node id -> its lowering, for the operand of the masked sum being lowered
+    given: dict  # node id -> its lowering, for the operand of the masked reduction being lowered
     selections: set  # ids of the nodes where `x[m]` stands for all of `x`
 
     def expr(self, node) -> Lowered:

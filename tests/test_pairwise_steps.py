@@ -12,7 +12,7 @@ import pytest
 from graph_ops import loop_ops
 from rewriter import autograph_numpy
 from rewriter import facts as F
-from rewriter.function import convert_function
+from rewriter.function import Refusal, convert_function
 
 HINGE = """
 import numpy as np
@@ -292,6 +292,14 @@ def test_loops_whose_steps_are_not_exact_masked_sums_stay_loops(name):
         return
     body = text[text.index("def f("):]  # after any helper the rewrite defines
     assert "for i in range" in body and "tf.where(" not in body
+
+
+def test_an_input_array_accumulated_in_place_stays_a_loop():
+    source = ("import numpy as np\n\n\ndef f(scores, acc):\n    for i in range(len(scores)):\n"
+              "        acc += (scores - scores[i]).sum()\n    return acc\n")
+    facts = {"scores": F.array("float32", 1, fresh=False), "acc": F.array("float32", 0, fresh=False)}
+    with pytest.raises(Refusal, match="in-place update"):  # the walker's refusal: the site stays NumPy
+        convert_function(source, "f", facts)
 
 
 MARGIN = 1.0
