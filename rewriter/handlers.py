@@ -9,7 +9,7 @@ FunctionLowering taken from there finds every entry.
 """
 from __future__ import annotations
 
-LOOP_FORMS = ("append", "masked_write", "accumulate", "fill", "recurrence", "scatter", "cell_writes")
+LOOP_FORMS = ("append", "masked_write", "accumulate", "pairwise", "fill", "recurrence", "scatter", "cell_writes")
 """The `for` loops rewritten as a whole, tried in this order. Each returns False when the loop
 is not its form; the walker then lowers the loop statement by statement."""
 

@@ -26,7 +26,7 @@ layers below it:
 from __future__ import annotations
 
 from . import (accumulate, append_loops, calls, cell_writes, fill, indexing, inplace,  # noqa: F401 (they register)
-               masked_writes, nested, recurrence, scatter)
+               masked_writes, nested, pairwise_steps, recurrence, scatter)
 from .apply import signature_of
 from .lowered import Inconsistent, Lowered, LoweredFunction, Refusal
 from .walker import FunctionLowering
