@@ -18,6 +18,7 @@ import numpy as np
 
 from . import facts as F
 from .accumulation_steps import accumulations, conflicting, counts_only_indexes, order_dependent, rows_header
+from .branch_values import computable_on_any_element, selected_values
 from .edits import fresh_name, names_in, substitute
 from .facts import Fact, Kind
 from .handlers import registers
@@ -163,8 +164,10 @@ _OPERATORS = {"+": gast.Add, "-": gast.Sub, "*": gast.Mult, "|": gast.BitOr, "&"
 
 def _reduction(lw, step, loop):
     """`s op= v(r)` (or `s = s op v(r)`) or `s = np.maximum(s, v(r))`: one reduction over the
-    rows, combined with `s`; `s -= v(r)` subtracts the sum. Each row's value is first converted to the accumulator's result dtype, as NumPy does
-    at every step (a bool counted into an int, ints summed into a float)."""
+    rows, combined with `s`; `s -= v(r)` subtracts the sum. Each row's value is first converted
+    to the accumulator's result dtype, as NumPy does at every step (a bool counted into an
+    int, ints summed into a float). Under a condition, the sum runs over the rows it selects
+    (branch_values.py says when selecting computed values is as safe as gathering the rows)."""
     name = step.name
     current = Lowered(name, lw.env[name])
     value = loop.lift(lw, step.value)
@@ -195,12 +198,17 @@ def _reduction(lw, step, loop):
         total = lw.binop(step.node, _OPERATORS[step.op](), current, value.with_unbatched())
         if total.fact.dtype != result.dtype:
             return None
-    rows = loop.text
-    if step.condition:
+    values = substitute(value.text, {loop.name: loop.text})
+    if step.condition and step.op in ("+", "-") and computable_on_any_element(lw, step.value, loop):
+        mask = _condition_mask(lw, step.condition, loop)
+        if mask is None:
+            return None
+        values = selected_values(value.text, loop, loop.over_rows(mask), result.dtype)
+    elif step.condition:
         rows = _selected_rows(lw, step, loop)
         if rows is None:
             return None
-    values = substitute(value.text, {loop.name: rows})
+        values = substitute(value.text, {loop.name: rows})
     reduced = f"{_REDUCTIONS[step.op]}({values}, axis=0)"
     if step.op in ("max", "min") and result.dtype.kind == "f":
         reduced = f"(lambda v: {nan_keeping(_REDUCTIONS[step.op], 'v', ', axis=0')})({values})"
