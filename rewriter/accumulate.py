@@ -1,7 +1,8 @@
 """Accumulating loops over the rows of an array become reductions.
 
-`for r in a: s += f(r)` sums `f` over every row at once; conditions on the row select the
-rows `f` is computed on (`tf.boolean_mask`), running extrema become `tf.reduce_max`/`tf.reduce_min`,
+`for r in a: s += f(r)` sums `f` over every row at once; `if`/`elif`/`else` tests on the row
+select the rows each branch's `f` is computed on (`tf.boolean_mask`, or `tf.where` where that
+is as safe: branch_values.py), running extrema become `tf.reduce_max`/`tf.reduce_min`,
 flags set under a condition become `tf.reduce_any`/`tf.reduce_all`, and Python's
 `if v > best: best = v` (or `best = max(best, v)`) keeps its own choice of row: the first of
 the largest, never a NaN.
@@ -17,7 +18,13 @@ import gast
 import numpy as np
 
 from . import facts as F
-from .accumulation_steps import accumulations, conflicting, counts_only_indexes, order_dependent, rows_header
+from .accumulation_steps import (
+    accumulations,
+    conflicting,
+    counts_only_indexes,
+    order_dependent,
+    rows_header,
+)
 from .branch_values import computable_on_any_element, selected_values
 from .edits import fresh_name, names_in, substitute
 from .facts import Fact, Kind
@@ -39,8 +46,12 @@ def lower_accumulating_loop(lw, node) -> bool:
     `best = max(best, v(r))` pick the row Python would pick (`for i, r in enumerate(a)` may
     also keep its index).
 
-    Sums, products and flags may sit under `if c(r):` / `else:`, or follow `if c(r): continue`:
-    the reduction runs over the rows the condition selects (`tf.boolean_mask`).
+    Steps may sit under `if`/`elif`/`else` branches, or follow `if c(r): continue`: each
+    reduction runs over the rows its branch's tests select (`tf.boolean_mask`, or a double
+    `tf.where` for values safe to compute anywhere, see branch_values.py). One accumulator may
+    be updated in several branches when its steps commute (`s += f(r)` in one, `s -= g(r)` in
+    another); `n += 1` on a Python number counts the rows taken, exactly. The loop may also
+    be `for i in range(len(a))` reading `a[i]` only (position_loops.py).
     Returns False when the loop is not of that shape (it is then lowered as a loop)."""
     header = rows_header(lw, node)
     steps = accumulations(lw, header.body) if header else None
@@ -62,9 +73,9 @@ def lower_accumulating_loop(lw, node) -> bool:
         return False  # the loop variable would hold the last row (or index) after the loop
     carried = order_dependent(steps)
     if carried:
-        _note(lw, node, f"{_names(carried)} read{'s' if len(carried) == 1 else ''} what the loop accumulates "
-                        "(in a condition or a value): each step depends on the ones before, so the "
-                        "order of the steps matters and no reduction over all rows gives the same")
+        _note(lw, node, f"a condition or value reads {_names(carried)}, which the loop accumulates: each step "
+                        "depends on the ones before, so the order of the steps matters and no reduction "
+                        "over all rows gives the same")
         return False
     if counter and not counts_only_indexes(header.body, counter, steps):
         return False
@@ -148,17 +159,18 @@ def _note(lw, loop, why: str):
 
 
 def _may_fail_on_other_rows(step) -> bool:
-    """Whether a test after the first of a step's conditions divides. The loop evaluates an
-    `elif` test (or a nested one) only on the rows the tests before it let through; the mask
-    evaluates it on every row, where an integer division by zero raises in TF."""
-    return any(isinstance(n, gast.BinOp) and isinstance(n.op, (gast.Div, gast.FloorDiv, gast.Mod))
+    """Whether a test after the first of a step's conditions divides (or raises to a power).
+    The loop evaluates an `elif` test (or a nested one) only on the rows the tests before it
+    let through; the mask evaluates it on every row, where an integer division by zero raises
+    in TF."""
+    return any(isinstance(n, gast.BinOp) and isinstance(n.op, (gast.Div, gast.FloorDiv, gast.Mod, gast.Pow))
                for test, _ in step.condition[1:] for n in gast.walk(test))
 
 
 _UFUNCS = {"+": np.add, "-": np.subtract, "*": np.multiply, "|": np.bitwise_or, "&": np.bitwise_and,
            "max": np.maximum, "min": np.minimum}
-_REDUCTIONS = {"+": "tf.reduce_sum", "-": "tf.reduce_sum", "*": "tf.reduce_prod", "|": "tf.reduce_any", "&": "tf.reduce_all",
-               "max": "tf.reduce_max", "min": "tf.reduce_min"}
+_REDUCTIONS = {"+": "tf.reduce_sum", "-": "tf.reduce_sum", "*": "tf.reduce_prod", "|": "tf.reduce_any",
+               "&": "tf.reduce_all", "max": "tf.reduce_max", "min": "tf.reduce_min"}
 _OPERATORS = {"+": gast.Add, "-": gast.Sub, "*": gast.Mult, "|": gast.BitOr, "&": gast.BitAnd}
 
 

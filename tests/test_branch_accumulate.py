@@ -8,8 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
-
 from graph_ops import loop_ops
+
 from rewriter import autograph_numpy
 from rewriter import facts as F
 from rewriter.function import Refusal, convert_function
@@ -381,8 +381,8 @@ def test_condition_on_the_accumulator_is_reported(tf):
             return tf.numpy_function(damped, [x], tf.float64)
         """)
     conversion, = rewrite_source(program, "m.py").conversions
-    assert any("`s` reads what the loop accumulates" in note and "order of the steps matters" in note
-               for note in conversion.notes), conversion.notes
+    assert any("a condition or value reads `s`, which the loop accumulates" in note
+               and "order of the steps matters" in note for note in conversion.notes), conversion.notes
 
 
 # -- the decorator and the CLI ------------------------------------------------------------
