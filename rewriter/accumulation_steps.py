@@ -117,8 +117,10 @@ def accumulations(lw, statements, condition=()):
             best.condition = condition
             out.append(best)
         elif isinstance(statement, gast.If):
+            if any(isinstance(n, gast.Continue) for n in gast.walk(statement)) and condition:
+                return None  # a nested `continue` skips the statements after the branches around it too
             if len(statement.body) == 1 and isinstance(statement.body[0], gast.Continue) and not statement.orelse:
-                rest = accumulations(lw, statements[index + 1:], condition + ((statement.test, False),))
+                rest = accumulations(lw, statements[index + 1:], ((statement.test, False),))
                 return None if rest is None else out + rest
             body = accumulations(lw, statement.body, condition + ((statement.test, True),))
             orelse = accumulations(lw, statement.orelse, condition + ((statement.test, False),))

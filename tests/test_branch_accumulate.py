@@ -339,6 +339,16 @@ STAY_LOOPS = {
             else:
                 s += v.astype(np.float64)
         return s""", "float32"),
+    "nested-continue-skips-later-steps": ("""
+        s = 0.0
+        t = 0.0
+        for v in x:
+            if v > 0:
+                if v > 2:
+                    continue
+                s += v
+            t += v
+        return s, t""", "float64"),
     "position-read-beside-the-row": ("""
         s = 0.0
         for i in range(len(x)):
