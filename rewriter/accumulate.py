@@ -225,7 +225,11 @@ def _reduction(lw, step, loop):
     if step.op in ("max", "min") and result.dtype.kind == "f":
         reduced = f"(lambda v: {nan_keeping(_REDUCTIONS[step.op], 'v', ', axis=0')})({values})"
     if step.op in ("max", "min"):
-        line = f"{name} = {'tf.maximum' if step.op == 'max' else 'tf.minimum'}({name}, {reduced})"
+        # A Python start as a tensor of the result's dtype (traced, tf.maximum(0, x) makes the 0
+        # an int32); convert_to_tensor, as a step in another branch may have made it one already.
+        start = f"tf.convert_to_tensor({name}, {F.tf_name(result.dtype)})" if current.fact.kind is Kind.SCALAR \
+            else name
+        line = f"{name} = {'tf.maximum' if step.op == 'max' else 'tf.minimum'}({start}, {reduced})"
     else:
         line = f"{name} = {name} {step.op} {reduced}"
     return [line], {name: result.with_(fresh=True)}

@@ -101,6 +101,28 @@ SHAPES = {
             else:
                 worst = min(worst, v)
         return best, worst""", 1, FLOATS),
+    "np-extrema-under-conditions": ("""
+        hi = 0
+        lo = 0
+        for v in x:
+            if v > 1:
+                hi = np.maximum(hi, v)
+            elif v < 1:
+                lo = np.minimum(lo, 2 * v)
+        return hi, lo""", 1, FLOATS + ("int32", "int16")),
+    "np-maximum-in-two-branches": ("""
+        hi = 0
+        for v in x:
+            if v > 1:
+                hi = np.maximum(hi, v)
+            else:
+                hi = np.maximum(hi, -v)
+        return hi""", 1, FLOATS + ("int32",)),
+    "np-maximum-python-start-rows": ("""
+        hi = 0
+        for r in x:
+            hi = np.maximum(hi, r.max())
+        return hi""", 2, FLOATS + ("int32",)),
     "best-beside-branches": ("""
         best = -np.inf
         s = 0.0
