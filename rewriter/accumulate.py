@@ -1,7 +1,8 @@
 """Accumulating loops over the rows of an array become reductions.
 
-`for r in a: s += f(r)` sums `f` over every row at once; conditions on the row select the
-rows `f` is computed on (`tf.boolean_mask`), running extrema become `tf.reduce_max`/`tf.reduce_min`,
+`for r in a: s += f(r)` sums `f` over every row at once; `if`/`elif`/`else` tests on the row
+select the rows each branch's `f` is computed on (`tf.boolean_mask`, or `tf.where` where that
+is as safe: branch_values.py), running extrema become `tf.reduce_max`/`tf.reduce_min`,
 flags set under a condition become `tf.reduce_any`/`tf.reduce_all`, and Python's
 `if v > best: best = v` (or `best = max(best, v)`) keeps its own choice of row: the first of
 the largest, never a NaN.
@@ -17,7 +18,14 @@ import gast
 import numpy as np
 
 from . import facts as F
-from .accumulation_steps import accumulations, counts_only_indexes, loop_header
+from .accumulation_steps import (
+    accumulations,
+    conflicting,
+    counts_only_indexes,
+    order_dependent,
+    rows_header,
+)
+from .branch_values import computable_on_any_element, selected_values
 from .edits import fresh_name, names_in, substitute
 from .facts import Fact, Kind
 from .handlers import registers
@@ -38,44 +46,60 @@ def lower_accumulating_loop(lw, node) -> bool:
     `best = max(best, v(r))` pick the row Python would pick (`for i, r in enumerate(a)` may
     also keep its index).
 
-    Sums, products and flags may sit under `if c(r):` / `else:`, or follow `if c(r): continue`:
-    the reduction runs over the rows the condition selects (`tf.boolean_mask`).
+    Steps may sit under `if`/`elif`/`else` branches, or follow `if c(r): continue`: each
+    reduction runs over the rows its branch's tests select (`tf.boolean_mask`, or a double
+    `tf.where` for values safe to compute anywhere, see branch_values.py). One accumulator may
+    be updated in several branches when its steps commute (`s += f(r)` in one, `s -= g(r)` in
+    another); `n += 1` on a Python number counts the rows taken, exactly. The loop may also
+    be `for i in range(len(a))` reading `a[i]` only (position_loops.py).
     Returns False when the loop is not of that shape (it is then lowered as a loop)."""
-    header = loop_header(lw, node)
-    steps = accumulations(lw, node.body, None) if header else None
+    header = rows_header(lw, node)
+    steps = accumulations(lw, header.body) if header else None
     if not steps:
         return False
-    row, counter, iterable = header
+    row, counter, iterable = header.row, header.counter, header.iterable
     if any(step.stops for step in steps) and len(steps) != 1:
         return False  # a `break` would end the other accumulations early too
-    accumulators = [step.name for step in steps] + [step.index for step in steps if step.index]
-    if len(set(accumulators)) != len(accumulators) or any(lw.env.get(name) is None for name in accumulators):
+    if conflicting(steps) is not None or any(lw.env.get(name) is None for name in _accumulators(steps)):
         return False
+    if header.iterable is not node.iter and header.iterable.id in _accumulators(steps):
+        return False  # `a[i]` reads the array as the loop has changed it so far
     for step in steps:
         fact = lw.env[step.name]
         if isinstance(step.node, gast.AugAssign) and fact.kind is Kind.ARRAY \
                 and (step.name in lw.aliased or not fact.fresh):
             return False  # an in-place update others would see
-    if any(read_after(lw, node, name) for name in (row, counter) if name):
+    if any(read_after(lw, node, name) for name in header.names):
         return False  # the loop variable would hold the last row (or index) after the loop
-    read = {n.id for step in steps for part in (step.value, step.condition and step.condition[0]) if part
-            for n in gast.walk(part) if isinstance(n, gast.Name)}
-    if read & set(accumulators) or (counter and not counts_only_indexes(node.body, counter, steps)):
+    carried = order_dependent(steps)
+    if carried:
+        _note(lw, node, f"a condition or value reads {_names(carried)}, which the loop accumulates: each step "
+                        "depends on the ones before, so the order of the steps matters and no reduction "
+                        "over all rows gives the same")
+        return False
+    if counter and not counts_only_indexes(header.body, counter, steps):
+        return False
+    if any(_may_fail_on_other_rows(step) for step in steps):
+        _note(lw, node, "an `elif` test divides: on the rows an earlier test takes, the loop never "
+                        "evaluates it, and evaluated on every row it may divide by zero")
         return False
     rows = lw.expr(iterable)
     fact = rows.fact
     if fact.kind is not Kind.ARRAY or not fact.rank or fact.dtype is None or fact.batched:
         return False
     loop = _Rows(row, counter, rows.text, {row: fact.with_(rank=fact.rank - 1, batched=True, fresh=False)},
-                 lw.source.indent_of_line(node.lineno), names_in(lw.resolver.module.tree))
+                 lw.source.indent_of_line(node.lineno), names_in(lw.resolver.module.tree), header.positions)
     lines, results = [], {}
     for step in steps:
-        lowering = _best if step.op == "best" else _flag if step.op in ("any", "all") else _reduction
+        lowering = _best if step.op == "best" else _flag if step.op in ("any", "all") \
+            else _count if _is_count(lw, step) else _reduction
         lowered = lowering(lw, step, loop)
         if lowered is None:
             return False
         lines += lowered[0]
-        results.update(lowered[1])
+        for name, fact in lowered[1].items():
+            if results.setdefault(name, fact) != fact:
+                return False  # the dtype would depend on which branches the rows take
     start, end = lw.source.line_starts[node.lineno - 1], lw.source.line_starts[node.end_lineno]
     lw.out.edits[Span(start, end)] = "".join(f"{loop.indent}{line}\n" for line in lines)
     lw.env.update(results)
@@ -94,6 +118,14 @@ class _Rows:
     element: dict
     indent: str
     taken: set
+    positions: object = None  # for `for i in range(len(a))`: how `a[i]` is named (position_loops)
+
+    def lift(self, lw, expression):
+        """`expression` lowered for every row at once (None when it does not lift)."""
+        value = lift(lw, expression, self.element)
+        if value is not None and self.positions is not None:
+            value = Lowered(self.positions.named_rows(value.text), value.fact, True)
+        return value
 
     def over_rows(self, text: str) -> str:
         return substitute(text, {self.name: self.text})
@@ -111,20 +143,46 @@ def _per_row(value):
     return value
 
 
-_UFUNCS = {"+": np.add, "*": np.multiply, "|": np.bitwise_or, "&": np.bitwise_and,
+def _accumulators(steps) -> set:
+    return {step.name for step in steps} | {step.index for step in steps if step.index}
+
+
+def _names(names) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def _note(lw, loop, why: str):
+    """Say why an accumulating loop stays a loop (shown with the conversion's notes)."""
+    note = f"line {loop.lineno}: loop kept: {why}"
+    if note not in lw.out.notes:
+        lw.out.notes.append(note)
+
+
+def _may_fail_on_other_rows(step) -> bool:
+    """Whether a test after the first of a step's conditions divides (or raises to a power).
+    The loop evaluates an `elif` test (or a nested one) only on the rows the tests before it
+    let through; the mask evaluates it on every row, where an integer division by zero raises
+    in TF."""
+    return any(isinstance(n, gast.BinOp) and isinstance(n.op, (gast.Div, gast.FloorDiv, gast.Mod, gast.Pow))
+               for test, _ in step.condition[1:] for n in gast.walk(test))
+
+
+_UFUNCS = {"+": np.add, "-": np.subtract, "*": np.multiply, "|": np.bitwise_or, "&": np.bitwise_and,
            "max": np.maximum, "min": np.minimum}
-_REDUCTIONS = {"+": "tf.reduce_sum", "*": "tf.reduce_prod", "|": "tf.reduce_any", "&": "tf.reduce_all",
-               "max": "tf.reduce_max", "min": "tf.reduce_min"}
-_OPERATORS = {"+": gast.Add, "*": gast.Mult, "|": gast.BitOr, "&": gast.BitAnd}
+_REDUCTIONS = {"+": "tf.reduce_sum", "-": "tf.reduce_sum", "*": "tf.reduce_prod", "|": "tf.reduce_any",
+               "&": "tf.reduce_all", "max": "tf.reduce_max", "min": "tf.reduce_min"}
+_OPERATORS = {"+": gast.Add, "-": gast.Sub, "*": gast.Mult, "|": gast.BitOr, "&": gast.BitAnd}
 
 
 def _reduction(lw, step, loop):
-    """`s op= v(r)` or `s = np.maximum(s, v(r))`: one reduction over the rows, combined with
-    `s`. Each row's value is first converted to the accumulator's result dtype, as NumPy does
-    at every step (a bool counted into an int, ints summed into a float)."""
+    """`s op= v(r)` (or `s = s op v(r)`) or `s = np.maximum(s, v(r))`: one reduction over the
+    rows, combined with `s`; `s -= v(r)` subtracts the sum. Each row's value is first converted
+    to the accumulator's result dtype, as NumPy does at every step (a bool counted into an
+    int, ints summed into a float). Under a condition, the sum runs over the rows it selects
+    (branch_values.py says when selecting computed values is as safe as gathering the rows)."""
     name = step.name
     current = Lowered(name, lw.env[name])
-    value = lift(lw, step.value, loop.element)
+    value = loop.lift(lw, step.value)
     if value is None:
         return None
     try:
@@ -152,20 +210,61 @@ def _reduction(lw, step, loop):
         total = lw.binop(step.node, _OPERATORS[step.op](), current, value.with_unbatched())
         if total.fact.dtype != result.dtype:
             return None
-    rows = loop.text
-    if step.condition is not None:
+    values = substitute(value.text, {loop.name: loop.text})
+    if step.condition and step.op in ("+", "-") and computable_on_any_element(lw, step.value, loop):
+        mask = _condition_mask(lw, step.condition, loop)
+        if mask is None:
+            return None
+        values = selected_values(value.text, loop, loop.over_rows(mask), result.dtype)
+    elif step.condition:
         rows = _selected_rows(lw, step, loop)
         if rows is None:
             return None
-    values = substitute(value.text, {loop.name: rows})
+        values = substitute(value.text, {loop.name: rows})
     reduced = f"{_REDUCTIONS[step.op]}({values}, axis=0)"
     if step.op in ("max", "min") and result.dtype.kind == "f":
         reduced = f"(lambda v: {nan_keeping(_REDUCTIONS[step.op], 'v', ', axis=0')})({values})"
     if step.op in ("max", "min"):
-        line = f"{name} = {'tf.maximum' if step.op == 'max' else 'tf.minimum'}({name}, {reduced})"
+        # A Python start as a tensor of the result's dtype (traced, tf.maximum(0, x) makes the 0
+        # an int32); convert_to_tensor, as a step in another branch may have made it one already.
+        start = f"tf.convert_to_tensor({name}, {F.tf_name(result.dtype)})" if current.fact.kind is Kind.SCALAR \
+            else name
+        line = f"{name} = {'tf.maximum' if step.op == 'max' else 'tf.minimum'}({start}, {reduced})"
     else:
         line = f"{name} = {name} {step.op} {reduced}"
     return [line], {name: result.with_(fresh=True)}
+
+
+def _is_count(lw, step) -> bool:
+    """`n += k` (or `-=`) with `k` a Python int and `n` a Python number (or a count already)."""
+    start = lw.env[step.name]
+    return step.op in ("+", "-") and isinstance(step.value, gast.Constant) and type(step.value.value) is int \
+        and start.kind is Kind.SCALAR and start.pytype in (int, float)
+
+
+def _count(lw, step, loop):
+    """`n += k`: `k` times the number of rows the conditions take, counted exactly in int64.
+    `n` stays a Python number held as a tensor (int64 for an int, float64 for a float), so the
+    code after the loop promotes it as NumPy promotes the number."""
+    name, start, k = step.name, lw.env[step.name], step.value.value
+    dtype = np.dtype("int64") if start.pytype is int else np.dtype("float64")
+    if start.tensor and start.dtype != dtype:
+        return None
+    if start.known and not -2 ** 62 < start.value < 2 ** 62 or not -2 ** 31 < k < 2 ** 31:
+        return None  # a Python int can outgrow int64
+    if step.condition:
+        mask = _condition_mask(lw, step.condition, loop)
+        if mask is None:
+            return None
+        counted = f"tf.math.count_nonzero({loop.over_rows(mask)})"
+    else:
+        counted = f"tf.shape({loop.text}, out_type=tf.int64)[0]"
+    if k != 1:
+        counted = f"{k} * {counted}"
+    if dtype.kind == "f":
+        counted = f"tf.cast({counted}, tf.float64)"
+    return [f"{name} = {name} {step.op} {counted}"], {name: Fact(Kind.SCALAR, pytype=start.pytype, tensor=True,
+                                                                 dtype=dtype)}
 
 
 def _flag(lw, step, loop):
@@ -176,12 +275,10 @@ def _flag(lw, step, loop):
     start = lw.env[step.name]
     if start.kind is not Kind.SCALAR or start.pytype is not bool:
         return None
-    mask = _selected(lw, step.condition[0], loop)
+    mask = _condition_mask(lw, step.condition, loop)
     if mask is None:
         return None
-    test, holds = step.condition
-    negate = holds == (step.op == "all")
-    rows = loop.over_rows(logical_not(mask.text) if negate else mask.text)
+    rows = loop.over_rows(mask if step.op == "any" else logical_not(mask))
     name = step.name
     line = f"{name} = {name} | tf.reduce_any({rows})" if step.op == "any" \
         else f"{name} = {name} & tf.reduce_all({rows})"
@@ -194,7 +291,7 @@ def _best(lw, step, loop):
     a NaN start is never replaced. The rows' values are reduced with NaN left out, and the row
     picked by position (`tf.gather`), so the sign of a zero and the index come out as Python's.
     With `>=` the last of the largest rows is kept instead."""
-    value = _per_row(lift(lw, step.value, loop.element))
+    value = _per_row(loop.lift(lw, step.value))
     if value is None or value.fact.rank != 0 or value.fact.dtype.kind not in "iuf":
         return None
     dtype = value.fact.dtype
@@ -209,9 +306,15 @@ def _best(lw, step, loop):
         return None
     lines = [] if _as_tensor(name, start, dtype) == name else [f"{name} = {_as_tensor(name, start, dtype)}"]
     index = lw.env.get(step.index) if step.index else None
-    if step.index and (step.index_value.id != loop.counter or index.kind is not Kind.SCALAR or index.pytype is not int):
-        return None
+    if step.index and (step.index_value.id != loop.counter or index.kind is not Kind.SCALAR or index.pytype is not int
+                       or step.condition):
+        return None  # (under a condition, the position among the rows taken is not the row's)
     values = loop.over_rows(value.text)
+    if step.condition:
+        selected = _selected_rows(lw, step, loop)
+        if selected is None:
+            return None
+        values = substitute(value.text, {loop.name: selected})
     reduce = "tf.reduce_max" if step.largest else "tf.reduce_min"
     results = {name: F.array(dtype, 0, fresh=True)}
     if dtype.kind in "iu" and not step.index:  # no NaN, and equal integers are the same value
@@ -298,20 +401,34 @@ def _deterministic(lw, node, loop) -> bool:
 def _selected(lw, test, loop):
     """The rows' truth values of an `if` test: a bool per row (NumPy's `if` on an array of
     more than one element raises, so only a scalar per row)."""
-    mask = lift(lw, test, loop.element)
+    mask = loop.lift(lw, test)
     if mask is None or mask.fact.kind is not Kind.ARRAY or mask.fact.dtype is None \
             or mask.fact.dtype.kind != "b" or mask.fact.rank != 0 or not mask.fact.batched:
         return None
     return mask
 
 
+def _condition_mask(lw, condition, loop):
+    """The truth value per row of all the tests leading to a step (`holds` False for an
+    `else`/`elif` side), as text over the row's name; None when a test doesn't lift."""
+    parts = []
+    for test, holds in condition:
+        mask = _selected(lw, test, loop)
+        if mask is None:
+            return None
+        parts.append(mask.text if holds else logical_not(mask.text))
+    mask = parts[0]
+    for part in parts[1:]:
+        mask = f"tf.logical_and({mask}, {part})"
+    return mask
+
+
 def _selected_rows(lw, step, loop):
-    """The rows the condition selects (`tf.boolean_mask`), so the value is computed on those
+    """The rows the conditions select (`tf.boolean_mask`), so the value is computed on those
     rows only: computed on every row and masked after, a value the loop never computes (a log
-    of 0 on a skipped row) would turn the gradient NaN."""
-    test, holds = step.condition
-    mask = _selected(lw, test, loop)
+    of 0 on a skipped row) would turn the gradient NaN, and an inf or NaN there would have to
+    be kept out of the sum."""
+    mask = _condition_mask(lw, step.condition, loop)
     if mask is None:
         return None
-    selected = loop.over_rows(mask.text)
-    return f"tf.boolean_mask({loop.text}, {selected if holds else logical_not(selected)})"
+    return f"tf.boolean_mask({loop.text}, {loop.over_rows(mask)})"
