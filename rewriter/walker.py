@@ -283,10 +283,11 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
             self._carried_as_tensors(node, before)
 
     def _note_kept_loop(self, loop, in_python):
-        """Say why a loop stays a loop (the vectorizer's forms did not apply)."""
-        note = f"line {loop.lineno}: loop kept: {why_kept(loop, self.env, in_python)}"
-        if note not in self.out.notes:
-            self.out.notes.append(note)
+        """Say why a loop stays a loop (the vectorizer's forms did not apply), unless a form
+        that knew the loop better has said it already."""
+        said = f"line {loop.lineno}: loop kept: "
+        if not any(note.startswith(said) for note in self.out.notes):
+            self.out.notes.append(said + why_kept(loop, self.env, in_python))
 
     def _carried_as_tensors(self, loop, before):
         """AutoGraph turns a loop over a tensor into a while loop, whose carried values must
