@@ -131,13 +131,10 @@ class _Body:
             elif statement.changed:
                 text = ast.unparse(statement.tree)
                 self.lw.out.edits[statement.value_span] = text
-                if statement.before:
-                    source, node = self.lw.source, statement.node
-                    indent = source.indent_of_line(node.lineno)
-                    head = source.text[source.offset(node.lineno, node.col_offset):statement.value_span.start]
-                    self.lw.out.edits.pop(statement.value_span)
-                    lines = statement.before + [head + text]
-                    self.lw.out.edits[statement.span] = "".join(f"{indent}{line}\n" for line in lines)
+                if statement.before:  # inserted at the start of its first line
+                    indent = self.lw.source.indent_of_line(statement.node.lineno)
+                    lines = "".join(f"{indent}{line}\n" for line in statement.before)
+                    self.lw.out.edits[Span(statement.span.start, statement.span.start)] = lines
                 if statement.value_span in returns:
                     node, value = self.lw.out.returns[returns[statement.value_span]]
                     value.text = text

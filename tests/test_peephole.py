@@ -116,6 +116,32 @@ def program(labels):
     assert after in new
 
 
+def test_a_py_function_output_cast_wraps_the_folded_one_hot(tf, tmp_path):
+    """py_function casts a NumPy result to Tout: the emitted cast goes around the new one-hot,
+    and its on/off line goes before the statement."""
+    before = '''import numpy as np
+import tensorflow as tf
+
+
+def smooth(labels):
+    labels = labels.numpy()
+    return (0.5 - np.eye(4)[labels] * 2.0).astype(np.float32)
+
+
+@tf.function(input_signature=[tf.TensorSpec([None], tf.int64)])
+def program(labels):
+    return tf.py_function(smooth, [labels], tf.float64)
+'''
+    new = rewrite_source(before, "example.py", RewriteOptions(line_length=88)).new
+    assert "on_value=on_off[0]" in new and "tf.float64,\n    )" in new
+    spaces = [{}, {}]
+    for text, space in zip((before, new), spaces):
+        exec(compile(text, str(tmp_path / "example.py"), "exec"), space)
+    labels = tf.constant([0, 3, -1, 2, -4], tf.int64)
+    want, got = (space["program"](labels).numpy() for space in spaces)
+    assert got.dtype == want.dtype == np.float64 and np.array_equal(got, want)
+
+
 # -- a float64 draw that only reaches a narrower float ----------------------------------------
 
 NOISE = """import numpy as np

@@ -322,6 +322,23 @@ def test_numpy_softmax_matches_numpys_idiom_with_nan_and_infinities(tf, helpers,
                 np.testing.assert_allclose(got, want, rtol={"float32": 1e-6, "float64": 1e-14}[dtype], atol=0)
 
 
+def test_numpy_softmax_gradient_is_the_idioms(tf, helpers):
+    z = tf.constant(np.random.default_rng(4).standard_normal((3, 5)))
+    weights = tf.constant(np.random.default_rng(5).standard_normal((3, 5)))
+
+    def idiom(z):
+        e = tf.exp(z - tf.reduce_max(z, axis=-1, keepdims=True))
+        return e / tf.reduce_sum(e, axis=-1, keepdims=True)
+
+    gradients = []
+    for softmax in (lambda z: helpers.numpy_softmax(z, -1), idiom):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            loss = tf.reduce_sum(weights * softmax(z))
+        gradients.append(tape.gradient(loss, z).numpy())
+    np.testing.assert_allclose(*gradients, rtol=1e-10, atol=1e-15)
+
+
 @pytest.mark.parametrize("dtype", NUMERIC_DTYPES)
 def test_median_matches_numpy(tf, helpers, dtype):
     rng = np.random.default_rng(7)
