@@ -155,10 +155,7 @@ def simplify(lw):
 
 def _name(node) -> str | None:
     """The dotted name of an expression (`tf.random.normal`), or None."""
-    try:
-        return ast.unparse(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
-    except (AttributeError, ValueError):
-        return None
+    return ast.unparse(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
 
 
 def _call(node, name: str) -> bool:
@@ -300,20 +297,20 @@ def _sum_with_draw(body: _Body, node, j: int, itemsize: int):
     or difference of one float64 draw and widened inputs no wider than `itemsize`."""
     draws, widened = [], []
 
-    def visit(node, at: int) -> bool:
+    def visit(node) -> bool:
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-            return visit(node.left, at) and visit(node.right, at)
-        if isinstance(node, ast.Name) and at == j:
+            return visit(node.left) and visit(node.right)
+        if isinstance(node, ast.Name):
             i = body.definition(node.id, j)
             if i is None or not _is_draw(body, body.statements[i].tree, i):
                 return False
             draws.append((body.statements[i].tree, i))
             return True
-        if _is_draw(body, node, at):
-            draws.append((node, at))
+        if _is_draw(body, node, j):
+            draws.append((node, j))
             return True
         if _call(node, "tf.cast") and len(node.args) == 2 and _name(node.args[1]) == "tf.float64" \
-                and isinstance(node.args[0], ast.Name) and at == j:
+                and isinstance(node.args[0], ast.Name):
             name = node.args[0].id
             fact = body.lw.env.get(name)
             if fact is None or fact.kind is not Kind.ARRAY or fact.dtype is None or fact.dtype.kind != "f" \
@@ -323,7 +320,7 @@ def _sum_with_draw(body: _Body, node, j: int, itemsize: int):
             return True
         return False
 
-    if not visit(node, j) or len(draws) != 1:
+    if not visit(node) or len(draws) != 1:
         return None
     return draws[0][0], draws[0][1], widened
 
