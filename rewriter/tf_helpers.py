@@ -286,6 +286,17 @@ def np_min(a, axis=None, keepdims=False):
     return tf.where(has_nan, tf.constant(float("nan"), a.dtype), smallest)
 
 
+def numpy_softmax(z, axis):
+    """exp(z - z.max(axis, keepdims=True)) over its sum along axis, as NumPy has it.
+
+    tf.nn.softmax, except in the slices NumPy makes all NaN (one holding a NaN or
+    +inf, or all -inf): tf.nn.softmax leaves some elements of those finite, but
+    always one NaN, so a slice whose sum is NaN is made all NaN."""
+    probabilities = tf.nn.softmax(z, axis=axis)
+    total = tf.reduce_sum(probabilities, axis=axis, keepdims=True)
+    return tf.where(tf.math.is_nan(total), total, probabilities)
+
+
 def py_max(values):
     """max(values) of a 1-D tensor, as Python takes it (see python_extreme)."""
     return python_extreme(values, tf.reduce_max)

@@ -17,6 +17,7 @@ import gast
 import numpy as np
 
 from . import facts as F
+from . import peephole
 from .expressions import ExpressionLowering
 from .facts import Fact, Kind
 from .handlers import LOOP_FORMS, lowering
@@ -60,6 +61,7 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
             self.out.returns.append((self.fn.body, value))
         else:
             self.block(self.fn.body)
+            peephole.simplify(self)
         return self.out
 
     def block(self, statements):

@@ -55,8 +55,9 @@ def test_every_helper_says_which_call_it_stands_for():
             assert docstring.startswith(f"np.{name[3:]}("), name
         elif name.startswith("py_"):  # a Python builtin on a tensor
             assert docstring.startswith(f"{name[3:]}("), name
-        else:  # what a TF wrapper returned, the order NumPy sorts in, or what a loop wrote
-            assert docstring.startswith(("tf.numpy_function(", "np.sort's order", "max() or min()", "`for` loop")), name
+        else:  # what a TF wrapper returned, the order NumPy sorts in, what a loop wrote, a NumPy idiom
+            assert docstring.startswith(("tf.numpy_function(", "np.sort's order", "max() or min()", "`for` loop",
+                                         "exp(z - z.max(")), name
         assert "import" not in text and "np." not in text.replace(docstring, ""), "helpers need only tf"
         assert re.fullmatch(r"[a-z_]+", name), "helper names are letters and underscores (a clash adds digits)"
 
@@ -297,6 +298,45 @@ def test_max_keeps_nans_when_compiled_with_xla(tf, helpers):
     a = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]])
     compiled = tf.function(lambda x: helpers.np_max(x, axis=-1), jit_compile=True)
     _assert_same(compiled(tf.constant(a)), np.max(a, axis=-1))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numpy_softmax_matches_numpys_idiom_with_nan_and_infinities(tf, helpers, dtype):
+    """tf.nn.softmax alone leaves a slice with a NaN or +inf partly finite (float32 on CPU);
+    NumPy's idiom makes it all NaN, as does the helper, also under XLA."""
+    inf, nan = np.inf, np.nan
+    special = np.array([[1, 2, 3], [nan, 1, 2], [inf, 1, 2], [-inf, 1, 2], [-inf, -inf, -inf], [inf, inf, 1],
+                        [inf, -inf, 0], [nan, nan, nan], [1e4, -1e4, 0], [0, 0, 0]], dtype)
+    finite = np.random.default_rng(3).standard_normal((4, 5, 6)).astype(dtype) * 5
+    compiled = tf.function(helpers.numpy_softmax, jit_compile=True)
+    for a in (special, special.T, finite, np.zeros((0, 3), dtype), np.array([0.5, -1.0], dtype)):
+        for axis in range(-a.ndim, a.ndim):
+            if a.shape[axis] == 0:
+                continue  # NumPy's max raises
+            with np.errstate(all="ignore"):
+                shifted = np.exp(a - a.max(axis=axis, keepdims=True))
+                want = shifted / shifted.sum(axis=axis, keepdims=True)
+            for run in (helpers.numpy_softmax, compiled):
+                got = run(tf.constant(a), axis).numpy()
+                assert got.dtype == want.dtype and np.array_equal(np.isnan(got), np.isnan(want)), (a, axis)
+                np.testing.assert_allclose(got, want, rtol={"float32": 1e-6, "float64": 1e-14}[dtype], atol=0)
+
+
+def test_numpy_softmax_gradient_is_the_idioms(tf, helpers):
+    z = tf.constant(np.random.default_rng(4).standard_normal((3, 5)))
+    weights = tf.constant(np.random.default_rng(5).standard_normal((3, 5)))
+
+    def idiom(z):
+        e = tf.exp(z - tf.reduce_max(z, axis=-1, keepdims=True))
+        return e / tf.reduce_sum(e, axis=-1, keepdims=True)
+
+    gradients = []
+    for softmax in (lambda z: helpers.numpy_softmax(z, -1), idiom):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            loss = tf.reduce_sum(weights * softmax(z))
+        gradients.append(tape.gradient(loss, z).numpy())
+    np.testing.assert_allclose(*gradients, rtol=1e-10, atol=1e-15)
 
 
 @pytest.mark.parametrize("dtype", NUMERIC_DTYPES)
