@@ -66,7 +66,7 @@ class Site:
 
 
 MAP_FNS = {"tensorflow.map_fn", "tensorflow.compat.v1.map_fn", "tensorflow.compat.v2.map_fn"}
-_MAP_FN_PARAMS = ("fn", "elems", "dtype", "parallel_iterations", "back_prop", "swap_memory", "infer_shape",
+MAP_FN_PARAMS = ("fn", "elems", "dtype", "parallel_iterations", "back_prop", "swap_memory", "infer_shape",
                   "name", "fn_output_signature")
 
 
@@ -109,7 +109,7 @@ def _describe_map_fn(call, resolver) -> Site:
     """A `tf.map_fn(fn, elems, ...)` call: vectorizable unless its output is ragged, sparse or
     strings (per-element decoding of variable-size data stays a map)."""
     site = Site(call, "map_fn")
-    args = bind_arguments(call, _MAP_FN_PARAMS)
+    args = bind_arguments(call, MAP_FN_PARAMS)
     if args is None or not {"fn", "elems"} <= args.keys():
         return _left(site, "the call's arguments are not written out (fn, elems)", "RW101")
     site.func, site.elems = args["fn"], args["elems"]
