@@ -68,16 +68,15 @@ def batch_map_body(function, param_text: str, element_rank, resolver, source, el
     `function` (a def or lambda of one parameter) applied to the batch `param_text`.
 
     `element_rank` is the rank of one element when the program declares it, else None;
-    `elementwise` is the set of TF functions that act element by element."""
-    batcher = _Batcher(resolver, source, elementwise, element_rank)
-    result = batcher.call(function, [Batched(_atom(param_text), ELEMENT)], function)
-    items = result.items if isinstance(result, Pair) else (result,)
-    for item in items:
-        if not isinstance(item, Batched):
-            raise NoBatchingRule(function, "the function returns a value that does not depend on the element")
-    if isinstance(result, Pair):
-        return "(" + ", ".join(i.text for i in items) + ")", len(items)
-    return result.text, None
+    `elementwise` is the set of TF functions that act element by element.
+
+    The function's own locals are bound by applied lambdas, `(lambda ymin: ...)(ymin's text)`,
+    which the render stage writes as assignments named as the user named them. A local whose
+    name the inlined text already reads (`tf`, the mapped tensor, a constant) would shadow it,
+    so it is inlined instead: the first pass inlines everything and tells which names those are."""
+    inlined = _Batcher(resolver, source, elementwise, element_rank).result(function, param_text)
+    read = {n.id for n in ast.walk(ast.parse(inlined[0], mode="eval")) if isinstance(n, ast.Name)}
+    return _Batcher(resolver, source, elementwise, element_rank, bindable_except=read).result(function, param_text)
 
 
 def _atom(text: str) -> str:
@@ -85,10 +84,24 @@ def _atom(text: str) -> str:
 
 
 class _Batcher:
-    def __init__(self, resolver, source, elementwise, element_rank):
+    def __init__(self, resolver, source, elementwise, element_rank, bindable_except=None):
         self.resolver, self.source, self.elementwise = resolver, source, elementwise
         self.element_rank = element_rank
         self.depth = 0
+        self.bindable_except = bindable_except  # None: every local is inlined
+        self.bindings = []  # (name, text) of the mapped function's locals, in order
+
+    def result(self, function, param_text):
+        """(text, number of outputs or None) of the mapped function on the whole batch."""
+        result = self.call(function, [Batched(_atom(param_text), ELEMENT)], function)
+        items = result.items if isinstance(result, Pair) else (result,)
+        for item in items:
+            if not isinstance(item, Batched):
+                raise NoBatchingRule(function, "the function returns a value that does not depend on the element")
+        text = "(" + ", ".join(i.text for i in items) + ")" if isinstance(result, Pair) else result.text
+        for name, value in reversed(self.bindings):
+            text = f"(lambda {name}: {text})({value})"
+        return text, len(items) if isinstance(result, Pair) else None
 
     # -- functions and statements ---------------------------------------------------------
 
@@ -114,7 +127,13 @@ class _Batcher:
         for statement in body[:-1]:
             if not isinstance(statement, gast.Assign) or len(statement.targets) != 1:
                 raise NoBatchingRule(statement, "only assignments and one final `return` are batched")
-            self.assign(statement.targets[0], self.expr(statement.value, env), env)
+            value = self.expr(statement.value, env)
+            target = statement.targets[0]
+            if self.depth == 1 and self.bindable_except is not None and isinstance(value, Batched) \
+                    and isinstance(target, gast.Name) and target.id not in self.bindable_except:
+                self.bindings.append((target.id, value.text))
+                value = Batched(target.id, value.shape)
+            self.assign(target, value, env)
         if not body or not isinstance(body[-1], gast.Return) or body[-1].value is None:
             raise NoBatchingRule(function, "the function must end with `return value`")
         return self.expr(body[-1].value, env)
@@ -463,7 +482,8 @@ def _module_number(node, resolver) -> bool:
         if isinstance(statement, gast.Assign) and statement.targets == [parent] \
                 and isinstance(statement.value, gast.Tuple) and len(statement.value.elts) == len(parent.elts):
             value, parent = statement.value.elts[parent.elts.index(target)], statement
-    if value is None or resolver.parents.get(parent) is not resolver.module.tree:
+    if value is None or resolver.parents.get(parent) is not resolver.module.tree or any(
+            isinstance(n, gast.Global) and node.id in n.names for n in gast.walk(resolver.module.tree)):
         return False
     if isinstance(value, gast.UnaryOp) and isinstance(value.op, (gast.USub, gast.UAdd)):
         value = value.operand
@@ -479,12 +499,17 @@ def batched_map_fn(site, function, elems_text: str, resolver, source, elementwis
     NoBatchingRule. The element's rank comes from the program's declaration of the mapped
     tensor (a `tf.function` input signature, a placeholder) when there is one."""
     from .declarations import bind_arguments, signature_fact
-    from .sites import MAP_FN_PARAMS
+    from .sites import MAP_FN_PARAMS, is_tensor
 
+    arguments = bind_arguments(site.call, MAP_FN_PARAMS) or {}
+    if "back_prop" in arguments:
+        raise NoBatchingRule(site.call, "`back_prop=` (no gradient through the map) has no batching rule")
     declared = signature_fact(site.elems, resolver)
     element_rank = declared.rank - 1 if declared is not None and declared.rank else None
+    if declared is None and not is_tensor(site.elems, resolver):
+        # map_fn converts a NumPy array or a list first: the body must see a tensor too
+        elems_text = f"tf.convert_to_tensor({elems_text})"
     text, outputs = batch_map_body(function, elems_text, element_rank, resolver, source, elementwise)
-    arguments = bind_arguments(site.call, MAP_FN_PARAMS) or {}
     signature = arguments.get("fn_output_signature", arguments.get("dtype"))
     declared_outputs = len(signature.elts) if isinstance(signature, (gast.Tuple, gast.List)) else None
     if outputs != declared_outputs:

@@ -140,7 +140,7 @@ def _describe(call, kind, resolver) -> Site:
     site.inputs = list(args["inp"].elts)
     site.custom_gradient = custom_gradient_around(call, site.inputs, resolver)
     site.traced = _always_traced(call, resolver)
-    site.tensor_inputs = [_is_tensor(e, resolver) or signature_fact(e, resolver) is not None for e in site.inputs]
+    site.tensor_inputs = [is_tensor(e, resolver) or signature_fact(e, resolver) is not None for e in site.inputs]
     read = read_tout(args["Tout"], resolver)
     if read is None:
         return _left(site, "`Tout` is not a list of dtypes this tool can read", "RW103")
@@ -150,7 +150,7 @@ def _describe(call, kind, resolver) -> Site:
     return site
 
 
-def _is_tensor(node, resolver) -> bool:
+def is_tensor(node, resolver) -> bool:
     if isinstance(node, gast.Call):
         name = resolver.qualname(node.func) or ""
         return name.startswith("tensorflow.") and not name.startswith("tensorflow.numpy_function")
@@ -159,7 +159,7 @@ def _is_tensor(node, resolver) -> bool:
         if len(definitions) == 1:
             statement = resolver.parents.get(definitions[0])
             if isinstance(statement, gast.Assign) and statement.targets == [definitions[0]]:
-                return _is_tensor(statement.value, resolver)
+                return is_tensor(statement.value, resolver)
             parent = resolver.parents.get(resolver.parents.get(definitions[0]))
             if isinstance(parent, gast.Lambda) and _mapped_by_dataset(parent, resolver):
                 return True

@@ -131,7 +131,7 @@ def boxes(n, dtype):
 def test_box_body_with_tuple_output_is_written_for_the_batch(tf, tmp_path, dtype, signature):
     original, rewritten, result = both(tmp_path, module(BOX, signature, f"tf.{dtype}"))
     assert "map_fn" not in result.new and "vectorized_map" not in result.new
-    assert "boxes[:, -1]" in result.new and "axis=1" in result.new
+    assert "[:, -1]" in result.new and "axis=1" in result.new
     assert result.conversions[0].assumed == "body written for the whole batch"
     for n in (7, 1):
         assert_same(tf, original, rewritten, boxes(n, dtype))
@@ -149,7 +149,7 @@ def test_cond_becomes_a_selection_exact_in_values_and_gradients(tf, tmp_path, dt
     leak into the selected one (a plain tf.where would give 0 * inf = NaN there)."""
     original, rewritten, result = both(tmp_path, module(ELU, signature, f"tf.{dtype}"))
     rewritten_program = result.new.split("def program")[1]
-    assert "x > 0.0" in rewritten_program and "tf.cond" not in rewritten_program and "map_fn" not in result.new
+    assert "> 0.0" in rewritten_program and "tf.cond" not in rewritten_program and "map_fn" not in result.new
     x = np.array(EXTREMES, dtype)
     assert_same(tf, original, rewritten, x)
     want, want_grad = values_and_gradients(tf, original, x)
@@ -170,6 +170,24 @@ def test_cond_rewrite_as_emitted(tf, tmp_path):
              "        value, x, ALPHA * (tf.exp(tf.where(value, tf.zeros_like(x), x)) - 1.0)\n"
              "    )\n")
     assert before in source and result.new == source.replace(before, after)
+
+
+def test_locals_keep_their_names_unless_that_would_shadow_a_name_read(tf, tmp_path):
+    source = module(BOX, "[None, 4]")
+    _, _, result = both(tmp_path, source)
+    before = "    return tf.map_fn(clip_box, boxes, fn_output_signature=(tf.float32, tf.float32))\n"
+    after = ("    ymin = tf.clip_by_value(boxes[:, 0], 0.0, IMG_H)\n"
+             "    xmin = tf.clip_by_value(boxes[:, 1], 0.0, IMG_W)\n"
+             "    ymax = tf.clip_by_value(boxes[:, 2], 0.0, IMG_H)\n"
+             "    xmax = tf.clip_by_value(boxes[:, -1], 0.0, IMG_W)\n"
+             "    area = tf.maximum(ymax - ymin, 0.0) * tf.maximum(xmax - xmin, 0.0)\n"
+             "    return (tf.stack([ymin, xmin, ymax, xmax], axis=1), area)\n")
+    assert before in source and result.new == source.replace(before, after)
+    # a local named as the mapped tensor: bound by that name, it would hide the tensor
+    shadowing = source.replace("ymin", "boxes")
+    original, rewritten, result = both(tmp_path, shadowing)
+    assert "    boxes = " not in result.new.split("def program")[1]
+    assert_same(tf, original, rewritten, boxes(5, "float32"))
 
 
 def test_cond_on_vectors_masks_each_branch(tf, tmp_path):
