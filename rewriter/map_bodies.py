@@ -125,10 +125,16 @@ class _Batcher:
     def statements(self, function, env):
         body = [s for s in function.body if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
         for statement in body[:-1]:
-            if not isinstance(statement, gast.Assign) or len(statement.targets) != 1:
+            if isinstance(statement, gast.AugAssign) and isinstance(statement.target, gast.Name):
+                # `total += v[1]`: tensors are immutable, so this is `total = total + v[1]`
+                target = statement.target
+                value = self.arithmetic(statement, statement.op, self._name(target, env),
+                                        self.expr(statement.value, env))
+            elif isinstance(statement, gast.Assign) and len(statement.targets) == 1:
+                value = self.expr(statement.value, env)
+                target = statement.targets[0]
+            else:
                 raise NoBatchingRule(statement, "only assignments and one final `return` are batched")
-            value = self.expr(statement.value, env)
-            target = statement.targets[0]
             if self.depth == 1 and self.bindable_except is not None and isinstance(value, Batched) \
                     and isinstance(target, gast.Name) and target.id not in self.bindable_except:
                 self.bindings.append((target.id, value.text))
@@ -178,12 +184,15 @@ class _Batcher:
     _COMPARISONS = {gast.Lt: "<", gast.LtE: "<=", gast.Gt: ">", gast.GtE: ">=", gast.Eq: "==", gast.NotEq: "!="}
 
     def _binop(self, node, env):
-        symbol = self._ARITHMETIC.get(type(node.op))
+        return self.arithmetic(node, node.op, self.expr(node.left, env), self.expr(node.right, env))
+
+    def arithmetic(self, node, op, left, right):
+        symbol = self._ARITHMETIC.get(type(op))
         if symbol is None:
             raise NoBatchingRule(node, f"`{self.source.segment(node)}` has no batching rule")
         if self.masked_depth and symbol in ("//", "%"):
             raise NoBatchingRule(node, "integer division inside a tf.cond branch has no batching rule")
-        left, right = self.aligned(self.expr(node.left, env), self.expr(node.right, env))
+        left, right = self.aligned(left, right)
         return self.combine(node, f"({left.text} {symbol} {right.text})", [left, right])
 
     def _compare(self, node, env):
@@ -337,7 +346,8 @@ class _Batcher:
             if default is None:
                 raise NoBatchingRule(node, "an axis is needed")
             return default
-        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant):
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
+                and isinstance(node.operand, gast.Constant):
             value = node.operand.value
             if type(value) is int:
                 return -value

@@ -65,7 +65,8 @@ MATRIX = """\
 INTEGER = """\
     def mix(v):
         total = v[0] + v[1] * 3
-        return tf.stack([total, tf.maximum(v[2], total), -v[1]])
+        total += v[2] // 2
+        return tf.stack([total, tf.maximum(v[2], total), v[1] * 2])
 
 
     def program(x):
@@ -209,11 +210,11 @@ def test_matrix_elements_with_helper_reductions_and_axes(tf, tmp_path, dtype):
     assert rewritten(np.zeros((0, 3, 5), dtype)).shape == (0, 5, 3)
 
 
-@pytest.mark.parametrize("dtype", ["int32", "int64", "float32"])
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "float32"])
 def test_integer_elements(tf, tmp_path, dtype):
     original, rewritten, result = both(tmp_path, module(INTEGER, "", f"tf.{dtype}"))
     assert "map_fn" not in result.new
-    x = np.random.default_rng(5).integers(-50, 50, (9, 3)).astype(dtype)
+    x = np.random.default_rng(5).integers(0 if dtype == "uint8" else -50, 50, (9, 3)).astype(dtype)
     assert_same(tf, original, rewritten, x)
 
 
