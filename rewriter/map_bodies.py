@@ -64,8 +64,9 @@ class Pair:
 
 
 def batch_map_body(function, param_text: str, element_rank, resolver, source, elementwise) -> tuple:
-    """(text of the whole-batch result, number of outputs or None for one tensor) of the map
-    `function` (a def or lambda of one parameter) applied to the batch `param_text`.
+    """(text of the whole-batch result, number of outputs or None for one tensor, the module
+    constants it reads by name) of the map `function` (a def or lambda of one parameter)
+    applied to the batch `param_text`.
 
     `element_rank` is the rank of one element when the program declares it, else None;
     `elementwise` is the set of TF functions that act element by element.
@@ -74,9 +75,11 @@ def batch_map_body(function, param_text: str, element_rank, resolver, source, el
     which the render stage writes as assignments named as the user named them. A local whose
     name the inlined text already reads (`tf`, the mapped tensor, a constant) would shadow it,
     so it is inlined instead: the first pass inlines everything and tells which names those are."""
-    inlined = _Batcher(resolver, source, elementwise, element_rank).result(function, param_text)
-    read = {n.id for n in ast.walk(ast.parse(inlined[0], mode="eval")) if isinstance(n, ast.Name)}
-    return _Batcher(resolver, source, elementwise, element_rank, bindable_except=read).result(function, param_text)
+    first = _Batcher(resolver, source, elementwise, element_rank)
+    inlined, _ = first.result(function, param_text)
+    read = {n.id for n in ast.walk(ast.parse(inlined, mode="eval")) if isinstance(n, ast.Name)}
+    batcher = _Batcher(resolver, source, elementwise, element_rank, bindable_except=read)
+    return (*batcher.result(function, param_text), first.constants_read)
 
 
 def _atom(text: str) -> str:
@@ -90,6 +93,7 @@ class _Batcher:
         self.depth = 0
         self.bindable_except = bindable_except  # None: every local is inlined
         self.bindings = []  # (name, text) of the mapped function's locals, in order
+        self.constants_read = set()  # module-level numbers the text reads by name
 
     def result(self, function, param_text):
         """(text, number of outputs or None) of the mapped function on the whole batch."""
@@ -166,6 +170,7 @@ class _Batcher:
         if node.id in env:
             return env[node.id]
         if _module_number(node, self.resolver):
+            self.constants_read.add(node.id)
             return Same(node.id)
         raise NoBatchingRule(node, f"`{node.id}` is not a number of this file (no batching rule)")
 
@@ -519,10 +524,25 @@ def batched_map_fn(site, function, elems_text: str, resolver, source, elementwis
     if declared is None and not is_tensor(site.elems, resolver):
         # map_fn converts a NumPy array or a list first: the body must see a tensor too
         elems_text = f"tf.convert_to_tensor({elems_text})"
-    text, outputs = batch_map_body(function, elems_text, element_rank, resolver, source, elementwise)
+    text, outputs, constants = batch_map_body(function, elems_text, element_rank, resolver, source, elementwise)
+    shadowed = constants & _bound_around(site.call, resolver)
+    if shadowed:
+        raise NoBatchingRule(site.call, f"`{sorted(shadowed)[0]}` names a local where the map is called, "
+                                        "not the module's number the function reads")
     signature = arguments.get("fn_output_signature", arguments.get("dtype"))
     declared_outputs = len(signature.elts) if isinstance(signature, (gast.Tuple, gast.List)) else None
     if outputs != declared_outputs:
         # map_fn raises on a structure other than fn_output_signature's (elems' by default)
         raise NoBatchingRule(function, "the function's outputs do not match the map's output signature")
     return ast.unparse(ast.parse(text, mode="eval"))  # only the parentheses that are needed
+
+
+def _bound_around(node, resolver) -> set:
+    """Names bound by the functions around `node`: the rewrite's text is read there."""
+    names = set()
+    function = resolver.enclosing(node, (gast.FunctionDef, gast.Lambda))
+    while function is not None:
+        names.update(a.id for a in function.args.args + function.args.kwonlyargs)
+        names.update(n.id for n in gast.walk(function) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
+        function = resolver.enclosing(function, (gast.FunctionDef, gast.Lambda))
+    return names

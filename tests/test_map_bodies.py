@@ -237,15 +237,17 @@ FALLBACKS = {
                                                            "combines values of different shapes"),
     "a tuple output the map does not declare": ("def f(v):\n    return v * 2.0, v[0]\n",
                                                 "outputs do not match the map's output signature"),
-    "a local of the enclosing function": ("def f(v):\n    return v * SCALE\n", "`SCALE` is not a number"),
+    "a tensor constant": ("def f(v):\n    return v * SCALE\n", "`SCALE` is not a number"),
+    "a number shadowed where the map is called": ("def f(v):\n    return v * ALPHA\n",
+                                                  "`ALPHA` names a local where the map is called"),
 }
 
 
 @pytest.mark.parametrize("body, reason", FALLBACKS.values(), ids=FALLBACKS.keys())
 def test_ops_without_a_rule_keep_vectorized_map_and_say_which(tf, tmp_path, body, reason):
-    source = ("import tensorflow as tf\n\nSCALE = tf.constant(2.0)\n\n\n" + body +
+    source = ("import tensorflow as tf\n\nSCALE = tf.constant(2.0)\nALPHA = 1.5\n\n\n" + body +
               "\n\n@tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])\n"
-              "def program(x):\n    return tf.map_fn(f, x)\n")
+              "def program(x):\n    ALPHA = 3.0\n    return tf.map_fn(f, x) * ALPHA\n")
     result = rewrite_source(source, "m.py")
     (conversion,) = result.conversions
     assert conversion.status == "converted" and "tf.vectorized_map(f, x)" in result.new
