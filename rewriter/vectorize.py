@@ -173,8 +173,10 @@ _TF_ELEMENTWISE = frozenset(f"tensorflow.{name}" for name in (
 
 def vectorize_map_fn(site, module, resolver, elems=None):
     """(replacement text, how) for a `tf.map_fn` site: the body applied to the whole tensor
-    when every op in it is elementwise on the element alone, else `tf.vectorized_map`.
-    `elems` replaces the source of the mapped tensor (to verify the rewrite on its own)."""
+    when every op in it is elementwise on the element alone, else the body written for the
+    whole batch by the batching rules of `map_bodies.py`, else `tf.vectorized_map` (`how`
+    names the call without a rule). `elems` replaces the source of the mapped tensor (to
+    verify the rewrite on its own)."""
     function = resolver.function_def(site.func)
     qualname = resolver.qualname(site.func) or ""
     if function is None and qualname.startswith("tensorflow.") and not qualname.startswith(_PER_ELEMENT):
