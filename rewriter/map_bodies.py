@@ -235,6 +235,8 @@ class _Batcher:
             return self.stack(node, env)
         if name in _REDUCTIONS:
             return self.reduction(node, env)
+        if name in ("tensorflow.norm", "tensorflow.linalg.norm"):
+            return self.norm(node, env)
         if name == "tensorflow.cond":
             return self.cond(node, env)
         function = self.resolver.function_def(node.func)
@@ -324,20 +326,34 @@ class _Batcher:
         if len(node.args) > 3 or set(keywords) - set(names) or any(n in keywords for n in names[:len(node.args)]):
             raise NoBatchingRule(node, "this reduction's arguments have no batching rule")
         bound = dict(zip(names, node.args)) | keywords
-        value = self.expr(bound["input_tensor"], env)
+        return self.reduced(node, self.expr(bound["input_tensor"], env), bound.get("axis"), bound.get("keepdims"))
+
+    def norm(self, node, env):
+        """`tf.norm(v)` or `tf.norm(v, axis=a)`, the Euclidean norm: a square root of a sum
+        over the same axes; over the whole element only for rank 1 or 2 (tf.norm reduces one
+        axis or two, and with two it computes the same sum)."""
+        keywords = {k.arg: k.value for k in node.keywords}
+        if len(node.args) != 1 or set(keywords) - {"axis", "keepdims", "name"}:
+            raise NoBatchingRule(node, "tf.norm is batched only for the Euclidean norm (no `ord`)")
+        value = self.expr(node.args[0], env)
+        if _absent(keywords.get("axis")) and isinstance(value, Batched) and self.rank(value.shape) not in (1, 2):
+            raise NoBatchingRule(node, "tf.norm over the whole element is batched for elements of rank 1 or 2")
+        return self.reduced(node, value, keywords.get("axis"), keywords.get("keepdims"))
+
+    def reduced(self, node, value, axis_node, keepdims):
         if not isinstance(value, Batched):
             raise NoBatchingRule(node, "a reduction of a value that does not depend on the element")
-        keepdims = bound.get("keepdims")
         if keepdims is not None and not (isinstance(keepdims, gast.Constant) and isinstance(keepdims.value, bool)):
             raise NoBatchingRule(node, "keepdims must be True or False")
         keep = bool(keepdims.value) if keepdims is not None else False
         rank = self.rank(value.shape)
-        if bound.get("axis") is None or (isinstance(bound["axis"], gast.Constant) and bound["axis"].value is None):
+        if _absent(axis_node):
             if rank is None:
                 raise NoBatchingRule(node, "a reduction over the whole element needs the element's rank")
             axis = list(range(1, rank + 1))
+            axis = axis[0] if len(axis) == 1 else axis  # tf.norm takes one axis as an int
         else:
-            axis = self.batched_axis(node, self.int_constant(bound["axis"], None), rank)
+            axis = self.batched_axis(node, self.int_constant(axis_node, None), rank)
         func = self.source.segment(node.func)
         keep_text = ", keepdims=True" if keep else ""
         text = f"{func}({value.text}, axis={axis}{keep_text})"
@@ -503,6 +519,11 @@ def _module_number(node, resolver) -> bool:
     if isinstance(value, gast.UnaryOp) and isinstance(value.op, (gast.USub, gast.UAdd)):
         value = value.operand
     return isinstance(value, gast.Constant) and type(value.value) in (int, float)
+
+
+def _absent(axis) -> bool:
+    """An axis argument left out or given as None."""
+    return axis is None or (isinstance(axis, gast.Constant) and axis.value is None)
 
 
 def _free_names(function) -> set:

@@ -55,7 +55,7 @@ MATRIX = """\
 
     def per_matrix(m):
         rows = tf.reduce_max(m, axis=-1)
-        return tf.stack([helper(m[0], m[1]), tf.reduce_sum(m, axis=0) * 0.5, rows[0] + m[2]], axis=1)
+        return tf.stack([helper(m[0], m[1]), tf.reduce_sum(m, axis=0) * 0.5, rows[0] + m[2] + tf.norm(m)], axis=1)
 
 
     def program(x):
@@ -257,6 +257,7 @@ def test_ops_without_a_rule_keep_vectorized_map_and_say_which(tf, tmp_path, body
 ROW_CASES = {
     "a cond on one entry of each row": "tf.cond(v[0] > 0.0, lambda: v, lambda: tf.sqrt(-v) - v[1])",
     "a scalar of the row against the row": "v * v[0] - tf.reduce_max(v, axis=0)",
+    "the norm of the row": "v / tf.maximum(tf.norm(v), 1e-12)",
 }
 
 
@@ -268,4 +269,5 @@ def test_per_row_scalars_broadcast_against_the_row(tf, tmp_path, expression):
     original, rewritten, result = both(tmp_path, source)
     assert "tf.reshape(" in result.new and "map_fn" not in result.new
     x = np.random.default_rng(2).standard_normal((6, 4)).astype(np.float32)
+    x[3] = 0.0  # a zero row: the norm's gradient there is NaN in both
     assert_same(tf, original, rewritten, x)
