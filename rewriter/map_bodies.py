@@ -534,13 +534,13 @@ def batched_map_fn(site, function, elems_text: str, resolver, source, elementwis
     """The whole-batch text of a `tf.map_fn` site whose function is `function`, or
     NoBatchingRule. The element's rank comes from the program's declaration of the mapped
     tensor (a `tf.function` input signature, a placeholder) when there is one."""
-    from .declarations import bind_arguments, signature_fact
+    from .declarations import bind_arguments
     from .sites import MAP_FN_PARAMS, is_tensor
 
     arguments = bind_arguments(site.call, MAP_FN_PARAMS) or {}
     if "back_prop" in arguments:
         raise NoBatchingRule(site.call, "`back_prop=` (no gradient through the map) has no batching rule")
-    declared = signature_fact(site.elems, resolver)
+    declared = site.elems_declared
     element_rank = declared.rank - 1 if declared is not None and declared.rank else None
     if declared is None and not is_tensor(site.elems, resolver):
         # map_fn converts a NumPy array or a list first: the body must see a tensor too

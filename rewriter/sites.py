@@ -51,6 +51,7 @@ class Site:
     tout_is_list: bool = False
     result_rank: int | None = None  # from `y.set_shape([...])` on the site's result: a declaration
     elems: object = None          # map_fn: the mapped tensor expression
+    elems_declared: object = None  # map_fn: the Fact the program declares for elems (an input signature)
     numpy_target: str = ""        # the wrapped function is NumPy's own (`np.kron`)
     custom_gradient: object = None  # CustomGradient: the call is the forward of a @tf.custom_gradient function
     reason: str = ""              # why the site cannot be rewritten, when it cannot
@@ -113,6 +114,7 @@ def _describe_map_fn(call, resolver) -> Site:
     if args is None or not {"fn", "elems"} <= args.keys():
         return _left(site, "the call's arguments are not written out (fn, elems)", "RW101")
     site.func, site.elems = args["fn"], args["elems"]
+    site.elems_declared = signature_fact(site.elems, resolver)
     if isinstance(site.elems, (gast.Tuple, gast.List, gast.Dict)):
         return _left(site, "mapping over a structure of tensors is not vectorized yet", "RW303")
     for key in ("dtype", "fn_output_signature"):

@@ -41,7 +41,7 @@ ELU = """\
 LOG_OR_SCALE = """\
     def row(v):
         total = tf.reduce_sum(v, axis=0)
-        return tf.cond(total > 0.0, lambda: tf.math.log(v) * total, lambda: v * 2.0 - total)
+        return tf.cond(total > 0.0, lambda: tf.math.log(v * v) * total, lambda: v * 2.0 - total)
 
 
     def program(x):
@@ -271,3 +271,16 @@ def test_per_row_scalars_broadcast_against_the_row(tf, tmp_path, expression):
     x = np.random.default_rng(2).standard_normal((6, 4)).astype(np.float32)
     x[3] = 0.0  # a zero row: the norm's gradient there is NaN in both
     assert_same(tf, original, rewritten, x)
+
+
+@pytest.mark.parametrize("body, signature", [(BOX, "[None, 4]"), (LOG_OR_SCALE, "[None, 3]")], ids=["tuple", "cond"])
+def test_verify_probes_the_declared_shape_and_keeps_the_output_signature(tf, tmp_path, body, signature):
+    """--verify runs the map_fn call as written (its fn_output_signature too) on inputs of the
+    declared shape: the batched body relies on the element's declared rank."""
+    from rewriter.verify_sites import make_verifier
+
+    path = str(tmp_path / "m.py")
+    result = rewrite_source(module(body, signature), path, verifier=make_verifier(path))
+    (conversion,) = result.conversions
+    assert conversion.status == "converted" and conversion.verification["ok"], conversion.reason
+    assert "map_fn" not in result.new
