@@ -51,6 +51,7 @@ class Site:
     tout_is_list: bool = False
     result_rank: int | None = None  # from `y.set_shape([...])` on the site's result: a declaration
     elems: object = None          # map_fn: the mapped tensor expression
+    elems_declared: object = None  # map_fn: the Fact the program declares for elems (an input signature)
     numpy_target: str = ""        # the wrapped function is NumPy's own (`np.kron`)
     custom_gradient: object = None  # CustomGradient: the call is the forward of a @tf.custom_gradient function
     reason: str = ""              # why the site cannot be rewritten, when it cannot
@@ -74,7 +75,7 @@ class Site:
 
 
 MAP_FNS = {"tensorflow.map_fn", "tensorflow.compat.v1.map_fn", "tensorflow.compat.v2.map_fn"}
-_MAP_FN_PARAMS = ("fn", "elems", "dtype", "parallel_iterations", "back_prop", "swap_memory", "infer_shape",
+MAP_FN_PARAMS = ("fn", "elems", "dtype", "parallel_iterations", "back_prop", "swap_memory", "infer_shape",
                   "name", "fn_output_signature")
 
 
@@ -117,10 +118,11 @@ def _describe_map_fn(call, resolver) -> Site:
     """A `tf.map_fn(fn, elems, ...)` call: vectorizable unless its output is ragged, sparse or
     strings (per-element decoding of variable-size data stays a map)."""
     site = Site(call, "map_fn")
-    args = bind_arguments(call, _MAP_FN_PARAMS)
+    args = bind_arguments(call, MAP_FN_PARAMS)
     if args is None or not {"fn", "elems"} <= args.keys():
         return _left(site, "the call's arguments are not written out (fn, elems)", "RW101")
     site.func, site.elems = args["fn"], args["elems"]
+    site.elems_declared = signature_fact(site.elems, resolver)
     if isinstance(site.elems, (gast.Tuple, gast.List, gast.Dict)):
         return _left(site, "mapping over a structure of tensors is not vectorized yet", "RW303")
     for key in ("dtype", "fn_output_signature"):
@@ -148,7 +150,7 @@ def _describe(call, kind, resolver) -> Site:
     site.inputs = list(args["inp"].elts)
     site.custom_gradient = custom_gradient_around(call, site.inputs, resolver)
     site.traced = _always_traced(call, resolver)
-    site.tensor_inputs = [_is_tensor(e, resolver) or signature_fact(e, resolver) is not None for e in site.inputs]
+    site.tensor_inputs = [is_tensor(e, resolver) or signature_fact(e, resolver) is not None for e in site.inputs]
     read = read_tout(args["Tout"], resolver, site.inputs)
     if read is None:
         return _left(site, "`Tout` is not a list of dtypes this tool can read", "RW103")
@@ -158,7 +160,7 @@ def _describe(call, kind, resolver) -> Site:
     return site
 
 
-def _is_tensor(node, resolver) -> bool:
+def is_tensor(node, resolver) -> bool:
     if isinstance(node, gast.Call):
         name = resolver.qualname(node.func) or ""
         return name.startswith("tensorflow.") and not name.startswith("tensorflow.numpy_function")
@@ -167,7 +169,7 @@ def _is_tensor(node, resolver) -> bool:
         if len(definitions) == 1:
             statement = resolver.parents.get(definitions[0])
             if isinstance(statement, gast.Assign) and statement.targets == [definitions[0]]:
-                return _is_tensor(statement.value, resolver)
+                return is_tensor(statement.value, resolver)
             parent = resolver.parents.get(resolver.parents.get(definitions[0]))
             if isinstance(parent, gast.Lambda) and _mapped_by_dataset(parent, resolver):
                 return True

@@ -18,6 +18,7 @@ from .apply import bind_and_apply
 from .edits import substitute
 from .facts import Fact, Kind
 from .lowered import Inconsistent, Lowered, Refusal
+from .map_bodies import NoBatchingRule, batched_map_fn
 from .nested import check_inlined, closure_facts, lower_applied, owner
 from .rows import RowIndex, range_bound, steps_of
 from .walker import FunctionLowering
@@ -172,8 +173,10 @@ _TF_ELEMENTWISE = frozenset(f"tensorflow.{name}" for name in (
 
 def vectorize_map_fn(site, module, resolver, elems=None):
     """(replacement text, how) for a `tf.map_fn` site: the body applied to the whole tensor
-    when every op in it is elementwise on the element alone, else `tf.vectorized_map`.
-    `elems` replaces the source of the mapped tensor (to verify the rewrite on its own)."""
+    when every op in it is elementwise on the element alone, else the body written for the
+    whole batch by the batching rules of `map_bodies.py`, else `tf.vectorized_map` (`how`
+    names the call without a rule). `elems` replaces the source of the mapped tensor (to
+    verify the rewrite on its own)."""
     function = resolver.function_def(site.func)
     qualname = resolver.qualname(site.func) or ""
     if function is None and qualname.startswith("tensorflow.") and not qualname.startswith(_PER_ELEMENT):
@@ -204,8 +207,12 @@ def vectorize_map_fn(site, module, resolver, elems=None):
                 raise Refusal(node, "the mapped function branches or loops in Python: tf.vectorized_map traces it "
                                     "without AutoGraph, where that raises on tensors (map_fn runs it eagerly): "
                                     "the map stays", "RW306")
-    fn = module.source.segment(site.func)
-    return f"tf.vectorized_map({fn}, {elems})", "mapped with tf.vectorized_map"
+    try:
+        return batched_map_fn(site, function, elems, resolver, module.source, _TF_ELEMENTWISE), \
+            "body written for the whole batch"
+    except NoBatchingRule as missing:
+        fn = module.source.segment(site.func)
+        return f"tf.vectorized_map({fn}, {elems})", f"mapped with tf.vectorized_map: {missing.reason}"
 
 
 _PYTHON_CONTROL_FLOW = (gast.For, gast.While, gast.If, gast.IfExp, gast.BoolOp, gast.Assert, gast.ListComp,

@@ -196,8 +196,11 @@ def _check_map_fn(conversion, path, original_text, device) -> SiteCheck:
     namespace = load_module(original_text, path, "original")
     namespace.setdefault("tf", tf)
     call = conversion.site.call
-    original_src = "lambda {0}: {1}({2}, {0})".format(
-        MAPPED, _segment(original_text, call.func), _segment(original_text, conversion.site.func))
+    # the call as written (fn_output_signature and all), mapping MAPPED instead of its elems
+    arguments = [MAPPED if a is conversion.site.elems else _segment(original_text, a) for a in call.args]
+    arguments += [f"{k.arg}={MAPPED if k.value is conversion.site.elems else _segment(original_text, k.value)}"
+                  for k in call.keywords]
+    original_src = f"lambda {MAPPED}: {_segment(original_text, call.func)}({', '.join(arguments)})"
     try:
         original = eval(original_src, namespace)  # noqa: S307 - --verify runs user code by design
         rewritten = eval(conversion.function_text, namespace)  # noqa: S307
@@ -205,9 +208,12 @@ def _check_map_fn(conversion, path, original_text, device) -> SiteCheck:
         raise Unverified(f"the mapped function depends on local names ({exc})") from None
 
     def numpy_side(x):
-        return original(tf.constant(x)).numpy()
+        result = original(tf.constant(x))
+        return tuple(r.numpy() for r in result) if isinstance(result, tuple) else result.numpy()
 
-    inputs = _inputs(_Probe([np.dtype("float32")]).inputs, numpy_side)
+    declared = conversion.site.elems_declared  # the rewrite may rely on it (the element's rank)
+    facts = [declared] if declared is not None and declared.dtype is not None else _Probe([np.dtype("float32")]).inputs
+    inputs = _inputs(facts, numpy_side)
     with quiet():
         result = verify(numpy_side, rewritten, *inputs, device=device)
     figures = result.to_dict()
