@@ -187,7 +187,7 @@ def run_bench(paths=None, device=None, json_out=None, markdown_out=None, repeats
               progress=True, out=None, jit=False) -> int:
     """Benchmark the corpus programs under `paths` (default: the shipped corpus) and print a
     table to `out`; write JSON / Markdown when asked. `jit` also times each rewrite under XLA. `repeats=None` times adaptively (until
-    0.5 s or 20 calls). Returns the exit code: 0, or 2 if a path is bad, nothing could be
+    0.5 s or 200 calls per function). Returns the exit code: 0, or 2 if a path is bad, nothing could be
     benchmarked, or a program failed to run or its rewrite gave different outputs."""
     out = out if out is not None else sys.stdout
     files, problems = corpus_files(paths)

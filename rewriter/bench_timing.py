@@ -11,9 +11,10 @@ import platform
 import statistics
 import time
 
-# Adaptive repeats: timed rounds until BUDGET_S of calls per function or MAX_REPEATS rounds, at
-# least MIN_REPEATS.
-BUDGET_S, MIN_REPEATS, MAX_REPEATS = 0.5, 3, 20
+# Adaptive repeats: each function is timed until its calls add up to BUDGET_S or it has
+# MAX_REPEATS calls, and at least MIN_REPEATS. A fast function gets many calls (a median of a
+# few sub-millisecond calls is mostly noise); a slow original stops early while the fast ones go on.
+BUDGET_S, MIN_REPEATS, MAX_REPEATS = 0.5, 3, 200
 
 
 def _sync(outputs):
@@ -30,10 +31,10 @@ def _flatten(outputs):
 
 def time_variants(variants, args, warmup: int = 1, repeats=None) -> dict:
     """Time several functions on the same inputs: each one's first call (trace + run), `warmup`
-    untimed rounds, then timed rounds that call every function once, interleaved so that a
-    change in the machine's load hits all of them alike, in an order that turns each round. Exactly `repeats` rounds if given, else
-    until the timed calls add up to BUDGET_S per function or MAX_REPEATS rounds (at least
-    MIN_REPEATS). Returns {label: {first_ms, median_ms, repeats, outputs}}."""
+    untimed rounds, then timed rounds that call every function still timing once, interleaved
+    so that a change in the machine's load hits all of them alike, in an order that turns each
+    round. Exactly `repeats` calls each if given, else adaptive (BUDGET_S, MIN_REPEATS,
+    MAX_REPEATS). Returns {label: {first_ms, median_ms, repeats, outputs}}."""
     results = {}
     for label, fn in variants:
         start = time.perf_counter()
@@ -43,19 +44,19 @@ def time_variants(variants, args, warmup: int = 1, repeats=None) -> dict:
     for _ in range(warmup):
         for _label, fn in variants:
             _sync(fn(*args))
-    rounds = 0
-    while True:
+
+    def timing(label) -> bool:
+        times = results[label]["times"]
         if repeats is not None:
-            if rounds >= repeats:
-                break
-        else:
-            spent = sum(sum(r["times"]) for r in results.values())
-            if rounds >= MAX_REPEATS or (rounds >= MIN_REPEATS and spent >= BUDGET_S * len(variants)):
-                break
+            return len(times) < repeats
+        return len(times) < MIN_REPEATS or (len(times) < MAX_REPEATS and sum(times) < BUDGET_S)
+
+    rounds = 0
+    while active := [(label, fn) for label, fn in variants if timing(label)]:
         # each round starts with the next function: none always runs right after the same one
         # (after the original's NumPy work, say), which would bias its times
-        shift = rounds % len(variants)
-        for label, fn in variants[shift:] + variants[:shift]:
+        shift = rounds % len(active)
+        for label, fn in active[shift:] + active[:shift]:
             start = time.perf_counter()
             _sync(fn(*args))
             results[label]["times"].append(time.perf_counter() - start)
