@@ -87,6 +87,55 @@ def np_interp(x, xp, fp, left=None, right=None):
     return tf.reshape(y, tf.shape(x))
 
 
+def linear_recurrence(factors, addends, start, steps, in_order, reverse=False):
+    """`for` loop rows h[t] = factors[t] * h[t-1] + addends[t] from h[-1] = start,
+    stacked over `steps` steps (from the last back with `reverse`); `factors` and
+    `addends` broadcast to [steps, *start.shape]. With every factor at most 1 in
+    magnitude and all else finite, products over any stretch of steps neither
+    overflow nor meet an inf: the steps are then combined pairwise in log2(steps)
+    rounds, which differs from the loop's order by rounding only. Otherwise, or
+    when the state is large, `in_order()` gives the rows step by step."""
+    # Doubling makes log2(steps) passes over every step's state where tf.scan makes
+    # one small pass per step: measured on CPU, doubling is 4-10x faster with states
+    # of 256 elements or fewer, even at 1024, and 4x slower at 8192.
+    largest_state = 512
+    start, steps = tf.convert_to_tensor(start), tf.cast(steps, tf.int32)
+    state_shape = tf.shape(start)
+    shape = tf.concat([[steps], state_shape], 0)
+    factors = tf.broadcast_to(tf.convert_to_tensor(factors, start.dtype), shape)
+    addends = tf.broadcast_to(tf.convert_to_tensor(addends, start.dtype), shape)
+    row_shape = tf.concat([[steps], tf.ones_like(state_shape)], 0)
+
+    def not_done(k, a, b):
+        return k < steps
+
+    def combine(k, a, b):  # each step takes in the k steps before it, if any
+        # a gather keeps every shape fixed, which XLA needs (slices of length k do not)
+        before = tf.range(steps) - k
+        none_before = tf.reshape(before < 0, row_shape)
+        before = tf.maximum(before, 0)
+        a_before = tf.where(none_before, tf.ones_like(a), tf.gather(a, before))
+        b_before = tf.where(none_before, tf.zeros_like(b), tf.gather(b, before))
+        return 2 * k, a * a_before, a * b_before + b
+
+    def pairwise():
+        a, b = factors, addends
+        if reverse:
+            a, b = tf.reverse(a, [0]), tf.reverse(b, [0])
+        any_count = tf.TensorShape([None]).concatenate(a.shape[1:])  # after a gather
+        invariants = (tf.TensorShape([]), any_count, any_count)
+        _, a, b = tf.while_loop(not_done, combine, (tf.constant(1), a, b),
+                                shape_invariants=invariants)
+        states = a * start + b
+        return tf.reverse(states, [0]) if reverse else states
+
+    bounded = tf.reduce_all(tf.abs(factors) <= 1)
+    finite = tf.reduce_all(tf.math.is_finite(addends))
+    finite &= tf.reduce_all(tf.math.is_finite(start))
+    small = tf.size(start) <= largest_state
+    return tf.cond(bounded & finite & small, pairwise, in_order)
+
+
 def np_sort(a, axis=-1):
     """np.sort(a, axis): sorted along the axis (flattened for None), NaNs last."""
     a = tf.convert_to_tensor(a)
