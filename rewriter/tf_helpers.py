@@ -70,14 +70,23 @@ def np_interp(x, xp, fp, left=None, right=None):
     # the knots x0 <= t < x1 around each t (the first or last pair outside them)
     j0 = tf.searchsorted(xp, t, side="right") - 1
     j0 = tf.clip_by_value(j0, 0, tf.maximum(n - 2, 0))
-    j1 = tf.minimum(j0 + 1, n - 1)
-    x0, x1 = tf.gather(xp, j0), tf.gather(xp, j1)
-    y0, y1 = tf.gather(fp, j0), tf.gather(fp, j1)
-    slope = (y1 - y0) / (x1 - x0)
+    # each pair's slope once, as NumPy computes it (one knot: a slope never used)
+    slopes = (fp[1:] - fp[:-1]) / (xp[1:] - xp[:-1])
+    slope = tf.gather(tf.concat([slopes, [0.0]], 0), j0)
+    x0, y0 = tf.gather(xp, j0), tf.gather(fp, j0)
     inner = slope * (t - x0) + y0
-    retry = slope * (t - x1) + y1  # NumPy's retry from the right end, for a NaN
-    retry = tf.where(tf.math.is_nan(retry) & (y0 == y1), y0, retry)
-    y = tf.where(tf.math.is_nan(inner), retry, inner)
+
+    def retried():  # NumPy's retry from the right end, where the line gives NaN
+        j1 = tf.minimum(j0 + 1, n - 1)
+        x1, y1 = tf.gather(xp, j1), tf.gather(fp, j1)
+        retry = slope * (t - x1) + y1
+        retry = tf.where(tf.math.is_nan(retry) & (y0 == y1), y0, retry)
+        return tf.where(tf.math.is_nan(inner), retry, inner)
+
+    def as_is():
+        return inner
+
+    y = tf.cond(tf.reduce_any(tf.math.is_nan(inner)), retried, as_is)
     y = tf.where(t == x0, y0, y)  # exact knots give fp exactly
     y = tf.where(t == last_x, last_y, y)
     y = tf.where(t > last_x, right, y)
