@@ -101,41 +101,69 @@ def linear_recurrence(factors, addends, start, steps, in_order, reverse=False):
     stacked over `steps` steps (from the last back with `reverse`); `factors` and
     `addends` broadcast to [steps, *start.shape]. With every factor at most 1 in
     magnitude and all else finite, products over any stretch of steps neither
-    overflow nor meet an inf: the steps are then combined pairwise in log2(steps)
-    rounds, which differs from the loop's order by rounding only. Otherwise, or
-    when the state is large, `in_order()` gives the rows step by step."""
-    # Doubling makes log2(steps) passes over every step's state where tf.scan makes
-    # one small pass per step: measured on CPU, doubling is 4-10x faster with states
-    # of 256 elements or fewer, even at 1024, and 4x slower at 8192.
-    largest_state = 512
+    overflow nor meet an inf: the steps are then combined pairwise, in blocks of
+    32 steps and then across blocks, which differs from the loop's order by
+    rounding only. Otherwise, or when the state is large, `in_order()` gives the
+    rows step by step."""
+    # Combining pairwise makes about log2(steps) passes over every step's state where
+    # tf.scan makes one small pass per step: measured on CPU for 1024 steps, it is 3x
+    # faster than tf.scan with states of 512 elements, 1.4x at 2048, 3x slower at 8192.
+    largest_state = 2048
+    block = 32
     start, steps = tf.convert_to_tensor(start), tf.cast(steps, tf.int32)
     state_shape = tf.shape(start)
     shape = tf.concat([[steps], state_shape], 0)
     factors = tf.broadcast_to(tf.convert_to_tensor(factors, start.dtype), shape)
     addends = tf.broadcast_to(tf.convert_to_tensor(addends, start.dtype), shape)
-    row_shape = tf.concat([[steps], tf.ones_like(state_shape)], 0)
 
-    def not_done(k, a, b):
-        return k < steps
+    def within_blocks(a, b):
+        """Each step's (factor, addend) taken through the steps before it in its block
+        (axis 1): rounds taking in 1, 2, 4, ... steps, the first having none before."""
+        k = 1
+        while k < block:  # a static count: unrolled, every slice of a fixed size
+            first, earlier = slice(None, k), slice(None, block - k)
+            a_before = tf.concat([tf.ones_like(a[:, first]), a[:, earlier]], 1)
+            b_before = tf.concat([tf.zeros_like(b[:, first]), b[:, earlier]], 1)
+            a, b = a * a_before, a * b_before + b
+            k *= 2
+        return a, b
 
-    def combine(k, a, b):  # each step takes in the k steps before it, if any
+    def across(k, a, b):  # a round over the blocks, whose count is known at run time
         # a gather keeps every shape fixed, which XLA needs (slices of length k do not)
-        before = tf.range(steps) - k
-        none_before = tf.reshape(before < 0, row_shape)
+        count = tf.shape(a)[0]
+        before = tf.range(count) - k
+        none_before = tf.reshape(before < 0, tf.concat([[count], ones], 0))
         before = tf.maximum(before, 0)
         a_before = tf.where(none_before, tf.ones_like(a), tf.gather(a, before))
         b_before = tf.where(none_before, tf.zeros_like(b), tf.gather(b, before))
         return 2 * k, a * a_before, a * b_before + b
 
+    def more_blocks(k, a, b):
+        return k < tf.shape(a)[0]
+
+    ones = tf.ones_like(state_shape)
+
     def pairwise():
         a, b = factors, addends
         if reverse:
             a, b = tf.reverse(a, [0]), tf.reverse(b, [0])
-        any_count = tf.TensorShape([None]).concatenate(a.shape[1:])  # after a gather
+        blocks = (steps + block - 1) // block
+        padding = tf.concat([[blocks * block - steps], state_shape], 0)
+        a = tf.concat([a, tf.ones(padding, a.dtype)], 0)  # steps that change nothing
+        b = tf.concat([b, tf.zeros(padding, b.dtype)], 0)
+        in_blocks = tf.concat([[blocks, block], state_shape], 0)
+        a, b = within_blocks(tf.reshape(a, in_blocks), tf.reshape(b, in_blocks))
+        any_count = tf.TensorShape([None]).concatenate(a.shape[2:])
         invariants = (tf.TensorShape([]), any_count, any_count)
-        _, a, b = tf.while_loop(not_done, combine, (tf.constant(1), a, b),
-                                shape_invariants=invariants)
-        states = a * start + b
+        _, through_a, through_b = tf.while_loop(
+            more_blocks, across, (tf.constant(1), a[:, -1], b[:, -1]),
+            shape_invariants=invariants)
+        # the state each block starts from: the start, then the state after each block
+        after = through_a[:-1] * start + through_b[:-1]
+        entering = tf.concat([start[None], after], 0)
+        states = a * entering[:, None] + b
+        states = tf.reshape(states, tf.concat([[blocks * block], state_shape], 0))
+        states = states[:steps]
         return tf.reverse(states, [0]) if reverse else states
 
     bounded = tf.reduce_all(tf.abs(factors) <= 1)

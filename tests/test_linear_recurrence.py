@@ -25,20 +25,21 @@ def _sequential(tf, factors, addends, start, reverse):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("steps", [0, 1, 2, 3, 8, 100])
+@pytest.mark.parametrize("steps", [0, 1, 2, 3, 32, 33, 100])  # blocks of 32 steps
 @pytest.mark.parametrize("reverse", [False, True])
-def test_pairwise_states_equal_the_loop_up_to_rounding(tf, dtype, steps, reverse):
+@pytest.mark.parametrize("state", [(), (3,), (2, 3)], ids=["0-d", "1-d", "2-d"])
+def test_pairwise_states_equal_the_loop_up_to_rounding(tf, dtype, steps, reverse, state):
     rng = np.random.default_rng(steps)
-    factors = rng.uniform(-1, 1, (steps, 3)).astype(dtype)
-    addends, start = rng.standard_normal((steps, 3)).astype(dtype), rng.standard_normal(3).astype(dtype)
+    factors = rng.uniform(-1, 1, (steps, *state)).astype(dtype)
+    addends, start = rng.standard_normal((steps, *state)).astype(dtype), rng.standard_normal(state).astype(dtype)
     taken = []
 
     def in_order():
         taken.append(True)
-        return tf.zeros([steps, 3], dtype)
+        return tf.zeros([steps, *state], dtype)
 
     have = tf.function(lambda: linear_recurrence(factors, addends, start, steps, in_order, reverse=reverse))()
-    assert have.shape == (steps, 3) and have.dtype == dtype
+    assert have.shape == (steps, *state) and have.dtype == dtype
     np.testing.assert_allclose(have.numpy(), _numpy_states(factors, addends, start, reverse), rtol=TOLERANCE[dtype],
                                atol=TOLERANCE[dtype])
     assert len(taken) == 1  # traced, and not taken: the zeros it gives would not match
@@ -47,7 +48,7 @@ def test_pairwise_states_equal_the_loop_up_to_rounding(tf, dtype, steps, reverse
 @pytest.mark.parametrize("case", ["factor-above-one", "nan-factor", "inf-addend", "inf-start", "large-state"])
 def test_unsafe_or_large_inputs_run_in_order(tf, case):
     rng = np.random.default_rng(0)
-    width = 600 if case == "large-state" else 3
+    width = 2049 if case == "large-state" else 3
     factors, addends = rng.uniform(-1, 1, (40, width)), rng.standard_normal((40, width))
     start = np.zeros(width)
     if case == "factor-above-one":
