@@ -115,6 +115,7 @@ def linear_recurrence(factors, addends, start, steps, in_order, reverse=False):
     shape = tf.concat([[steps], state_shape], 0)
     factors = tf.broadcast_to(tf.convert_to_tensor(factors, start.dtype), shape)
     addends = tf.broadcast_to(tf.convert_to_tensor(addends, start.dtype), shape)
+    ones = tf.ones_like(state_shape)  # a block's total broadcasts over the state
 
     def within_blocks(a, b):
         """Each step's (factor, addend) taken through the steps before it in its block
@@ -140,8 +141,6 @@ def linear_recurrence(factors, addends, start, steps, in_order, reverse=False):
 
     def more_blocks(k, a, b):
         return k < tf.shape(a)[0]
-
-    ones = tf.ones_like(state_shape)
 
     def pairwise():
         a, b = factors, addends
