@@ -43,12 +43,20 @@ class StackedSteps(StepReads):
             lines.append(f"{scan} = tf.cumsum({steps}, axis=0)")
         else:
             # Log-step doubling: after k rounds each row holds the op over the 2**k rows ending
-            # at it. Exact for max, min and the bitwise ops.
+            # at it. Exact for max, min and the bitwise ops. The rows `shift` before come from a
+            # gather, which keeps the shape fixed from round to round (XLA compiles the While
+            # op that a shape known only at run time makes; slices of length `shift` it cannot).
             shift, length = self._fresh(f"{fold.name}_shift"), self._fresh(f"{fold.name}_length")
+            row = self._fresh(f"{fold.name}_row")
+            combined = fold.combine(f"tf.gather({scan}, tf.maximum({row} - {shift}, 0))", scan)
+            if fold.op == "xor":  # the first `shift` rows have none before them: kept as they are
+                first = f"tf.reshape({row} < {shift}, tf.concat([[-1], tf.ones([tf.rank({scan}) - 1], tf.int32)], 0))"
+                combined = f"tf.where({first}, {scan}, {combined})"
+            # else the first rows meet row 0, which they already hold: max, min, and, or keep them
             lines += [f"{scan} = {steps}", self._length_line(length, scan), f"{shift} = 1",
+                      f"{row} = tf.range({length})",
                       f"while {shift} < {length}:",
-                      f"{self.unit}{scan} = tf.concat([{scan}[:{shift}], "
-                      f"{fold.combine(f'{scan}[:-{shift}]', f'{scan}[{shift}:]')}], 0)",
+                      f"{self.unit}{scan} = {combined}",
                       f"{self.unit}{shift} *= 2"]
         # One row per step, its axes aligned to the value carried (which may have more axes
         # than a step's value: they broadcast per step, not against the steps).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gast
 
 from . import facts as F
+from . import helper_source
 from .edits import Edit, apply_edits, fresh_name, names_in
 from .facts import Fact, Kind
 from .handlers import registers
@@ -44,7 +45,8 @@ def lower_recurrence_loop(lw, node) -> bool:
         return True
     if not writes:
         return False  # nothing to stack: AutoGraph's loop carries the state without a copy per step
-    return _scan(lw, node, bound, reverse, carried, writes)
+    linear = _linear_update(lw, node, carried, writes, steps)
+    return _scan(lw, node, bound, reverse, carried, writes, linear)
 
 
 def _loop_shape(lw, node):
@@ -219,7 +221,7 @@ def _total_update(statement, carried):
 
 # -- general recurrences: tf.scan ----------------------------------------------------------
 
-def _scan(lw, node, bound, reverse, carried, writes) -> bool:
+def _scan(lw, node, bound, reverse, carried, writes, linear=None) -> bool:
     """The loop body as a step function of (carried state, t), run by `tf.scan` over
     `tf.range(n)`; rows written each step are extra slots of the carry."""
     counter = node.target.id
@@ -261,7 +263,7 @@ def _scan(lw, node, bound, reverse, carried, writes) -> bool:
             # NumPy runs the first step's arithmetic on the Python number (unbounded ints,
             # double floats) until it meets an array; from a zero that changes nothing
             return False
-    return _emit_scan(lw, node, inner, rows, bound, reverse, carried, facts, writes)
+    return _emit_scan(lw, node, inner, rows, bound, reverse, carried, facts, writes, linear)
 
 
 def _meets_an_array_first(lw, node, name) -> bool:
@@ -311,7 +313,7 @@ def _as_tensor_fact(fact):
     return None
 
 
-def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, writes) -> bool:
+def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, writes, linear) -> bool:
     counter = node.target.id
     taken = names_in(lw.fn)
     step, stacked = fresh_name("_step", taken), fresh_name("_stacked", taken)
@@ -369,12 +371,21 @@ def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, wr
     flags = ", reverse=True" if reverse else ""
     # With no steps, tf.scan cannot stack rows whose shape is only known at run time: the
     # results are then empty stacks of the start values.
-    lines += [f"{indent}{start} = ({', '.join(initial)},)\n",
-              f"{indent}{stacked} = tf.cond(\n",
-              f"{inner_indent}{n.text} > 0,\n",
-              f"{inner_indent}lambda: tf.scan({step}, tf.range({n.text}), initializer={start}{flags}),\n",
-              f"{inner_indent}lambda: tf.nest.map_structure(lambda v: tf.zeros(tf.concat([[0], tf.shape(v)], 0), v.dtype), "
-              f"{start}))\n"]
+    in_order = ["tf.cond(\n",
+                f"{inner_indent}{n.text} > 0,\n",
+                f"{inner_indent}lambda: tf.scan({step}, tf.range({n.text}), initializer={start}{flags}),\n",
+                f"{inner_indent}lambda: tf.nest.map_structure(lambda v: tf.zeros(tf.concat([[0], tf.shape(v)], 0), v.dtype), "
+                f"{start}))"]
+    lines.append(f"{indent}{start} = ({', '.join(initial)},)\n")
+    if linear is None or len(slots) != 1:
+        lines += [f"{indent}{stacked} = ", *in_order, "\n"]
+    else:  # the same steps by doubling where that is safe and faster; else in order
+        factors, addends = linear
+        steps_in_order = fresh_name("_steps_in_order", taken)
+        lines += [f"{indent}def {steps_in_order}():\n", f"{inner_indent}return ", *in_order, "[0]\n"]
+        call = helper_source.call("linear_recurrence", factors, addends, carried[0], n.text, steps_in_order,
+                                  *(["reverse=True"] if reverse else []))
+        lines.append(f"{indent}{stacked} = ({call},)\n")
     for out, _ in writes:
         lines.append(f"{indent}{out.id} = tf.broadcast_to({stacked}[{outputs[out.id]}], tf.shape({out.id}))\n")
         lw.env[out.id] = lw.env[out.id].with_(fresh=True)
@@ -387,6 +398,86 @@ def _emit_scan(lw, node, inner, lowered_rows, bound, reverse, carried, facts, wr
     lw.out.edits[Span(lw.source.line_starts[node.lineno - 1], body_end)] = "".join(lines)
     lw.out.patterns.update(inner.out.patterns)
     return True
+
+
+# -- linear recurrences: log-depth doubling ------------------------------------------------
+
+def _linear_update(lw, node, carried, writes, steps):
+    """(factors, addends): the TF texts of every step's a and b at once, for a loop whose one
+    float state takes `s = b + a * s` (a a product of terms, either side of the `+`) and whose
+    rows are that state; None for anything else. `tf.scan` needs one small op per step; the
+    `linear_recurrence` helper combines the steps pairwise instead."""
+    if len(carried) != 1 or steps is None:
+        return None
+    name = carried[0]
+    state = lw.env[name]
+    if state.kind is not Kind.ARRAY or state.dtype is None or state.dtype.name not in ("float32", "float64"):
+        return None
+    update, rest = node.body[0], node.body[1:]
+    if not (isinstance(update, gast.Assign) and isinstance(update.targets[0], gast.Name)
+            and update.targets[0].id == name and isinstance(update.value, gast.BinOp)
+            and isinstance(update.value.op, gast.Add)):
+        return None
+    if [statement for _, statement in writes] != rest or any(
+            not (isinstance(s.value, gast.Name) and s.value.id == name) or lw.env[out.id].dtype != state.dtype
+            for out, s in writes):
+        return None  # the rows must be the state itself, written after the update
+    left, right = update.value.left, update.value.right
+    for product, addend in ((right, left), (left, right)):
+        factors = _factors_of(product, name)
+        if factors and not _reads(addend, name):
+            break
+    else:
+        return None
+    extra = {node.target.id: Fact(Kind.OTHER, value=RowIndex(steps[1], steps[2]))}
+    texts = [_every_step(lw, term, extra, state) for term in factors + [addend]]
+    if None in texts:
+        return None
+    return " * ".join(texts[:-1]), texts[-1]
+
+
+def _factors_of(product, name):
+    """The terms other than `name` of a product `x * name * y` (any grouping), [] when the
+    expression is not such a product or reads `name` elsewhere."""
+    terms, pending = [], [product]
+    while pending:
+        term = pending.pop()
+        if isinstance(term, gast.BinOp) and isinstance(term.op, gast.Mult):
+            pending += [term.right, term.left]
+        else:
+            terms.append(term)
+    own = [t for t in terms if isinstance(t, gast.Name) and t.id == name]
+    others = [t for t in terms if t not in own]
+    if len(own) != 1 or not others or any(_reads(t, name) for t in others):
+        return []
+    return others
+
+
+def _reads(expression, name) -> bool:
+    return any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(expression))
+
+
+def _every_step(lw, term, extra, state):
+    """The TF text of a term of `a` or `b` over all steps: a Python number (the helper makes it
+    a tensor of the state's dtype, as NumPy does), an array of the state's dtype the same for
+    every step (given a leading axis of one), or one row per step of the state's rank; None for
+    anything else (another dtype would be computed in that dtype before it meets the state)."""
+    value = lift(lw, term, extra)
+    if value is None:
+        return None
+    fact = value.fact
+    text = value.text if value.changed else lw.source.segment(term)
+    if not isinstance(term, (gast.Name, gast.Constant, gast.Call, gast.Subscript, gast.Attribute)):
+        text = f"({text})"  # an operator's text, multiplied with the other terms
+    if fact.kind is Kind.SCALAR and not fact.tensor and fact.pytype in (int, float):
+        return text
+    if fact.kind is not Kind.ARRAY or fact.dtype != state.dtype:
+        return None
+    if fact.batched and fact.rank == state.rank:
+        return text
+    if not fact.batched and fact.rank in (0, state.rank):
+        return f"{text}[None]" if fact.rank else text
+    return None
 
 
 def _final_state(write, body, carried) -> bool:

@@ -70,14 +70,23 @@ def np_interp(x, xp, fp, left=None, right=None):
     # the knots x0 <= t < x1 around each t (the first or last pair outside them)
     j0 = tf.searchsorted(xp, t, side="right") - 1
     j0 = tf.clip_by_value(j0, 0, tf.maximum(n - 2, 0))
-    j1 = tf.minimum(j0 + 1, n - 1)
-    x0, x1 = tf.gather(xp, j0), tf.gather(xp, j1)
-    y0, y1 = tf.gather(fp, j0), tf.gather(fp, j1)
-    slope = (y1 - y0) / (x1 - x0)
+    # each pair's slope once, as NumPy computes it (one knot: a slope never used)
+    slopes = (fp[1:] - fp[:-1]) / (xp[1:] - xp[:-1])
+    slope = tf.gather(tf.concat([slopes, [0.0]], 0), j0)
+    x0, y0 = tf.gather(xp, j0), tf.gather(fp, j0)
     inner = slope * (t - x0) + y0
-    retry = slope * (t - x1) + y1  # NumPy's retry from the right end, for a NaN
-    retry = tf.where(tf.math.is_nan(retry) & (y0 == y1), y0, retry)
-    y = tf.where(tf.math.is_nan(inner), retry, inner)
+
+    def retried():  # NumPy's retry from the right end, where the line gives NaN
+        j1 = tf.minimum(j0 + 1, n - 1)
+        x1, y1 = tf.gather(xp, j1), tf.gather(fp, j1)
+        retry = slope * (t - x1) + y1
+        retry = tf.where(tf.math.is_nan(retry) & (y0 == y1), y0, retry)
+        return tf.where(tf.math.is_nan(inner), retry, inner)
+
+    def as_is():
+        return inner
+
+    y = tf.cond(tf.reduce_any(tf.math.is_nan(inner)), retried, as_is)
     y = tf.where(t == x0, y0, y)  # exact knots give fp exactly
     y = tf.where(t == last_x, last_y, y)
     y = tf.where(t > last_x, right, y)
@@ -85,6 +94,82 @@ def np_interp(x, xp, fp, left=None, right=None):
     # NaN stays NaN; with one knot, whose comparisons all fail, NumPy gives fp[0]
     y = tf.where(tf.math.is_nan(t), tf.where(n > 1, t, first_y), y)
     return tf.reshape(y, tf.shape(x))
+
+
+def linear_recurrence(factors, addends, start, steps, in_order, reverse=False):
+    """`for` loop rows h[t] = factors[t] * h[t-1] + addends[t] from h[-1] = start,
+    stacked over `steps` steps (from the last back with `reverse`); `factors` and
+    `addends` broadcast to [steps, *start.shape]. With every factor at most 1 in
+    magnitude and all else finite, products over any stretch of steps neither
+    overflow nor meet an inf: the steps are then combined pairwise, in blocks of
+    32 steps and then across blocks, which differs from the loop's order by
+    rounding only. Otherwise, or when the state is large, `in_order()` gives the
+    rows step by step."""
+    # Combining pairwise makes about log2(steps) passes over every step's state where
+    # tf.scan makes one small pass per step: measured on CPU with 1024 steps, it is 3x
+    # faster than tf.scan with states of 512 elements, 1.4x at 2048, 3x slower at 8192.
+    largest_state = 2048
+    block = 32
+    start, steps = tf.convert_to_tensor(start), tf.cast(steps, tf.int32)
+    state_shape = tf.shape(start)
+    shape = tf.concat([[steps], state_shape], 0)
+    factors = tf.broadcast_to(tf.convert_to_tensor(factors, start.dtype), shape)
+    addends = tf.broadcast_to(tf.convert_to_tensor(addends, start.dtype), shape)
+    ones = tf.ones_like(state_shape)  # a block's total broadcasts over the state
+
+    def within_blocks(a, b):
+        """Each step's (factor, addend) taken through the steps before it in its block
+        (axis 1): rounds taking in 1, 2, 4, ... steps, the first having none before."""
+        k = 1
+        while k < block:  # a static count: unrolled, every slice of a fixed size
+            first, earlier = slice(None, k), slice(None, block - k)
+            a_before = tf.concat([tf.ones_like(a[:, first]), a[:, earlier]], 1)
+            b_before = tf.concat([tf.zeros_like(b[:, first]), b[:, earlier]], 1)
+            a, b = a * a_before, a * b_before + b
+            k *= 2
+        return a, b
+
+    def across(k, a, b):  # a round over the blocks, whose count is known at run time
+        # a gather keeps every shape fixed, which XLA needs (slices of length k do not)
+        count = tf.shape(a)[0]
+        before = tf.range(count) - k
+        none_before = tf.reshape(before < 0, tf.concat([[count], ones], 0))
+        before = tf.maximum(before, 0)
+        a_before = tf.where(none_before, tf.ones_like(a), tf.gather(a, before))
+        b_before = tf.where(none_before, tf.zeros_like(b), tf.gather(b, before))
+        return 2 * k, a * a_before, a * b_before + b
+
+    def more_blocks(k, a, b):
+        return k < tf.shape(a)[0]
+
+    def pairwise():
+        a, b = factors, addends
+        if reverse:
+            a, b = tf.reverse(a, [0]), tf.reverse(b, [0])
+        blocks = (steps + block - 1) // block
+        padding = tf.concat([[blocks * block - steps], state_shape], 0)
+        a = tf.concat([a, tf.ones(padding, a.dtype)], 0)  # steps that change nothing
+        b = tf.concat([b, tf.zeros(padding, b.dtype)], 0)
+        in_blocks = tf.concat([[blocks, block], state_shape], 0)
+        a, b = within_blocks(tf.reshape(a, in_blocks), tf.reshape(b, in_blocks))
+        any_count = tf.TensorShape([None]).concatenate(a.shape[2:])
+        invariants = (tf.TensorShape([]), any_count, any_count)
+        _, through_a, through_b = tf.while_loop(
+            more_blocks, across, (tf.constant(1), a[:, -1], b[:, -1]),
+            shape_invariants=invariants)
+        # the state each block starts from: the start, then the state after each block
+        after = through_a[:-1] * start + through_b[:-1]
+        entering = tf.concat([start[None], after], 0)
+        states = a * entering[:, None] + b
+        states = tf.reshape(states, tf.concat([[blocks * block], state_shape], 0))
+        states = states[:steps]
+        return tf.reverse(states, [0]) if reverse else states
+
+    bounded = tf.reduce_all(tf.abs(factors) <= 1)
+    finite = tf.reduce_all(tf.math.is_finite(addends))
+    finite &= tf.reduce_all(tf.math.is_finite(start))
+    small = tf.size(start) <= largest_state
+    return tf.cond(bounded & finite & small, pairwise, in_order)
 
 
 def np_sort(a, axis=-1):

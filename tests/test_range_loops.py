@@ -165,6 +165,23 @@ def test_corpus_running_max_form_in_the_graph(tf, tmp_path):
     assert _rounds(tf, rewritten.program, dynamic, steps) == [int(np.ceil(np.log2(n))) for n in steps]
 
 
+@pytest.mark.parametrize("update", ["running = tf.maximum(running, x[t])", "running = running ^ x[t]"],
+                         ids=["maximum", "xor"])
+def test_running_values_compile_under_xla_with_a_step_count_known_at_run_time(tf, tmp_path, update):
+    """The doubling rounds keep every shape fixed (a gather, not slices of the shift's length),
+    so the While op a dynamic step count makes compiles; values as the loop's, run without XLA
+    (no NaN here: XLA has its own NaN rule for max). Only the rows are returned: the final
+    value's pairwise tree halves its rows each round, which XLA cannot compile."""
+    source = RUNNING.format(update=update).replace("return out.stack(), running", "return out.stack()")
+    original, rewritten, _ = _programs(tmp_path, source)
+    dynamic = [tf.TensorSpec([None, 3], tf.int32), tf.TensorSpec([3], tf.int32)]
+    compiled = tf.function(rewritten.program, input_signature=dynamic, jit_compile=True)
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 3, 37):
+        args = (tf.constant(_rows(rng, n, "int32")), tf.constant(_rows(rng, 1, "int32")[0]))
+        _equal(compiled(*args), original.program(*args))
+
+
 def _rounds(tf, fn, specs, steps) -> list:
     """The iteration count of the traced function's While op (its output 0) for an input of
     each number of rows."""

@@ -269,6 +269,17 @@ def test_interp_traced_with_unknown_shapes(tf, helpers):
     _assert_same(interp(x, xp, fp), np.interp(x, xp, fp))
 
 
+def test_interp_gradients_match_finite_differences(tf, helpers):
+    """Through the slopes gathered per knot pair (and the tf.cond that skips NumPy's retry
+    when no value is NaN), d/dx and d/dfp are the line's, away from the knots."""
+    x = np.array([-0.2, 0.05, 0.3, 0.55, 0.9, 1.2])
+    xp, fp = [0.0, 0.1, 0.4, 0.8, 1.0], np.array([1e-4, 2e-3, 1e-2, 1.5e-2, 2e-2])
+    theoretical, numerical = tf.test.compute_gradient(lambda x, fp: helpers.np_interp(x, xp, fp),
+                                                      [tf.constant(x), tf.constant(fp)])
+    for t, n in zip(theoretical, numerical):
+        np.testing.assert_allclose(t, n, atol=1e-7)
+
+
 # -- max, min, median, quantile -----------------------------------------------------------
 
 NUMERIC_DTYPES = FLOAT_DTYPES + ("int8", "int16", "int32", "int64", "uint8")
