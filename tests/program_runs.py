@@ -53,27 +53,31 @@ def as_numpy(value):
     return np.asarray(getattr(value, "numpy", lambda: value)())
 
 
-def mismatch(want, got, rtol=1e-6) -> str:
+def mismatch(want, got, rtol=1e-6, ulps_of_largest=0) -> str:
     """Why the rewrite's outcome differs from the original's ("" when it does not). Floats of
-    16 bits or more agree to `rtol` (NumPy and TF may round reductions differently)."""
+    16 bits or more agree to `rtol` (NumPy and TF may round reductions differently); with
+    `ulps_of_largest`, elements near zero may also differ by that many ulps of the output's
+    largest magnitude (what a regrouped sum loses to cancellation; the corpus's tolerance)."""
     if want[0] == "raised":
         return ""  # the original rejected this input: whatever the rewrite does is no regression
     if got[0] == "raised":
         return f"the rewrite raised {got[1]} where the original ran"
-    return _differs(want[1], got[1], rtol)
+    return _differs(want[1], got[1], rtol, ulps_of_largest)
 
 
-def _differs(want, got, rtol) -> str:
+def _differs(want, got, rtol, ulps_of_largest=0) -> str:
     if isinstance(want, tuple):
         if not isinstance(got, tuple) or len(got) != len(want):
             return f"{len(want)} outputs, the rewrite gave {got!r:.80}"
-        return next((d for d in (_differs(w, g, rtol) for w, g in zip(want, got)) if d), "")
+        return next((d for d in (_differs(w, g, rtol, ulps_of_largest) for w, g in zip(want, got)) if d), "")
     want, got = np.asarray(want), np.asarray(got)
     if want.dtype != got.dtype or want.shape != got.shape:
         return f"{want.dtype}{list(want.shape)} from the original, {got.dtype}{list(got.shape)} from the rewrite"
     if want.dtype.kind in "fc":
         tolerance = max(rtol, 1e-3 if want.dtype.itemsize <= 2 else rtol)
-        if not np.allclose(want, got, rtol=tolerance, atol=tolerance, equal_nan=True):
+        finite = np.abs(want[np.isfinite(want)])
+        atol = max(tolerance, ulps_of_largest * float(np.finfo(want.dtype).eps) * float(finite.max(initial=0.0)))
+        if not np.allclose(want, got, rtol=tolerance, atol=atol, equal_nan=True):
             return f"values differ by up to {np.nanmax(np.abs(want.astype(complex) - got)):.3g}"
         return ""
     return "" if np.array_equal(want, got) else "values differ"
