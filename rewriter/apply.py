@@ -153,6 +153,9 @@ def _lower_known(lw, node, pattern, numpy_fn, signature, args, result) -> Lowere
     arrays = pattern.arrays or _default_arrays(numpy_fn, signature)
     _check_supported(node, pattern, signature, args, arrays)
     check_domain(node, pattern, [args[n].fact for n in (*arrays, "self") if args.get(n, OMIT) is not OMIT])
+    if pattern.batch is Batch.REDUCE and _axis_of_a_0d_array(args, arrays):
+        raise Refusal(node, f"{pattern.numpy} over an axis of a 0-d array: NumPy reduces it to itself, "
+                            "tf.reduce_* rejects the axis")
     args = dict(args)
     if pattern.cast is Cast.RESULT and result.kind is Kind.ARRAY:
         for name in arrays:
@@ -178,6 +181,14 @@ def _lower_known(lw, node, pattern, numpy_fn, signature, args, result) -> Lowere
     except ValueError as exc:
         raise Refusal(node, f"{pattern.numpy}: {exc}") from None
     return Lowered(text, result, True)
+
+
+def _axis_of_a_0d_array(args, arrays) -> bool:
+    axis = args.get("axis", OMIT)
+    if axis is OMIT or (axis.fact.known and axis.fact.value is None):
+        return False
+    return any(args[n].fact.kind is Kind.ARRAY and args[n].fact.rank == 0 and not args[n].fact.batched
+               for n in (*arrays, "self") if args.get(n, OMIT) is not OMIT)
 
 
 def _batching_rule(lw, node, pattern, args, arrays, result, signature):

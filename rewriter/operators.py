@@ -257,8 +257,20 @@ class OperatorLowering:
         common_dtype = common.value if common.kind is Kind.DTYPE else None
         if common_dtype is None:
             raise Refusal(node, "cannot tell the common dtype of this comparison")
-        left, right = self._compared_operands(common_dtype, left, right)
+        if _python_int_out_of(common_dtype, left, right):
+            left, right = self._compared_by_value(node, common_dtype, left, right)
+        else:
+            left, right = self._compared_operands(common_dtype, left, right)
         return self._splice(node, [(node.left, left), (node.comparators[0], right)], result)
+
+    def _compared_by_value(self, node, dtype, left, right):
+        """NumPy compares an integer array with a Python int by value, even one its dtype cannot
+        hold (`uint8_img < -1` is all False): both go to int64, which holds every value of the
+        smaller integer dtypes, where converting the int to the array's dtype would wrap it."""
+        if dtype == np.dtype("uint64"):
+            raise Refusal(node, "a uint64 array compared with a Python int outside its range is not rewritten")
+        return tuple(Lowered(f"tf.cast({o.text}, tf.int64)", o.fact.with_(dtype=np.dtype("int64")), True)
+                     if o.fact.kind is Kind.ARRAY else o for o in (left, right))
 
     def _compared_operands(self, dtype, left, right):
         """A comparison's operands in their common dtype. When one has it already and is a name,
@@ -397,3 +409,17 @@ def op_text(op) -> str:
         gast.Gt: ">", gast.GtE: ">=", gast.Eq: "==", gast.NotEq: "!=", gast.In: "in",
         gast.NotIn: "not in", gast.Is: "is", gast.IsNot: "is not",
     }.get(type(op), type(op).__name__)
+
+
+def _python_int_out_of(dtype, *operands) -> bool:
+    """Whether an integer comparison meets a Python int its dtype may not hold: one whose value
+    is unknown, or outside the dtype's range."""
+    if dtype.kind not in "iu":
+        return False
+    limits = np.iinfo(dtype)
+    for operand in operands:
+        fact = operand.fact
+        if fact.kind is Kind.SCALAR and fact.pytype is int and not fact.tensor \
+                and not (fact.known and isinstance(fact.value, int) and limits.min <= fact.value <= limits.max):
+            return True
+    return False

@@ -100,8 +100,9 @@ def linear_recurrence(factors, addends, start, steps, in_order, reverse=False):
     """`for` loop rows h[t] = factors[t] * h[t-1] + addends[t] from h[-1] = start,
     stacked over `steps` steps (from the last back with `reverse`); `factors` and
     `addends` broadcast to [steps, *start.shape]. With every factor at most 1 in
-    magnitude and all else finite, products over any stretch of steps neither
-    overflow nor meet an inf: the steps are then combined pairwise, in blocks of
+    magnitude and the addends and start summing (in magnitude) to well below the
+    float's largest value, no product or partial sum over any stretch of steps
+    overflows: the steps are then combined pairwise, in blocks of
     32 steps and then across blocks, which differs from the loop's order by
     rounding only. Otherwise, or when the state is large, `in_order()` gives the
     rows step by step."""
@@ -166,8 +167,11 @@ def linear_recurrence(factors, addends, start, steps, in_order, reverse=False):
         return tf.reverse(states, [0]) if reverse else states
 
     bounded = tf.reduce_all(tf.abs(factors) <= 1)
-    finite = tf.reduce_all(tf.math.is_finite(addends))
-    finite &= tf.reduce_all(tf.math.is_finite(start))
+    # with every factor at most 1, any partial result is at most the sum of all addends and
+    # the start in magnitude: twice that finite, no partial sum overflows (the loop's own
+    # +inf and -inf would otherwise meet as NaN in a group the loop never forms)
+    total = tf.reduce_sum(tf.abs(addends), 0) + tf.abs(start)
+    finite = tf.reduce_all(tf.math.is_finite(2 * total))
     small = tf.size(start) <= largest_state
     return tf.cond(bounded & finite & small, pairwise, in_order)
 
