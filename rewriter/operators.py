@@ -257,7 +257,7 @@ class OperatorLowering:
         common_dtype = common.value if common.kind is Kind.DTYPE else None
         if common_dtype is None:
             raise Refusal(node, "cannot tell the common dtype of this comparison")
-        if _python_int_out_of(common_dtype, left, right):
+        if Kind.ARRAY in (left.fact.kind, right.fact.kind) and _python_int_out_of(common_dtype, left, right):
             left, right = self._compared_by_value(node, common_dtype, left, right)
         else:
             left, right = self._compared_operands(common_dtype, left, right)
@@ -269,8 +269,9 @@ class OperatorLowering:
         smaller integer dtypes, where converting the int to the array's dtype would wrap it."""
         if dtype == np.dtype("uint64"):
             raise Refusal(node, "a uint64 array compared with a Python int outside its range is not rewritten")
-        return tuple(Lowered(f"tf.cast({o.text}, tf.int64)", o.fact.with_(dtype=np.dtype("int64")), True)
-                     if o.fact.kind is Kind.ARRAY else o for o in (left, right))
+        return tuple(o if o.fact.kind is Kind.SCALAR and o.fact.known  # a literal: TF reads it as int64
+                     else Lowered(f"tf.cast({o.text}, tf.int64)", o.fact.with_(dtype=np.dtype("int64")), True)
+                     for o in (left, right))
 
     def _compared_operands(self, dtype, left, right):
         """A comparison's operands in their common dtype. When one has it already and is a name,

@@ -45,6 +45,15 @@ PROGRAMS = {
         def program(x):
             return tf.numpy_function(f, [x], tf.float32)
         """, (np.array([3, 1, 0, 7], np.uint8),)),
+    # the same with a Python int whose value is known only when the program runs
+    "uint8_above_a_python_int_read_from_an_input": ("""\
+        def f(x, n):
+            return (x > int(n)).astype(np.float32)
+
+
+        def program(x, n):
+            return tf.numpy_function(f, [x, n], tf.float32)
+        """, (np.array([3, 1, 0, 7], np.uint8), np.int64(-1))),
     # NumPy reduces a 0-d array over axis 0 / -1; tf.reduce_* raises on it.
     "max_over_last_axis_of_a_0d_input": ("""\
         def f(x):
@@ -98,7 +107,7 @@ def _runs_as_the_original(programs, name):
 
 
 @pytest.mark.parametrize("name", ["uint8_below_negative_literal", "uint8_not_equal_out_of_range_literal",
-                                  "uint8_count_below_negative_in_a_loop"])
+                                  "uint8_count_below_negative_in_a_loop", "uint8_above_a_python_int_read_from_an_input"])
 def test_int_compared_with_out_of_range_python_int(programs, name):
     _runs_as_the_original(programs, name)
 
