@@ -427,48 +427,53 @@ def scatter_last_writes(out, writes, skipped):
 
     Each write becomes one flat position of `out`, the positions of its index entries
     summed (an entry shared by several writes, as `b, row, col` of `out[b, row, col, k]`,
-    is worked out once); the writes the loop makes are grouped by position (tf.unique), a
-    segment max of their loop order per position finds each element's last write, and one
-    scatter into the flat `out` writes those. Work stays linear in the writes. An index out
-    of range gets position `size`, which the scatter rejects (as the loop's IndexError) on CPU."""
+    is worked out once); the writes are grouped by position (tf.unique), a segment max of
+    their loop order per position finds each element's last write, and one scatter into the
+    flat `out` writes those. Work stays linear in the writes. Skipped writes go to a spare
+    element after `out` (no boolean mask: under XLA its padded result mixed up the writes);
+    an index out of range goes past the spare, which the scatter rejects (as the loop's
+    IndexError) on CPU.
+    """
     steps = tf.shape(skipped)
     shape = tf.shape(out, out_type=tf.int64)
     size = tf.reduce_prod(shape)
     strides = tf.unstack(tf.math.cumprod(shape, exclusive=True, reverse=True), num=len(writes[0][0]))
     dims = tf.unstack(shape, num=len(strides))
-    known = {}  # (axis, entry id) or an index's first entries -> (flat offset, inside)
+    offsets, positions = {}, {}  # (axis, entry id), entry ids of an index's start -> (flat offset, inside)
 
     def offset(axis, entry):
         key = (axis, id(entry))
-        if key not in known:
+        if key not in offsets:
             entry = tf.cast(entry, tf.int64)
             entry = tf.where(entry < 0, entry + dims[axis], entry)
-            known[key] = (entry * strides[axis], (entry >= 0) & (entry < dims[axis]))
-        return known[key]
+            offsets[key] = (entry * strides[axis], (entry >= 0) & (entry < dims[axis]))
+        return offsets[key]
 
     def position(entries):
         key = tuple(id(e) for e in entries)
-        if key not in known:
+        if key not in positions:
             last = offset(len(entries) - 1, entries[-1])
             if len(entries) > 1:
                 first = position(entries[:-1])
                 last = (first[0] + last[0], first[1] & last[1])
-            known[key] = last
-        return known[key]
+            positions[key] = last
+        return positions[key]
 
     def over_steps(entry):
         return tf.broadcast_to(entry, steps)
 
-    flat = [tf.where(inside, at, size) for at, inside in (position(entries) for entries, _ in writes)]
+    flat = [tf.where(inside, at, size + 1) for at, inside in (position(entries) for entries, _ in writes)]
     flat = tf.reshape(tf.stack([over_steps(at) for at in flat], -1), [-1])  # in the loop's order
     values = tf.reshape(tf.stack([over_steps(tf.cast(value, out.dtype)) for _, value in writes], -1), [-1])
     # not tf.logical_not: in a graph, grappler turns logical_not(w <= 0) into w > 0 (NaN)
     written = tf.reshape(tf.broadcast_to(tf.equal(skipped, False)[..., None], tf.concat([steps, [len(writes)]], 0)),
                          [-1])
-    flat, values = tf.boolean_mask(flat, written), tf.boolean_mask(values, written)
+    flat = tf.where(written, flat, size)  # the skipped writes go to a spare element
     cells, cell_of_write = tf.unique(flat)
     last = tf.math.unsorted_segment_max(tf.range(tf.size(flat)), cell_of_write, tf.size(cells))
-    result = tf.tensor_scatter_nd_update(tf.reshape(out, [-1]), cells[:, None], tf.gather(values, last))
+    spare = tf.zeros([1], out.dtype)
+    result = tf.tensor_scatter_nd_update(tf.concat([tf.reshape(out, [-1]), spare], 0), cells[:, None],
+                                         tf.gather(values, last))[:-1]
     return tf.reshape(result, tf.shape(out))
 
 

@@ -175,3 +175,15 @@ def test_scatter_last_writes_gradient_reaches_the_winning_writes_and_the_untouch
     np.testing.assert_allclose(d_values.numpy().ravel(), want_values)
     untouched = _loop_writes(np.ones(out.shape), [(index, 0.0) for index, _ in writes[:2]], skipped)
     np.testing.assert_allclose(d_out.numpy(), weights * untouched)
+
+
+def test_scatter_last_writes_under_xla_is_the_loop(tf):
+    from rewriter.tf_helpers import scatter_last_writes
+
+    compiled = tf.function(scatter_last_writes, jit_compile=True)
+    for seed in range(3):
+        out, writes, skipped = _helper_case("float32", (40,), seed)
+        as_tensors = [([tf.constant(i) if isinstance(i, np.ndarray) else i for i in index], tf.constant(value))
+                      for index, value in writes]
+        got = compiled(tf.constant(out), as_tensors, tf.constant(skipped))
+        np.testing.assert_array_equal(got.numpy(), _loop_writes(out, writes, skipped))
