@@ -435,7 +435,9 @@ def scatter_last_writes(out, writes, skipped):
     IndexError) on CPU.
     """
     steps = tf.shape(skipped)
-    shape = tf.shape(out, out_type=tf.int64)
+    elements = out.shape.num_elements()  # int32 positions (faster) when they surely fit, one past the spare too
+    position_type = tf.int32 if elements is not None and elements + 2 < 2**31 else tf.int64
+    shape = tf.shape(out, out_type=position_type)
     size = tf.reduce_prod(shape)
     strides = tf.unstack(tf.math.cumprod(shape, exclusive=True, reverse=True), num=len(writes[0][0]))
     dims = tf.unstack(shape, num=len(strides))
@@ -444,7 +446,7 @@ def scatter_last_writes(out, writes, skipped):
     def offset(axis, entry):
         key = (axis, id(entry))
         if key not in offsets:
-            entry = tf.cast(entry, tf.int64)
+            entry = tf.cast(entry, position_type)
             entry = tf.where(entry < 0, entry + dims[axis], entry)
             offsets[key] = (entry * strides[axis], (entry >= 0) & (entry < dims[axis]))
         return offsets[key]
