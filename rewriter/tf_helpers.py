@@ -427,27 +427,60 @@ def scatter_last_writes(out, writes, skipped):
     leaves that one unspecified). `writes`: a step's writes in order, each (index: one
     entry per axis of `out`, value), entries tensors over the steps or numbers;
     `skipped`: bool over the steps, True where the loop skips the step. Negative
-    indices count from the end."""
+    indices count from the end.
+
+    Each write becomes one flat position of `out`, the positions of its index entries
+    summed (an entry shared by several writes, as `b, row, col` of `out[b, row, col, k]`,
+    is worked out once); the writes are grouped by position (tf.unique), a segment max of
+    their loop order per position finds each element's last write, and one scatter into the
+    flat `out` writes those. Work stays linear in the writes. Skipped writes go to a spare
+    element after `out` (no boolean mask: under XLA its padded result mixed up the writes);
+    an index out of range goes past the spare, which the scatter rejects (as the loop's
+    IndexError) on CPU.
+    """
     steps = tf.shape(skipped)
+    elements = out.shape.num_elements()  # int32 positions (faster) when they surely fit, one past the spare too
+    position_type = tf.int32 if elements is not None and elements + 2 < 2**31 else tf.int64
+    shape = tf.shape(out, out_type=position_type)
+    size = tf.reduce_prod(shape)
+    strides = tf.unstack(tf.math.cumprod(shape, exclusive=True, reverse=True), num=len(writes[0][0]))
+    dims = tf.unstack(shape, num=len(strides))
+    offsets, positions = {}, {}  # (axis, entry id), entry ids of an index's start -> (flat offset, inside)
 
-    def over_steps(entry, dtype):
-        return tf.broadcast_to(tf.cast(entry, dtype), steps)
+    def offset(axis, entry):
+        key = (axis, id(entry))
+        if key not in offsets:
+            entry = tf.cast(entry, position_type)
+            entry = tf.where(entry < 0, entry + dims[axis], entry)
+            offsets[key] = (entry * strides[axis], (entry >= 0) & (entry < dims[axis]))
+        return offsets[key]
 
-    positions = [[over_steps(i, tf.int64) for i in index] for index, _ in writes]
-    indices = tf.stack([tf.stack(position, -1) for position in positions], -2)
-    values = tf.stack([over_steps(value, out.dtype) for _, value in writes], -1)
+    def position(entries):
+        key = tuple(id(e) for e in entries)
+        if key not in positions:
+            last = offset(len(entries) - 1, entries[-1])
+            if len(entries) > 1:
+                first = position(entries[:-1])
+                last = (first[0] + last[0], first[1] & last[1])
+            positions[key] = last
+        return positions[key]
+
+    def over_steps(entry):
+        return tf.broadcast_to(entry, steps)
+
+    flat = [tf.where(inside, at, size + 1) for at, inside in (position(entries) for entries, _ in writes)]
+    flat = tf.reshape(tf.stack([over_steps(at) for at in flat], -1), [-1])  # in the loop's order
+    values = tf.reshape(tf.stack([over_steps(tf.cast(value, out.dtype)) for _, value in writes], -1), [-1])
     # not tf.logical_not: in a graph, grappler turns logical_not(w <= 0) into w > 0 (NaN)
-    written = tf.broadcast_to(tf.equal(skipped, False)[..., None], tf.shape(values))
-    indices = tf.boolean_mask(indices, written)  # [writes made, rank], in the loop's order
-    values = tf.boolean_mask(values, written)
-    indices = tf.where(indices < 0, indices + tf.shape(out, out_type=tf.int64), indices)
-    order = tf.range(tf.shape(indices, out_type=tf.int64)[0])
-    never = tf.fill(tf.shape(out), tf.constant(-1, tf.int64))
-    last = tf.tensor_scatter_nd_max(never, indices, order)
-    kept = tf.equal(tf.gather_nd(last, indices), order)
-    return tf.tensor_scatter_nd_update(
-        out, tf.boolean_mask(indices, kept), tf.boolean_mask(values, kept)
-    )
+    written = tf.reshape(tf.broadcast_to(tf.equal(skipped, False)[..., None], tf.concat([steps, [len(writes)]], 0)),
+                         [-1])
+    flat = tf.where(written, flat, size)  # the skipped writes go to a spare element
+    cells, cell_of_write = tf.unique(flat)
+    last = tf.math.unsorted_segment_max(tf.range(tf.size(flat)), cell_of_write, tf.size(cells))
+    spare = tf.zeros([1], out.dtype)
+    result = tf.tensor_scatter_nd_update(tf.concat([tf.reshape(out, [-1]), spare], 0), cells[:, None],
+                                         tf.gather(values, last))[:-1]
+    return tf.reshape(result, tf.shape(out))
 
 
 def rows_side_by_side(*tensors):

@@ -98,3 +98,95 @@ def test_other_bodies_are_not_taken_for_the_form(name):
               "    return tf.numpy_function(f, [boxes], tf.float32)\n")
     result = rewrite_source(source, "left.py")
     assert "scatter_last_writes" not in result.new, result.new
+
+
+def _loop_writes(out, writes, skipped):
+    """What scatter_last_writes stands for: the loop, step by step in order, each write in turn."""
+    out = out.copy()
+    skipped = np.asarray(skipped)
+    for step in np.ndindex(skipped.shape):
+        if skipped[step]:
+            continue
+        for index, value in writes:
+            at = tuple(int(np.broadcast_to(i, skipped.shape)[step]) for i in index)
+            out[at] = np.broadcast_to(value, skipped.shape)[step]
+    return out
+
+
+def _helper_case(dtype, steps, seed):
+    """An output of `dtype`, writes over `steps` with many duplicate and negative indices (two
+    writes sharing their first entries, as the YOLO loop's do), some steps skipped."""
+    rng = np.random.default_rng(seed)
+    out = rng.integers(0, 5, (3, 3, 4, 2)).astype(dtype)
+    row, col = rng.integers(-3, 3, steps), rng.integers(-4, 4, steps)
+    first = rng.integers(0, 3, steps[:1])[:, None] if len(steps) == 2 else rng.integers(0, 3, steps)
+    values = rng.integers(-9, 9, steps).astype(dtype)
+    writes = [([first, row, col, 0], values), ([first, row, col, -1], 7), ([first, 1, col, 1], values)]
+    return out, writes, rng.random(steps) < 0.3
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "uint8", "bool"])
+@pytest.mark.parametrize("steps", [(5, 6), (40,), (0, 3), (2, 0), (1, 1)])
+def test_scatter_last_writes_is_the_loop(tf, dtype, steps):
+    from rewriter.tf_helpers import scatter_last_writes
+
+    out, writes, skipped = _helper_case(dtype, steps, seed=sum(steps))
+    want = _loop_writes(out, writes, skipped)
+    as_tensors = [([tf.constant(i) if isinstance(i, np.ndarray) else i for i in index], tf.constant(value))
+                  for index, value in writes]
+    eager = scatter_last_writes(tf.constant(out), as_tensors, tf.constant(skipped))
+    traced = tf.function(scatter_last_writes)(tf.constant(out), as_tensors, tf.constant(skipped))
+    # an output of unknown shape: int64 positions, not int32
+    unknown = tf.function(lambda out: scatter_last_writes(out, as_tensors, tf.constant(skipped)),
+                          input_signature=[tf.TensorSpec(None, tf.as_dtype(dtype))])(tf.constant(out))
+    for got in (eager, traced, unknown):
+        assert got.dtype == tf.as_dtype(want.dtype)
+        np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_scatter_last_writes_rejects_an_index_the_loop_rejects(tf):
+    from rewriter.tf_helpers import scatter_last_writes
+
+    out = np.zeros((2, 3), np.float32)
+    for bad in (3, -4):  # past the end; before the start: in a flat position both would alias a valid cell
+        index = tf.constant([0, bad])
+        with pytest.raises(IndexError):
+            _loop_writes(out, [([0, index.numpy()], 1.0)], np.array([False, False]))
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            scatter_last_writes(tf.constant(out), [([0, index], 1.0)], tf.constant([False, False]))
+    skipped = scatter_last_writes(tf.constant(out), [([0, tf.constant([1, 7])], 1.0)], tf.constant([False, True]))
+    np.testing.assert_array_equal(skipped.numpy(), _loop_writes(out, [([0, np.array([1, 7])], 1.0)],
+                                                                np.array([False, True])))
+
+
+def test_scatter_last_writes_gradient_reaches_the_winning_writes_and_the_untouched_cells(tf):
+    from rewriter.tf_helpers import scatter_last_writes
+
+    out, writes, skipped = _helper_case("float64", (5, 6), seed=3)
+    values, out = tf.constant(writes[0][1]), tf.constant(out)
+    weights = np.random.default_rng(4).random(out.shape)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([values, out])
+        result = scatter_last_writes(out, [(writes[0][0], values), *writes[1:2]], tf.constant(skipped))
+        total = tf.reduce_sum(result * weights)
+    d_values, d_out = tape.gradient(total, [values, out])
+    # the loop's derivative: a write's value counts where it is the last write to its cell
+    step_of = _loop_writes(np.full(out.shape, -1.0), [(writes[0][0], np.arange(30.0).reshape(5, 6)),
+                                                     (writes[1][0], -1.0)], skipped)
+    want_values = np.zeros(30)
+    np.add.at(want_values, step_of[step_of >= 0].astype(int), weights[step_of >= 0])
+    np.testing.assert_allclose(d_values.numpy().ravel(), want_values)
+    untouched = _loop_writes(np.ones(out.shape), [(index, 0.0) for index, _ in writes[:2]], skipped)
+    np.testing.assert_allclose(d_out.numpy(), weights * untouched)
+
+
+def test_scatter_last_writes_under_xla_is_the_loop(tf):
+    from rewriter.tf_helpers import scatter_last_writes
+
+    compiled = tf.function(scatter_last_writes, jit_compile=True)
+    for seed in range(3):
+        out, writes, skipped = _helper_case("float32", (40,), seed)
+        as_tensors = [([tf.constant(i) if isinstance(i, np.ndarray) else i for i in index], tf.constant(value))
+                      for index, value in writes]
+        got = compiled(tf.constant(out), as_tensors, tf.constant(skipped))
+        np.testing.assert_array_equal(got.numpy(), _loop_writes(out, writes, skipped))
