@@ -423,64 +423,75 @@ def numpy_function_output(value):
 
 def scatter_last_writes(out, writes, skipped):
     """`for` loop writes `out[index] = value`, every step's at once, the later
-    write winning where two hit one element, as in the loop (tf.tensor_scatter_nd_update
-    leaves that one unspecified). `writes`: a step's writes in order, each (index: one
-    entry per axis of `out`, value), entries tensors over the steps or numbers;
-    `skipped`: bool over the steps, True where the loop skips the step. Negative
-    indices count from the end.
+    write winning where two hit one element, as in the loop
+    (tf.tensor_scatter_nd_update leaves that one unspecified). `writes`: a step's
+    writes in order, each (index: one entry per axis of `out`, value), entries
+    tensors over the steps or numbers; `skipped`: bool over the steps, True where
+    the loop skips the step. Negative indices count from the end.
 
-    Each write becomes one flat position of `out`, the positions of its index entries
-    summed (an entry shared by several writes, as `b, row, col` of `out[b, row, col, k]`,
-    is worked out once); the writes are grouped by position (tf.unique), a segment max of
-    their loop order per position finds each element's last write, and one scatter into the
-    flat `out` writes those. Work stays linear in the writes. Skipped writes go to a spare
-    element after `out` (no boolean mask: under XLA its padded result mixed up the writes);
-    an index out of range goes past the spare, which the scatter rejects (as the loop's
+    Each write becomes one flat position of `out`, the positions of its index
+    entries summed (an entry shared by several writes, as `b, row, col` of
+    `out[b, row, col, k]`, is worked out once); the writes are grouped by position
+    (tf.unique), a segment max of their loop order per position finds each
+    element's last write, and one scatter into the flat `out` writes those. Work
+    stays linear in the writes. Skipped writes go to a spare element after `out`
+    (no boolean mask: under XLA its padded result mixed up the writes); an index
+    out of range goes past the spare, which the scatter rejects (as the loop's
     IndexError) on CPU.
     """
     steps = tf.shape(skipped)
-    elements = out.shape.num_elements()  # int32 positions (faster) when they surely fit, one past the spare too
-    position_type = tf.int32 if elements is not None and elements + 2 < 2**31 else tf.int64
+    # int32 positions (faster) when they surely fit, one past the spare too
+    elements = out.shape.num_elements()
+    fits = elements is not None and elements + 2 < 2**31
+    position_type = tf.int32 if fits else tf.int64
     shape = tf.shape(out, out_type=position_type)
     size = tf.reduce_prod(shape)
-    strides = tf.unstack(tf.math.cumprod(shape, exclusive=True, reverse=True), num=len(writes[0][0]))
-    dims = tf.unstack(shape, num=len(strides))
-    offsets, positions = {}, {}  # (axis, entry id), entry ids of an index's start -> (flat offset, inside)
+    axes = len(writes[0][0])
+    strides = tf.math.cumprod(shape, exclusive=True, reverse=True)
+    strides = tf.unstack(strides, num=axes)
+    dims = tf.unstack(shape, num=axes)
+    known = {}  # ("offset", axis, entry id) or ("position", entry ids) -> (flat offset, inside)
 
     def offset(axis, entry):
-        key = (axis, id(entry))
-        if key not in offsets:
+        key = ("offset", axis, id(entry))
+        if key not in known:
+            length = dims[axis]
             entry = tf.cast(entry, position_type)
-            entry = tf.where(entry < 0, entry + dims[axis], entry)
-            offsets[key] = (entry * strides[axis], (entry >= 0) & (entry < dims[axis]))
-        return offsets[key]
+            entry = tf.where(entry < 0, entry + length, entry)
+            known[key] = (entry * strides[axis], (entry >= 0) & (entry < length))
+        return known[key]
 
     def position(entries):
-        key = tuple(id(e) for e in entries)
-        if key not in positions:
+        key = ("position", *(id(e) for e in entries))
+        if key not in known:
             last = offset(len(entries) - 1, entries[-1])
             if len(entries) > 1:
                 first = position(entries[:-1])
                 last = (first[0] + last[0], first[1] & last[1])
-            positions[key] = last
-        return positions[key]
+            known[key] = last
+        return known[key]
 
     def over_steps(entry):
         return tf.broadcast_to(entry, steps)
 
-    flat = [tf.where(inside, at, size + 1) for at, inside in (position(entries) for entries, _ in writes)]
-    flat = tf.reshape(tf.stack([over_steps(at) for at in flat], -1), [-1])  # in the loop's order
-    values = tf.reshape(tf.stack([over_steps(tf.cast(value, out.dtype)) for _, value in writes], -1), [-1])
-    # not tf.logical_not: in a graph, grappler turns logical_not(w <= 0) into w > 0 (NaN)
-    written = tf.reshape(tf.broadcast_to(tf.equal(skipped, False)[..., None], tf.concat([steps, [len(writes)]], 0)),
-                         [-1])
-    flat = tf.where(written, flat, size)  # the skipped writes go to a spare element
+    flat = []
+    for entries, _ in writes:
+        at, inside = position(entries)
+        flat.append(over_steps(tf.where(inside, at, size + 1)))
+    flat = tf.reshape(tf.stack(flat, -1), [-1])  # in the loop's order
+    values = [over_steps(tf.cast(value, out.dtype)) for _, value in writes]
+    values = tf.reshape(tf.stack(values, -1), [-1])
+    # not tf.logical_not: in a graph, grappler turns logical_not(w <= 0) into w > 0
+    taken = tf.equal(skipped, False)[..., None]
+    written = tf.broadcast_to(taken, tf.concat([steps, [len(writes)]], 0))
+    flat = tf.where(tf.reshape(written, [-1]), flat, size)  # skipped: to the spare
     cells, cell_of_write = tf.unique(flat)
-    last = tf.math.unsorted_segment_max(tf.range(tf.size(flat)), cell_of_write, tf.size(cells))
-    spare = tf.zeros([1], out.dtype)
-    result = tf.tensor_scatter_nd_update(tf.concat([tf.reshape(out, [-1]), spare], 0), cells[:, None],
-                                         tf.gather(values, last))[:-1]
-    return tf.reshape(result, tf.shape(out))
+    order = tf.range(tf.size(flat))
+    last = tf.math.unsorted_segment_max(order, cell_of_write, tf.size(cells))
+    padded = tf.concat([tf.reshape(out, [-1]), tf.zeros([1], out.dtype)], 0)
+    winners = tf.gather(values, last)
+    result = tf.tensor_scatter_nd_update(padded, cells[:, None], winners)
+    return tf.reshape(result[:-1], tf.shape(out))
 
 
 def rows_side_by_side(*tensors):
