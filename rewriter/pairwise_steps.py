@@ -34,7 +34,7 @@ from .loops import read_after
 from .lowered import Inconsistent, Lowered, Refusal
 from .parse import Span
 from .rows import RowIndex, range_bound, steps_of
-from .vectorize import _no_random_draw
+from .vectorize import no_random_draw
 from .walker import FunctionLowering
 
 _ACCUMULATE = {gast.Add: "+", gast.Sub: "-"}
@@ -213,7 +213,7 @@ class _Body:
             value = inner.expr(expression)
             if inner.out.refusals:
                 raise inner.out.refusals[0]
-            _no_random_draw(lw, inner, expression)
+            no_random_draw(lw, inner, expression)
         except (Refusal, Inconsistent):
             return None
         lw.out.patterns.update(inner.out.patterns)

@@ -68,7 +68,7 @@ def _lower_body(lw, node, function, expression, element: Fact):
     value = inner.expr(expression) if expression is not None else lower_applied(inner, node, function, element)
     if inner.out.refusals:
         raise inner.out.refusals[0]
-    _no_random_draw(lw, inner, expression if expression is not None else function)
+    no_random_draw(lw, inner, expression if expression is not None else function)
     return value, param
 
 
@@ -380,7 +380,7 @@ def _comprehension_element(lw, node, generator):
         rows.text
 
 
-def _no_random_draw(lw, inner, node):
+def no_random_draw(lw, inner, node):
     """A body NumPy runs once per row or element draws once each time: lifted, it would draw
     once for all of them."""
     if any(getattr(lw.registry.get(name), "random", False) for name in inner.out.patterns):
@@ -395,7 +395,7 @@ def lift(lw, expression, extra: dict, strict=False):
         value = inner.expr(expression)
         if inner.out.refusals:
             raise inner.out.refusals[0]
-        _no_random_draw(lw, inner, expression)
+        no_random_draw(lw, inner, expression)
     except (Refusal, Inconsistent):  # not liftable: the caller lowers it another way
         if strict:
             raise
