@@ -80,7 +80,7 @@ def _time_site(tf, conversion, original_module, rewritten_module, repeats) -> tu
     accepts = vs.numpy_side(site, original, [], strict=True)
     _, inputs = vs.first_accepted((conversion.variants or [[conversion.inputs]])[0], accepts)
     inputs = _scaled(inputs, accepts)
-    tout = [tf.as_dtype(d) for d in site.tout_for([x.dtype for x in inputs])]
+    tout = [tf.as_dtype(d) for d in site.tout_for(inputs)]
     wrapper = getattr(tf, WRAPPERS[site.kind])
 
     def through_numpy(*xs):

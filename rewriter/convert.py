@@ -98,7 +98,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
         helpers.used = set()
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
         lowered.helper_copies = frozenset(helpers.used)
-        tout = site.tout_for([getattr(fact, "dtype", None) for fact in facts])
+        tout = site.tout_for(facts)
         edits = _output_edits(site, lowered, module, tout)
         edits.update(helpers.insertions({p: p for p in sorted(lowered.helper_copies)}))
         if site.result_rank is not None and not lowered.refusals \
@@ -139,7 +139,7 @@ def site_notes(site, variants) -> list:
     notes = list(dict.fromkeys(n for v in variants for n in v.lowered.notes))
     bodies = [v.lowered for v in variants]
     blocked = site.kind in ("numpy_function", "py_func") or any(b.leaves_tensorflow for b in bodies)
-    touts = [site.tout_for([getattr(f, "dtype", None) for f in v.facts]) for v in variants] or [site.tout or []]
+    touts = [site.tout_for(v.facts) for v in variants] or [site.tout or []]
     differentiable = any(dtype is not None and dtype.kind in "fc" for tout in touts for dtype in tout)
     if blocked and differentiable and any(b.tensorflow_calls for b in bodies):
         notes.append(GRADIENT_NOTE.format(kind=site.kind))

@@ -57,9 +57,10 @@ class Site:
     reason: str = ""              # why the site cannot be rewritten, when it cannot
     code: str = ""
 
-    def tout_for(self, dtypes) -> list:
-        """Tout's NumPy dtypes for inputs of `dtypes` (None where it follows an input of unknown dtype)."""
-        return [dtypes[d.index] if isinstance(d, InputDtype) else d for d in self.tout]
+    def tout_for(self, inputs) -> list:
+        """Tout's NumPy dtypes for these inputs (facts or arrays: their `dtype`), None where it
+        follows an input of unknown dtype."""
+        return [getattr(inputs[d.index], "dtype", None) if isinstance(d, InputDtype) else d for d in self.tout]
 
     @property
     def tout_follows_inputs(self) -> bool:

@@ -288,7 +288,7 @@ def numpy_side(site, original, bound, strict=False):
     `strict` (for probing) rejects inputs under which numpy_function would fail on Tout; the
     verifier itself also calls it in float64 for finite differences."""
     def call(*arrays):
-        tout = site.tout_for([a.dtype for a in arrays])
+        tout = site.tout_for(arrays)
         if site.kind == "py_function":
             import tensorflow as tf
 
