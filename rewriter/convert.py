@@ -143,7 +143,18 @@ def site_notes(site, variants) -> list:
     differentiable = any(dtype is not None and dtype.kind in "fc" for tout in touts for dtype in tout)
     if blocked and differentiable and any(b.tensorflow_calls for b in bodies):
         notes.append(GRADIENT_NOTE.format(kind=site.kind))
+    branches = graph_branches(variants)
+    if branches:
+        notes.append(f"converted by AutoGraph at import (tf.autograph.to_graph): {'; '.join(branches)}; only "
+                     "AutoGraph compiles that, and a Keras layer or a Dataset.map built inside a tf.function "
+                     "would trace the function unconverted")
     return notes
+
+
+def graph_branches(variants) -> list:
+    """Where the bodies branch or loop on tensors ("line N: ..."), which has AutoGraph convert
+    the emitted function when it is defined (`lowered.AUTOGRAPH_DECORATOR`)."""
+    return sorted({b for v in variants for b in v.lowered.graph_branches})
 
 
 def _as_given(fact, site, private: bool):

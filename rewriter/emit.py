@@ -14,14 +14,17 @@ import gast
 
 from . import helper_source
 from .edits import Edit, edited_text, fresh_name, names_in, substitute
+from .lowered import AUTOGRAPH_DECORATOR
 from .parse import ParsedModule, Span
 
 
-def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_text=None, shared=False):
+def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_text=None, shared=False,
+                   graph_branches=False):
     """File edits for one converted site, and the TF function's text.
 
     `copy_text`, when given, is the TF function to add as a copy (a dispatch by input dtype,
-    which still calls the original). A function other modules may use (`shared`) is copied too."""
+    which still calls the original). A function other modules may use (`shared`) is copied too.
+    `graph_branches`: the body branches on tensors, so AutoGraph converts the function."""
     source = module.source
     target = site.target
     outside = {s: t for s, t in body_edits.items() if not within(source, target, s)}
@@ -36,9 +39,15 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_
     if in_place:
         edits.extend(Edit(s.start, s.end, t) for s, t in body_edits.items() if s not in outside)
         function_text = _apply_relative(source, target, body_edits, whole_lines=True)
+        if graph_branches and not _is_tf_function(source, target):
+            line = source.line_starts[target.lineno - 1]
+            edits.append(Edit(line, line, source.indent_of_line(target.lineno) + AUTOGRAPH_DECORATOR + "\n"))
+            function_text = with_autograph_decorator(function_text, target.name)
     else:
         function_text = copy_text or _apply_relative(source, target, body_edits, whole_lines=True)
         function_text = re.sub(rf"(\bdef\s+){re.escape(target.name)}\b", rf"\g<1>{callee_name}", function_text, count=1)
+        if graph_branches and not _is_tf_function(source, target):
+            function_text = with_autograph_decorator(function_text, callee_name)
         end = source.line_starts[target.end_lineno]
         separator = "\n\n" if not site.method_of and resolver.enclosing(target, (gast.FunctionDef,)) is None else "\n"
         edits.append(Edit(end, end, separator + function_text))
@@ -49,6 +58,16 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_
     call = f"{callee}({', '.join(arguments)})"
     edits.append(Edit(*_span(source.span(site.call)), wrap_outputs(site, call)))
     return edits, function_text
+
+
+def with_autograph_decorator(text: str, name: str) -> str:
+    """`text`, holding `def name(`, with AUTOGRAPH_DECORATOR right above that line."""
+    return re.sub(rf"^([ \t]*)(def\s+{re.escape(name)}\()", rf"\g<1>{AUTOGRAPH_DECORATOR}\n\g<1>\g<2>", text,
+                  count=1, flags=re.M)
+
+
+def _is_tf_function(source, function) -> bool:
+    return any(re.match(r"(tf|tensorflow)\.function\b", source.segment(d)) for d in function.decorator_list)
 
 
 def within(source, node, span) -> bool:

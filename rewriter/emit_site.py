@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import gast
 
-from .convert import Conversion, site_notes
+from .convert import Conversion, graph_branches, site_notes
 from .declarations import bind_arguments
 from .dispatch import DispatchError, dispatch_text, fallback_call
 from .edits import Edit, apply_edits, fresh_name, names_in, substitute
-from .emit import function_edits, input_texts, within, wrap_outputs
+from .emit import function_edits, input_texts, with_autograph_decorator, within, wrap_outputs
 from .sites import PARAMS
 
 
@@ -68,6 +68,10 @@ def _emit(site, module, resolver, lowering, left):
     """Emitted versions, most bodies first; or the conversion, left."""
     variants, open_inputs, shared = lowering.variants, lowering.open_inputs, lowering.shared
     first = variants[0]
+    branches = graph_branches(variants)
+    if branches and isinstance(site.target, gast.Lambda):
+        return left(f"the lambda's {branches[0].split(': ', 1)[1]}: only AutoGraph compiles it, and a lambda "
+                    "inlined into its caller cannot be converted on its own", "RW111")
     if open_inputs and (isinstance(site.target, gast.Lambda) or _one_line(site.target)):
         return left("the rewrite depends on the input dtypes and a lambda has no room to choose by dtype: "
                     "declare them with `# rewriter: args=...`", "RW109")
@@ -79,12 +83,14 @@ def _emit(site, module, resolver, lowering, left):
             fallback = fallback_call(site, module, resolver, lowering.parameters)
             emitted = [Emitted(*function_edits(site, module, resolver, first.edits,
                                                dispatch_text(site.target, module.source, variants[:k], fallback),
-                                               shared), [v.probes for v in variants[:k]])
+                                               shared, bool(graph_branches(variants[:k]))),
+                               [v.probes for v in variants[:k]])
                        for k in range(len(variants), 0, -1)]
         except DispatchError as exc:
             return left(f"{exc}: declare the inputs with `# rewriter: args=...`", "RW109")
     else:
-        emitted = [Emitted(*function_edits(site, module, resolver, first.edits, None, shared), [[first.facts]])]
+        emitted = [Emitted(*function_edits(site, module, resolver, first.edits, None, shared, bool(branches)),
+                           [[first.facts]])]
     return emitted, variants
 
 
@@ -109,6 +115,8 @@ def _emit_inline(site, module, resolver, lowering, left):
             for k in range(len(variants), 0, -1):
                 text = dispatch_text(wrapped.tree.body[1], wrapped.source, variants[:k], fallback)
                 text = text.replace(f"def {wrapped.tree.body[1].name}(", f"def {name}(", 1)
+                if graph_branches(variants[:k]):
+                    text = with_autograph_decorator(text, name)
                 edits = [Edit(where, where, text + "\n\n"), Edit(call.start, call.end, call_text)]
                 emitted.append(Emitted(edits, text, [v.probes for v in variants[:k]]))
         except DispatchError as exc:

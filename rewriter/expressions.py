@@ -133,6 +133,7 @@ class ExpressionLowering:
             raise Refusal(node, "a conditional expression on an array's truth value is not rewritten")
         if body.fact != orelse.fact:
             raise Refusal(node, "the two branches of this conditional expression differ in dtype or kind")
+        self.note_graph_branch(node, "conditional expression", test.fact)
         return self._splice(node, [(node.test, test), (node.body, body), (node.orelse, orelse)], body.fact)
 
     def _batched_choice(self, node, test, body, orelse) -> Lowered:

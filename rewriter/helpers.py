@@ -18,6 +18,7 @@ from . import facts as F
 from .edits import Edit, apply_edits, fresh_name, names_in
 from .facts import Kind
 from .lower import FunctionLowering, Inconsistent, Lowered, Refusal
+from .lowered import AUTOGRAPH_DECORATOR
 from .nested import bound_arguments
 from .parse import Span
 
@@ -98,7 +99,12 @@ class FileHelpers:
         arguments = ", ".join(f"{k}={v.text}" if k else v.text for k, (_, v) in zip(keywords, parts))
         if not lowered.edits:
             return Lowered(f"{helper.name}({arguments})", fact, any(v.changed for _, v in parts))
-        name = self._copy(helper, lowered.edits)
+        edits = lowered.edits
+        if lowered.graph_branches:  # converted on its own: callers traced without AutoGraph do not convert it
+            line = self.module.source.line_starts[helper.lineno - 1]
+            edits = {Span(line, line): self.module.source.indent_of_line(helper.lineno) + AUTOGRAPH_DECORATOR + "\n",
+                     **edits}
+        name = self._copy(helper, edits)
         self.used.add(name)
         return Lowered(f"{name}({arguments})", fact, True)
 

@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 from .facts import Fact
 
 
+AUTOGRAPH_DECORATOR = "@tf.autograph.to_graph"
+"""Put on an emitted function that branches or loops on a tensor. Such code compiles only
+through AutoGraph, which a Keras layer, or a Dataset.map built inside a tf.function, does not
+apply to the functions it calls. `to_graph` converts the function once, at import: traced, its
+branches are graph ops wherever it is called; run eagerly, it still runs eagerly, as the
+original did (a tf.function would trace eager calls, retrace them per input shape, and run a
+dispatch's call of the original in a graph, where numpy_function checks dtypes it cast)."""
+
+
 class Refusal(Exception):
     """This code has no faithful lowering; `node` is where, `reason` says why."""
 
@@ -45,6 +54,11 @@ class LoweredFunction:
     patterns: set = field(default_factory=set)  # qualified NumPy names lowered
     notes: list = field(default_factory=list)
     """Loops kept as loops (AutoGraph compiles them), each "line N: why" for the report."""
+    graph_branches: list = field(default_factory=list)
+    """Where the body branches or loops on a tensor, each "line N: ..." Only AutoGraph compiles
+    such code, and a Keras layer or a Dataset.map built inside a tf.function traces the function
+    without it: the emitted function is then converted when it is defined (AUTOGRAPH_DECORATOR).
+    A same-file helper's own are not listed here: its copy carries the decorator itself."""
     tensorflow_calls: bool = False
     """The body calls TensorFlow itself (kept as it is): gradients may now flow where the
     wrapper blocked them."""

@@ -204,6 +204,7 @@ def _lower_def(lw, call, function, params: dict) -> Fact:
     _keep(lw, function, call, lowered.edits)
     lw.out.patterns.update(lowered.patterns)
     lw.out.notes.extend(note for note in lowered.notes if note not in lw.out.notes)
+    lw.scope.out.graph_branches.extend(b for b in lowered.graph_branches if b not in lw.scope.out.graph_branches)
     return facts.pop()
 
 

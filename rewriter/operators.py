@@ -289,6 +289,7 @@ class OperatorLowering:
         values = [self.expr(v) for v in node.values]
         if any(v.fact.kind is Kind.ARRAY for v in values):
             raise Refusal(node, "`and`/`or` on arrays ask for their truth value")
+        self.note_graph_branch(node, "`and`/`or`", *(v.fact for v in values))
         return self._splice(node, list(zip(node.values, values)), F.OTHER)
 
     def align_batched(self, node, operands):

@@ -195,6 +195,7 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         if taken is not None:
             return self._static_if(node, node.body if taken else node.orelse)
         self._edit(node.test, test)
+        self.note_graph_branch(node, "`if`", test.fact)
         before = dict(self.env)
         self.block(node.body)
         after_body = self.env
@@ -279,6 +280,7 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         if node.orelse:
             raise Refusal(node, "`for ... else` is not rewritten")
         self._note_kept_loop(node, in_python=not (iterable.fact.tensor or iterable.fact.kind is Kind.ARRAY))
+        self.note_graph_branch(node, "`for`", iterable.fact)
         before = dict(self.env)
         self._loop(node.body, lambda: self.bind(node.target, element_of(iterable.fact)))
         if iterable.fact.tensor or iterable.fact.kind is Kind.ARRAY:
@@ -313,7 +315,21 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         if node.orelse:
             raise Refusal(node, "`while ... else` is not rewritten")
         self._note_kept_loop(node, in_python=False)
-        self._loop(node.body, lambda: self._edit(node.test, self.expr(node.test)))
+
+        def test():
+            value = self.expr(node.test)
+            self._edit(node.test, value)
+            self.note_graph_branch(node, "`while`", value.fact)
+
+        self._loop(node.body, test)
+
+    def note_graph_branch(self, node, what: str, *facts):
+        """Record a branch or loop on a tensor (the rewrite holds `facts` as tensors), which
+        only AutoGraph compiles (`LoweredFunction.graph_branches`)."""
+        if any(f.tensor or f.kind is Kind.ARRAY for f in facts):
+            said = f"line {node.lineno}: {what} on a tensor"
+            if said not in self.scope.out.graph_branches:
+                self.scope.out.graph_branches.append(said)
 
     def _loop(self, body, start_iteration):
         """Lower a loop body until the facts of the names it rebinds stop changing."""

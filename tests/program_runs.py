@@ -24,6 +24,21 @@ def load_module(folder, text: str, stem: str = "program"):
     return module
 
 
+def numpy_function_program(body: str, tout: str) -> str:
+    """A module holding the NumPy function `body` and `program(x)`, which wraps it in
+    tf.numpy_function with `tout`: a site as people write it, nothing declared."""
+    import textwrap
+
+    name = body.split("def ", 1)[1].split("(", 1)[0]
+    return (f"import numpy as np\nimport tensorflow as tf\n\n\n{textwrap.dedent(body)}\n\n"
+            f"def program(x):\n    return tf.numpy_function({name}, [x], {tout})\n")
+
+
+def load_numpy_function_programs(folder, programs: dict) -> dict:
+    """`load_rewritten` of programs given as name -> (NumPy function body, Tout, ...)."""
+    return load_rewritten(folder, {name: numpy_function_program(body, tout) for name, (body, tout, *_) in programs.items()})
+
+
 def load_rewritten(folder, texts: dict) -> dict:
     """name -> (original module, rewritten module, rewrite result) for programs `texts` (name -> source)."""
     from rewriter.pipeline import rewrite_source

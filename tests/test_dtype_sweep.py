@@ -144,3 +144,36 @@ def _breaks_its_own_set_shape(tf, program, inputs, values) -> bool:
     outputs = tf.nest.flatten(function.get_concrete_function(*inputs).structured_outputs)
     values = values if isinstance(values, tuple) else (values,)
     return any(not o.shape.is_compatible_with(np.shape(v)) for o, v in zip(outputs, values))
+
+
+def _unconverted_params():
+    """The undeclared programs (TF1 programs build graphs themselves); those whose rewrite
+    AutoGraph converts at import run in the quick suite, the rest (a trace each) are slow."""
+    params = []
+    for param in _sweep_params():
+        name, mode = param.values
+        if mode == "undeclared" and BY_NAME[name].shape != "tf1":
+            quick = "@tf.autograph.to_graph" in _rewrite(name, mode)[1].new
+            params.append(pytest.param(name, mode, id=param.id, marks=() if quick else pytest.mark.slow))
+    return params
+
+
+@pytest.mark.parametrize("name, mode", _unconverted_params())
+def test_rewrite_runs_where_autograph_is_off(tf, tmp_path, name, mode):
+    """A Keras layer's `call`, or a Dataset.map built inside a tf.function, traces the program
+    without AutoGraph (`autograph=False` does the same): wherever the original runs there, the
+    rewrite must too, with its results."""
+    entry = BY_NAME[name]
+    text, result = _rewrite(name, mode)
+    (tmp_path / "original.py").write_text(text)
+    (tmp_path / "rewritten.py").write_text(result.new)
+    original = import_file(tmp_path / "original.py", "unconverted_original")
+    rewritten = import_file(tmp_path / "rewritten.py", "unconverted_rewritten")
+    sample = original.sample_inputs()
+    want = outcome(tf.function(original.program, autograph=False), *sample)
+    got = outcome(tf.function(rewritten.program, autograph=False), *sample)
+    if entry.shape == "random" and want[0] == got[0] == "ok":
+        want, got = (want[0], _layout(want[1])), (got[0], _layout(got[1]))
+    assert want[0] == "ok" or entry.shape == "random", f"the original does not run traced: {want[1]}"
+    problem = mismatch(want, got, _rtol(want, sample[0]), ulps_of_largest=8)
+    assert not problem, problem

@@ -65,6 +65,7 @@ def test_unsafe_or_large_inputs_run_in_order(tf, case):
     np.testing.assert_array_equal(have.numpy(), want)  # in order: the same arithmetic exactly
 
 
+@pytest.mark.slow  # an XLA compile of several seconds; the tests before and after cover values and gradients
 def test_pairwise_states_compile_under_xla_and_have_the_loops_gradient(tf):
     rng = np.random.default_rng(5)
     factors, addends, start = rng.uniform(-1, 1, (37, 2)), rng.standard_normal((37, 2)), rng.standard_normal(2)

@@ -10,7 +10,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from program_runs import load_module, load_rewritten, mismatch, outcome, variants_of
+from program_runs import (load_module, load_numpy_function_programs, mismatch, numpy_function_program, outcome,
+                          variants_of)
 from rewriter.pipeline import rewrite_source
 
 # name -> (the NumPy function, Tout, a sample input)
@@ -53,12 +54,6 @@ PROGRAMS = {
 }
 
 
-def _program_text(body: str, tout: str) -> str:
-    name = body.split("def ", 1)[1].split("(", 1)[0]
-    return (f"import numpy as np\nimport tensorflow as tf\n\n\n{textwrap.dedent(body)}\n\n"
-            f"def program(x):\n    return tf.numpy_function({name}, [x], {tout})\n")
-
-
 def _rtol(value) -> float:
     """float16 arithmetic in a graph may round differently (TF turns `x / c` into `x * (1 / c)`)."""
     return 2e-3 if value.dtype == np.float16 else 1e-6
@@ -67,8 +62,7 @@ def _rtol(value) -> float:
 @pytest.fixture(scope="module")
 def programs(tmp_path_factory):
     """name -> (original module, rewritten module, rewritten text)."""
-    texts = {name: _program_text(body, tout) for name, (body, tout, _) in PROGRAMS.items()}
-    return load_rewritten(tmp_path_factory.mktemp("undeclared"), texts)
+    return load_numpy_function_programs(tmp_path_factory.mktemp("undeclared"), PROGRAMS)
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
@@ -202,7 +196,7 @@ def test_verify_checks_every_body_of_a_dispatch(tf, tmp_path):
 
     body, tout, _ = PROGRAMS["uint8_image_to_unit_range"]
     path = tmp_path / "prepare.py"
-    text = _program_text(body, tout)
+    text = numpy_function_program(body, tout)
     path.write_text(text)
     checked = []
     verifier = make_verifier(str(path))
