@@ -69,6 +69,7 @@ def _lower_body(lw, node, function, expression, element: Fact):
     if inner.out.refusals:
         raise inner.out.refusals[0]
     no_random_draw(lw, inner, expression if expression is not None else function)
+    lw.out.patterns.update(inner.out.patterns)  # the report lists them; --verify reads them
     return value, param
 
 

@@ -91,10 +91,12 @@ def _check(conversion, path, original_text, rewritten_text, device) -> SiteCheck
     from .registry import default
 
     random = any(getattr(default().get(p), "random", False) for p in conversion.patterns)
+    ties_open = bool(TIE_ORDER_OPEN & set(conversion.patterns))
     figures, tried = None, []
     for probes in conversion.variants or [[conversion.inputs]]:  # every body the rewrite may take
         facts, inputs = first_accepted(probes, numpy_side(site, original, bound, strict=True))
-        check = _verify_inputs(numpy_fn, tf_fn, inputs, facts, random, device)
+        inputs = without_ties(inputs) if ties_open else inputs
+        check = _verify_inputs(numpy_fn, tf_fn, inputs, facts, random, device, without_ties if ties_open else None)
         if not check.ok:
             return check
         figures = figures or check.figures
@@ -164,7 +166,7 @@ def numpy_callable(qualname: str):
     return value
 
 
-def _verify_inputs(numpy_fn, tf_fn, inputs, facts, random, device) -> SiteCheck:
+def _verify_inputs(numpy_fn, tf_fn, inputs, facts, random, device, domain=None) -> SiteCheck:
     from .verification import verify, verify_distribution
 
     if not random:
@@ -174,7 +176,7 @@ def _verify_inputs(numpy_fn, tf_fn, inputs, facts, random, device) -> SiteCheck:
     try:
         with quiet():
             result = (verify_distribution(numpy_fn, tf_fn, *inputs, device=device) if random
-                      else verify(numpy_fn, tf_fn, *inputs, device=device))
+                      else verify(numpy_fn, tf_fn, *inputs, device=device, domain=domain))
     except Exception as exc:  # noqa: BLE001 - the original may reject an input its probe accepted
         raise Unverified(f"running the original failed on a verification input ({type(exc).__name__}: "
                           f"{str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
@@ -335,6 +337,35 @@ def _tf_side(rewritten, bound):
         return tuple(result) if isinstance(result, list) else result
 
     return call
+
+
+TIE_ORDER_OPEN = {"numpy.argsort"}
+"""NumPy functions whose result on tied values depends on the sort algorithm (argsort's default
+kind is not stable): on inputs with ties, a right rewrite and a wrong one both may differ from
+NumPy, so such sites are verified on inputs whose values are all distinct."""
+
+
+def without_ties(arrays) -> tuple:
+    """The arrays with their values made distinct where their dtype has room: each repeated
+    float moves up to the next representable value above the one before it in sorted order;
+    ints become a shuffle of 0..n-1 when that fits the dtype. Bools keep their ties."""
+    rng = np.random.default_rng(1)
+    out = []
+    for array in arrays:
+        array = np.asarray(array)
+        if array.dtype.kind == "f" and array.size > 1:
+            order = np.argsort(array, axis=None, kind="stable")
+            values = array.ravel()[order].copy()
+            for k in range(1, values.size):
+                if not values[k] > values[k - 1]:
+                    values[k] = np.nextafter(values[k - 1], array.dtype.type(np.inf))
+            flat = np.empty_like(values)
+            flat[order] = values
+            array = flat.reshape(array.shape)
+        elif array.dtype.kind in "iu" and 1 < array.size <= np.iinfo(array.dtype).max + 1:
+            array = rng.permutation(array.size).astype(array.dtype).reshape(array.shape)
+        out.append(array)
+    return tuple(out)
 
 
 def _inputs(facts, numpy_fn) -> list:

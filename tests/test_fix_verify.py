@@ -170,3 +170,55 @@ def test_a_rewrite_that_fails_once_traced_is_not_verified(tf, tmp_path):
     (conversion,) = result.conversions
     assert conversion.status == "left" and conversion.code == "RW400", conversion.reason
     assert "inside a tf.function" in conversion.reason and result.new == source
+
+
+def test_argsort_sites_are_verified_on_inputs_without_ties(tf, tmp_path):
+    """np.argsort's default kind leaves the order of ties open; the rewrite sorts stably. On
+    probes with ties (int probes, variants with zeros) a right rewrite differed from NumPy and
+    was left; the verifier now gives such sites distinct values, and the report lists the
+    patterns of a lambda's body."""
+    path = tmp_path / "ranks.py"
+    path.write_text(textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+
+        def rank_rows(scores):
+            return np.apply_along_axis(lambda r: np.argsort(np.argsort(r)), 1, scores)
+
+
+        def rank_ints(scores):
+            return np.argsort(scores)
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 50], tf.float32)])
+        def program(scores):
+            return tf.numpy_function(rank_rows, [scores], tf.int64)
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.int32)])
+        def program_int(scores):
+            return tf.numpy_function(rank_ints, [scores], tf.int64)
+        """))
+    report = tmp_path / "report.json"
+    assert main(["fix", "--verify", "--jobs", "1", "--report", str(report), str(path)]) == 0
+    sites = json.loads(report.read_text())["files"][0]["sites"]
+    assert [site["status"] for site in sites] == ["converted", "converted"], [s["reason"] for s in sites]
+    assert all("numpy.argsort" in site["patterns"] and site["verification"]["ok"] for site in sites)
+
+
+def test_without_ties_keeps_dtype_shape_and_order():
+    import numpy as np
+
+    from rewriter.verify_sites import without_ties
+
+    floats = np.array([[0.0, -1.5, 0.0], [2.0, 0.0, -1.5]], np.float32)
+    ints = np.array([3, 3, 1, 0], np.int8)
+    flags = np.array([True, False, True])
+    new_floats, new_ints, new_flags = without_ties([floats, ints, flags])
+    assert new_floats.dtype == floats.dtype and new_floats.shape == floats.shape
+    assert len(np.unique(new_floats)) == floats.size and len(np.unique(new_ints)) == ints.size
+    # ties broken in the order of the elements, every other order kept; values move by one step
+    assert np.array_equal(np.argsort(new_floats, axis=None), np.argsort(floats, axis=None, kind="stable"))
+    assert np.allclose(new_floats, floats, atol=1e-6)
+    assert new_ints.dtype == np.int8 and np.array_equal(new_flags, flags)
