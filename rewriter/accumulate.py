@@ -215,7 +215,7 @@ def _reduction(lw, step, loop):
         mask = _condition_mask(lw, step.condition, loop)
         if mask is None:
             return None
-        values = selected_values(value.text, loop, loop.over_rows(mask), result.dtype)
+        values = selected_values(step.value, value.text, loop, loop.over_rows(mask), result.dtype)
     elif step.condition:
         rows = _selected_rows(lw, step, loop)
         if rows is None:

@@ -12,6 +12,10 @@ safe only when doing so can't raise nor leak:
 * floating elements only, and a value built only from the element, constants, arithmetic and
   NumPy ufuncs: on floats these never raise (an integer division by zero does, in TF).
 
+A value linear in the element with number coefficients (`2 * v`, `v - 1`, `-v / 4`) needs the
+outer selection only: its gradient is a constant, so an inf or NaN element the branch does not
+take gets a zero gradient from the selection alone.
+
 Anything else keeps the gather (accumulate.py's `tf.boolean_mask`).
 """
 from __future__ import annotations
@@ -49,7 +53,39 @@ def _harmless(lw, node, row: str) -> bool:
     return isinstance(node, (gast.Constant, gast.Attribute, gast.expr_context, gast.operator, gast.unaryop))
 
 
-def selected_values(value_text: str, loop, mask: str, dtype) -> str:
-    """The per-element values of a branch, zero where its condition `mask` does not hold."""
-    fed = f"tf.where({mask}, {loop.text}, tf.zeros_like({loop.text}))"
+def selected_values(value, value_text: str, loop, mask: str, dtype) -> str:
+    """The per-element values of a branch (`value` its syntax, lowered to `value_text`), zero
+    where its condition `mask` does not hold."""
+    fed = loop.text if _linear(value, loop.name) else f"tf.where({mask}, {loop.text}, tf.zeros_like({loop.text}))"
     return f"tf.where({mask}, {substitute(value_text, {loop.name: fed})}, tf.constant(0, {F.tf_name(dtype)}))"
+
+
+def _linear(node, element: str) -> bool:
+    """Whether `node` is linear in `element` with number literals as its coefficients."""
+    if not _mentions(node, element) or isinstance(node, gast.Name):
+        return True
+    if isinstance(node, gast.UnaryOp):
+        return isinstance(node.op, (gast.USub, gast.UAdd)) and _linear(node.operand, element)
+    if not isinstance(node, gast.BinOp):
+        return False
+    left, right = node.left, node.right
+    if isinstance(node.op, (gast.Add, gast.Sub)):
+        return _linear(left, element) and _linear(right, element)
+    if isinstance(node.op, gast.Mult):
+        return _number(left) is not None and _linear(right, element) or _number(right) is not None and _linear(left, element)
+    if isinstance(node.op, gast.Div):
+        return _number(right) not in (None, 0) and _linear(left, element)
+    return False
+
+
+def _mentions(node, element: str) -> bool:
+    return any(isinstance(n, gast.Name) and n.id == element for n in gast.walk(node))
+
+
+def _number(node):
+    """The value of a number literal (`2`, `-0.5`), or None."""
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        node = node.operand
+    if isinstance(node, gast.Constant) and type(node.value) in (int, float):
+        return node.value
+    return None

@@ -24,6 +24,10 @@ _SUFFIXES = {"is_nan": "is_nan", "is_inf": "is_inf", "is_finite": "is_finite", "
              "stack": "stacked", "unstack": "parts", "one_hot": "one_hot", "matmul": "product",
              "reciprocal": "inverse", "real": "real", "imag": "imag", "conj": "conj"}
 _OPERATORS = {ast.Add: "plus", ast.Sub: "minus", ast.Mult: "times", ast.Div: "over", ast.Pow: "power"}
+_SIGNS = {ast.Gt: "positive", ast.Lt: "negative", ast.GtE: "nonnegative", ast.LtE: "nonpositive"}  # against 0
+_COMPARISONS = {ast.Gt: "above", ast.Lt: "below", ast.GtE: "at_least", ast.LtE: "at_most", ast.Eq: "is",
+                ast.NotEq: "is_not"}
+_NUMBER_NAMES = {0: "zero", 1: "one"}
 
 
 def describe(node, tf_alias: str = "tf") -> str | None:
@@ -50,9 +54,23 @@ def _describe(node, tf_alias):
         if left and right and len(left) + len(right) < 16:
             return f"{left}_{_OPERATORS[type(node.op)]}_{right}"
         return None
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        return _comparison(node, tf_alias)
     if isinstance(node, ast.Call):
         return _call(node, tf_alias)
     return None
+
+
+def _comparison(node, tf_alias):
+    """`x > 0` is `x_positive`, `x <= limit` is `x_at_most_limit`."""
+    left, op, right = node.left, type(node.ops[0]), node.comparators[0]
+    base = _describe(left, tf_alias)
+    if not base:
+        return None
+    if isinstance(right, ast.Constant) and not isinstance(right.value, bool) and right.value == 0 and op in _SIGNS:
+        return f"{base}_{_SIGNS[op]}"
+    other = _describe(right, tf_alias) or (str(right.value) if isinstance(right, ast.Constant) else None)
+    return f"{base}_{_COMPARISONS[op]}_{other}" if other and op in _COMPARISONS else None
 
 
 def _subscript(node, tf_alias):
@@ -100,6 +118,12 @@ def _call(node, tf_alias):
         return f"{first}_{_SUFFIXES[op]}" if first else None
     if op == "range":
         return f"{first}_steps" if first else "steps"
+    if op in ("equal", "logical_not") and node.args and (op == "logical_not" or (
+            len(node.args) == 2 and isinstance(node.args[1], ast.Constant) and node.args[1].value is False)):
+        return f"not_{first}" if first else None  # tf.equal(c, False): not c (see accumulate.py)
+    if op == "constant" and node.args and isinstance(node.args[0], ast.Constant) \
+            and not isinstance(node.args[0].value, bool):
+        return _NUMBER_NAMES.get(node.args[0].value)
     if op in ("zeros", "ones", "fill", "zeros_like", "ones_like"):
         return op.replace("_like", "")
     if op.startswith("np_"):  # a NumPy-exact helper: its result is what the NumPy call gives

@@ -263,16 +263,28 @@ def f(x):
 """
 
 
-def test_emitted_code_selects_each_branch_with_a_double_where():
+def test_emitted_code_selects_each_branch_and_feeds_zeros_to_nonlinear_ones():
+    """A value linear in the element is selected once; any other is also fed zeros where its
+    branch is not taken (so `log(v)` never sees those elements, nor their gradients)."""
     converted = convert_function(EXAMPLE, "f", {"x": F.array("float32", 1, fresh=False)})
     assert converted.text == (
         "def f(x):\n"
         "    s = 0.0\n"
-        "    s = s + tf.reduce_sum(tf.where(x > 0, 2 * tf.where(x > 0, x, tf.zeros_like(x)), "
-        "tf.constant(0, tf.float32)), axis=0)\n"
-        "    s = s - tf.reduce_sum(tf.where(tf.equal(x > 0, False), tf.where(tf.equal(x > 0, False), x, "
-        "tf.zeros_like(x)), tf.constant(0, tf.float32)), axis=0)\n"
+        "    s = s + tf.reduce_sum(tf.where(x > 0, 2 * x, tf.constant(0, tf.float32)), axis=0)\n"
+        "    s = s - tf.reduce_sum(tf.where(tf.equal(x > 0, False), x, tf.constant(0, tf.float32)), axis=0)\n"
         "    return s\n")
+    logs = EXAMPLE.replace("s += 2 * v", "s += np.log(v)")
+    converted = convert_function(logs, "f", {"x": F.array("float32", 1, fresh=False)})
+    assert "tf.where(x > 0, tf.math.log(tf.where(x > 0, x, tf.zeros_like(x))), tf.constant(0, tf.float32))" \
+        in converted.text, converted.text
+
+
+def test_a_linear_branch_selected_once_keeps_a_finite_gradient_on_inf_and_nan(tf):
+    """Selected once, `2 * v` is also computed on the elements the other branch takes (here
+    -inf and NaN): the selection alone must give them the loop's gradient."""
+    _, rewritten, _ = _both("\n" + EXAMPLE.split("def f(x):\n", 1)[1], "float64", 1)
+    x = np.array([np.inf, -np.inf, np.nan, 3.0, -2.0])
+    np.testing.assert_array_equal(_gradient(tf, rewritten, x), [2.0, -1.0, -1.0, 2.0, -1.0])
 
 
 def test_emitted_code_gathers_the_rows_where_a_branch_could_raise():

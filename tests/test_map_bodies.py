@@ -166,9 +166,9 @@ def test_cond_rewrite_as_emitted(tf, tmp_path):
     source = module(ELU, "[None]")
     _, _, result = both(tmp_path, source)
     before = "    return tf.map_fn(elu_one, x)\n"
-    after = ("    value = x > 0.0\n"
+    after = ("    x_positive = x > 0.0\n"
              "    return tf.where(\n"
-             "        value, x, ALPHA * (tf.exp(tf.where(value, tf.zeros_like(x), x)) - 1.0)\n"
+             "        x_positive, x, ALPHA * (tf.exp(tf.where(x_positive, tf.zeros_like(x), x)) - 1.0)\n"
              "    )\n")
     assert before in source and result.new == source.replace(before, after)
 
