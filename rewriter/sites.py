@@ -149,6 +149,10 @@ def _describe(call, kind, resolver) -> Site:
     if any(isinstance(e, gast.Starred) for e in args["inp"].elts):
         return _left(site, "`inp` unpacks a sequence, so the number of inputs is unknown", "RW102")
     site.inputs = list(args["inp"].elts)
+    if _gradient_overridden(call, resolver):
+        return _left(site, "the op's gradient is overridden (`gradient_override_map`): the rewrite has no op to "
+                           "override, so autodiff would replace the registered gradient (a straight-through "
+                           "estimator would lose its gradient)", "RW112")
     site.custom_gradient = custom_gradient_around(call, site.inputs, resolver)
     site.traced = _always_traced(call, resolver)
     site.tensor_inputs = [is_tensor(e, resolver) or signature_fact(e, resolver) is not None for e in site.inputs]
@@ -266,6 +270,19 @@ def _overridden(cls, name, resolver) -> bool:
 
 
 _TF_FUNCTION = {"tensorflow.function", "tensorflow.compat.v1.function", "tensorflow.compat.v2.function"}
+
+
+def _gradient_overridden(call, resolver) -> bool:
+    """Whether the call is inside `with graph.gradient_override_map({...}):`, which registers a
+    gradient by op type for the PyFunc ops it makes."""
+    node = resolver.parents.get(call)
+    while node is not None:
+        if isinstance(node, gast.With) and any(
+                isinstance(item.context_expr, gast.Call) and isinstance(item.context_expr.func, gast.Attribute)
+                and item.context_expr.func.attr == "gradient_override_map" for item in node.items):
+            return True
+        node = resolver.parents.get(node)
+    return False
 
 
 def _always_traced(call, resolver) -> bool:

@@ -117,3 +117,44 @@ def test_verify_runs_a_module_that_switches_eager_execution_off(tf, tmp_path):
     assert main(["fix", "--verify", "--jobs", "1", str(path)]) == 0
     assert "tf2.cast" in path.read_text()
     assert tf.executing_eagerly(), "running the user's module switched this process to graph mode"
+
+
+STRAIGHT_THROUGH = textwrap.dedent("""\
+    import numpy as np
+    import tensorflow as tf
+
+
+    @tf.RegisterGradient("StraightThroughSign")
+    def _straight_through(op, grad):
+        return grad
+
+
+    def binarize(x):
+        return np.sign(x).astype(np.float32)
+
+
+    def gradient_of_binarized(values):
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.constant(values)
+            with graph.gradient_override_map({"PyFunc": "StraightThroughSign"}):
+                y = tf.compat.v1.py_func(binarize, [x], tf.float32)
+            (grad,) = tf.gradients(tf.reduce_sum(y * 3.0), [x])
+            with tf.compat.v1.Session(graph=graph) as session:
+                return session.run(grad)
+    """)
+
+
+def test_a_site_whose_gradient_is_overridden_is_left(tf, tmp_path):
+    """A straight-through estimator registers the gradient of the PyFunc op by type; a native
+    rewrite makes no such op, so its gradient (sign's: zero) would silently replace it."""
+    result = rewrite_source(STRAIGHT_THROUGH, "ste.py")
+    (conversion,) = result.conversions
+    assert (conversion.status, conversion.code) == ("left", "RW112"), conversion.reason
+    assert result.new == STRAIGHT_THROUGH
+    path = tmp_path / "ste.py"
+    path.write_text(result.new)
+    namespace = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    values = np.array([-2.0, 0.5, 3.0], np.float32)
+    np.testing.assert_array_equal(namespace["gradient_of_binarized"](values), [3.0, 3.0, 3.0])
