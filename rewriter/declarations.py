@@ -199,7 +199,7 @@ def _placeholder_fact(name, resolver) -> Fact | None:
         return None
     args = bind_arguments(value, ("dtype", "shape", "name"))
     dtype = _dtype_of(args["dtype"], resolver) if args is not None and "dtype" in args else None
-    return None if dtype is None else _array_fact(dtype, args.get("shape"))
+    return None if dtype is None else _array_fact(dtype, args.get("shape"), resolver)
 
 
 def _input_signature_fact(name, resolver) -> Fact | None:
@@ -228,15 +228,40 @@ def _spec_fact(spec, resolver) -> Fact | None:
     dtype = _dtype_of(args["dtype"], resolver) if "dtype" in args else np.dtype("float32")
     if dtype is None:
         return None
-    return _array_fact(dtype, args.get("shape"))
+    return _array_fact(dtype, args.get("shape"), resolver)
 
 
-def _array_fact(dtype, shape) -> Fact:
-    """A declared input: its dtype, and its rank and dims when the shape is written out."""
+def _array_fact(dtype, shape, resolver) -> Fact:
+    """A declared input: its dtype, and its rank and dims when the shape is written out (a
+    dim may be a module constant, or arithmetic on them: `[None, N_MELS]`, `[M * M]`)."""
     if not isinstance(shape, (gast.List, gast.Tuple)):
         return Fact(Kind.ARRAY, dtype=dtype, fresh=False)
-    dims = tuple(d.value if isinstance(d, gast.Constant) and isinstance(d.value, int) else None for d in shape.elts)
+    dims = tuple(_static_int(d, resolver) for d in shape.elts)
     return Fact(Kind.ARRAY, dtype=dtype, rank=len(dims), fresh=False, shape=dims)
+
+
+_INT_OPERATORS = {gast.Add: int.__add__, gast.Sub: int.__sub__, gast.Mult: int.__mul__, gast.FloorDiv: int.__floordiv__}
+
+
+def _static_int(node, resolver, depth=0) -> int | None:
+    """The value of an int literal, of a module constant bound once to one, or of + - * // on
+    those; None for anything else."""
+    if depth > 8:
+        return None
+    if isinstance(node, gast.Constant):
+        return node.value if type(node.value) is int else None
+    if isinstance(node, gast.BinOp) and type(node.op) in _INT_OPERATORS:
+        left, right = _static_int(node.left, resolver, depth + 1), _static_int(node.right, resolver, depth + 1)
+        if left is None or right is None or (isinstance(node.op, gast.FloorDiv) and right == 0):
+            return None
+        return _INT_OPERATORS[type(node.op)](left, right)
+    if isinstance(node, gast.Name):
+        defs = resolver.definitions(node)
+        statement = resolver.parents.get(defs[0]) if len(defs) == 1 else None
+        if isinstance(statement, gast.Assign) and statement.targets == [defs[0]] \
+                and isinstance(resolver.parents.get(statement), gast.Module):
+            return _static_int(statement.value, resolver, depth + 1)
+    return None
 
 
 def bind_arguments(call, names):

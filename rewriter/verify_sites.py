@@ -371,7 +371,8 @@ def without_ties(arrays) -> tuple:
 def _inputs(facts, numpy_fn) -> list:
     """Inputs of the given facts, with the declared shapes or, failing that, the first probe
     the original accepts: every dim 6, 4 or 3, or the last one 4 or 3 (columns of boxes, RGB
-    channels, a broadcast against a constant of that length)."""
+    channels, a broadcast against a constant of that length). Values are drawn around zero,
+    then, if the original rejects all of those (`np.log1p` warns on -1.5), positive."""
     rng = np.random.default_rng(0)
     options = []
     for rank in PROBE_RANKS:
@@ -385,8 +386,8 @@ def _inputs(facts, numpy_fn) -> list:
                     shapes.append(tuple(dims[0] for _ in range(r - 1)) + ((dims[1],) if r else ()))
             if shapes not in options:
                 options.append(shapes)
-    for shapes in options:
-        arrays = [_values(f.dtype, s, rng) for f, s in zip(facts, shapes)]
+    for positive, shapes in ((p, s) for p in (False, True) for s in options):
+        arrays = [_values(f.dtype, s, rng, positive) for f, s in zip(facts, shapes)]
         try:
             with quiet():
                 numpy_fn(*arrays)
@@ -397,13 +398,13 @@ def _inputs(facts, numpy_fn) -> list:
                       "`# rewriter: args=...`)")
 
 
-def _values(dtype, shape, rng):
+def _values(dtype, shape, rng, positive=False):
     dtype = np.dtype(dtype)
     if dtype.kind == "b":
         return rng.random(shape) > 0.5
     if dtype.kind in "iu":
-        return rng.integers(0, 5, shape).astype(dtype)
-    values = rng.standard_normal(shape)
+        return rng.integers(1 if positive else 0, 5, shape).astype(dtype)
+    values = rng.uniform(0.25, 2.0, shape) if positive else rng.standard_normal(shape)
     if dtype.kind == "c":
         values = values + 1j * rng.standard_normal(shape)
     return values.astype(dtype)

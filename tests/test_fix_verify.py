@@ -222,3 +222,38 @@ def test_without_ties_keeps_dtype_shape_and_order():
     assert np.array_equal(np.argsort(new_floats, axis=None), np.argsort(floats, axis=None, kind="stable"))
     assert np.allclose(new_floats, floats, atol=1e-6)
     assert new_ints.dtype == np.int8 and np.array_equal(new_flags, flags)
+
+
+def test_a_signature_with_module_constants_and_a_log_domain_is_verified(tf, tmp_path):
+    """`TensorSpec([None, N_FEATURES])` declares 512 columns (a module constant), which the
+    probe must have to broadcast against the 512 means; and `np.log1p` warns on the probe's
+    negative values, so positive ones are tried next."""
+    path = tmp_path / "features.py"
+    path.write_text(textwrap.dedent("""\
+        import numpy as np
+        import tensorflow as tf
+
+        N_FEATURES = 512
+        HALF = N_FEATURES // 2
+        MEAN = np.linspace(0.5, 3.0, N_FEATURES, dtype=np.float32)
+
+
+        def scale(x):
+            return np.log1p(x) - MEAN
+
+
+        def halves(x):
+            return np.sqrt(x[:, :HALF] * x[:, HALF:])
+
+
+        @tf.function(input_signature=[tf.TensorSpec([None, N_FEATURES], tf.float32),
+                                      tf.TensorSpec([None, 2 * HALF], tf.float32)])
+        def program(features, pairs):
+            return (tf.numpy_function(scale, [features], tf.float32),
+                    tf.numpy_function(halves, [pairs], tf.float32))
+        """))
+    report = tmp_path / "report.json"
+    assert main(["fix", "--verify", "--jobs", "1", "--report", str(report), str(path)]) == 0
+    sites = json.loads(report.read_text())["files"][0]["sites"]
+    assert [site["status"] for site in sites] == ["converted", "converted"], [s["reason"] for s in sites]
+    assert [site["verification"]["inputs"] for site in sites] == [["float32[6, 512]"], ["float32[6, 512]"]]
