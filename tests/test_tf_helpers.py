@@ -55,9 +55,10 @@ def test_every_helper_says_which_call_it_stands_for():
             assert docstring.startswith(f"np.{name[3:]}("), name
         elif name.startswith("py_"):  # a Python builtin on a tensor
             assert docstring.startswith(f"{name[3:]}("), name
-        else:  # what a TF wrapper returned, the order NumPy sorts in, what a loop wrote, a NumPy idiom
-            assert docstring.startswith(("tf.numpy_function(", "np.sort's order", "max() or min()", "`for` loop",
-                                         "exp(z - z.max(")), name
+        else:  # what a TF wrapper returned, or was multiplied by; the order NumPy sorts in, what a loop wrote,
+            # a NumPy idiom
+            assert docstring.startswith(("tf.numpy_function(", "tf.matmul(x, w) for w = tf.numpy_function(",
+                                         "np.sort's order", "max() or min()", "`for` loop", "exp(z - z.max(")), name
         assert "import" not in text and "np." not in text.replace(docstring, ""), "helpers need only tf"
         assert re.fullmatch(r"[a-z_]+", name), "helper names are letters and underscores (a clash adds digits)"
 
