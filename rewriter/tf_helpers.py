@@ -542,13 +542,13 @@ def kron_matmul(x, a, b, w_shape=None, x_to_w_dtype=False):
     if not tf.executing_eagerly() and None not in (inner, w_static[0]):
         if inner != w_static[0]:
             raise ValueError(f"Dimensions must be equal, but are {inner} and "
-                             f"{w_static[0]} for x @ np.kron(a, b)")
+                             f"{w_static[0]} for x @ kron(a, b)")
     tf.debugging.assert_rank_at_least(x, 2)
     rows = tf.shape(x)[:-1]
     ma, na = tf.unstack(tf.shape(a))
     mb, nb = tf.unstack(tf.shape(b))
     tf.debugging.assert_equal(tf.shape(x)[-1], ma * mb,
-                              "x @ np.kron(a, b): x's last axis is not as long as w")
+                              "x @ kron(a, b): x's last axis is not as long as w")
     product = tf.einsum("...ik,ij,kl->...jl",
                         tf.reshape(x, tf.concat([rows, [ma, mb]], 0)), a, b)
     out = tf.reshape(product, tf.concat([rows, [na * nb]], 0))
