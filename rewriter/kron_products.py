@@ -30,6 +30,7 @@ import numpy as np
 
 from . import helper_source
 from .edits import Edit
+from .sites import MAP_FNS, WRAPPERS
 
 PRODUCT_DTYPES = tuple(np.dtype(d) for d in ("float16", "float32", "float64", "complex64", "complex128",
                                              "int32", "int64"))
@@ -47,6 +48,8 @@ def kron_product_edits(site, module, resolver, facts) -> list | None:
     if not (isinstance(assignment, gast.Assign) and len(assignment.targets) == 1
             and isinstance(assignment.targets[0], gast.Name) and assignment.value is site.call):
         return None
+    if not set(site.inputs) <= set(gast.walk(site.call)):
+        return None  # `inp` names a list made earlier: a and b are not read here
     function = resolver.enclosing(assignment, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef))
     if not isinstance(function, (gast.FunctionDef, gast.AsyncFunctionDef)):
         return None
@@ -149,8 +152,6 @@ def _only_uses(function, name, uses, target) -> bool:
 
 
 def _is_site(node, resolver) -> bool:
-    from .sites import MAP_FNS, WRAPPERS
-
     return isinstance(node, gast.Call) and (resolver.qualname(node.func) or "") in {*WRAPPERS, *MAP_FNS}
 
 

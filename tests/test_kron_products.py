@@ -283,3 +283,12 @@ def test_the_declared_shape_is_the_static_shape_in_a_graph(tf, programs):
         with pytest.raises(ValueError):
             tf.function(program, input_signature=wrong_inner).get_concrete_function()
 
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_ragged_and_sparse_x_keep_their_own_matmul_rules(tf, programs, form):
+    original, rewritten = programs[(form, "non-square", "float32")]
+    x, a, b = inputs(SHAPES["non-square"], "float32", np.random.default_rng(13))
+    for given in (tf.RaggedTensor.from_tensor(x), tf.ragged.constant([x[0], x[1]]), tf.sparse.from_dense(x)):
+        want, got = outcome(original, given, a, b), outcome(rewritten, given, a, b)
+        assert want[0] == got[0] and not mismatch(want, got, rtol=1e-5), (type(given).__name__, want, got)
