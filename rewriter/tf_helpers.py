@@ -541,8 +541,8 @@ def kron_matmul(x, a, b, w_shape=None, x_to_w_dtype=False):
     ma, na = tf.unstack(tf.shape(a))
     mb, nb = tf.unstack(tf.shape(b))
     if isinstance(x, (tf.RaggedTensor, tf.SparseTensor)):  # their own rules, on w built
-        w = tf.reshape(a[:, tf.newaxis, :, tf.newaxis] * b[tf.newaxis, :, tf.newaxis, :],
-                       [ma * mb, na * nb])
+        w = a[:, tf.newaxis, :, tf.newaxis] * b[tf.newaxis, :, tf.newaxis, :]
+        w = tf.reshape(w, [ma * mb, na * nb])
         w.set_shape(w_static)
         return x @ w if x_to_w_dtype else tf.matmul(x, w)
     x = tf.convert_to_tensor(x, a.dtype if x_to_w_dtype else None)
