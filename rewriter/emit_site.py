@@ -90,8 +90,9 @@ def _emit(site, module, resolver, lowering, left):
 
 
 def _emit_inline(site, module, resolver, lowering, left):
-    """Emitted versions, most bodies first; or the conversion, left. A NumPy function wrapped directly: its TF expression replaces the call when nothing
-    depends on the input dtypes (a kron only multiplied by: the product, see `kron_products.py`); otherwise a `<name>_tf` function that chooses by dtype is
+    """Emitted versions, most bodies first; or the conversion, left. A NumPy function wrapped directly: its TF
+    expression replaces the call when nothing depends on the input dtypes (a kron only multiplied by: the product
+    replaces the multiplication, see `kron_products.py`); otherwise a `<name>_tf` function that chooses by dtype is
     added before the statement holding the site, and the call goes to it."""
     wrapped, variants, open_inputs = lowering.wrapped, lowering.variants, lowering.open_inputs
     inputs = input_texts(module.source, site)

@@ -18,10 +18,15 @@ Only where w is that one product and nothing else, so nothing else could see it 
   lambda or comprehension, which could run it many times).
 Anything else keeps the materialised kron (`None`).
 
-The `set_shape` line goes, its shape handed to `kron_matmul`, which keeps what it did: eagerly a
-check of w's shape, in a graph the static shape of w (tf.matmul's trace-time check of x's last
-axis and the static shape of the product). Moving it, a and b one statement later is safe
-because nothing between them can rebind a name (no `:=` is allowed in them).
+The `set_shape` line goes (the rewrite does not always have that static shape: a and b may have
+none), its shape handed to `kron_matmul`, which keeps what it did: eagerly a check of w's shape,
+in a graph the static shape of w (tf.matmul's trace-time check of x's last axis and the static
+shape of the product). a, b and the shape are read one statement later than written, which
+reads the same values: the statements are consecutive and nothing in them rebinds a name (`:=`
+is refused).
+
+The dispatch by input dtype (undeclared inputs, `kron_tf`) keeps w: a body per dtype is chosen
+when traced, and the product is outside it.
 """
 from __future__ import annotations
 
