@@ -170,6 +170,7 @@ DTYPES = ("float32", "float64", "float16", "int32", "int64")
 
 
 def sized(body, shape) -> str:
+    """The program body with the factors' sizes written into its set_shape."""
     a_rows, a_cols, b_rows, b_cols, _ = shape
     for name, value in (("A_ROWS", a_rows), ("A_COLS", a_cols), ("B_ROWS", b_rows), ("B_COLS", b_cols)):
         body = body.replace(name, str(value))
@@ -177,6 +178,7 @@ def sized(body, shape) -> str:
 
 
 def inputs(shape, dtype, rng, inner=None):
+    """(x, a, b) of these sizes; x's last axis `inner` long instead of a rows * b rows when given."""
     a_rows, a_cols, b_rows, b_cols, rows = shape
 
     def draw(*dims):
