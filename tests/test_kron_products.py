@@ -294,3 +294,18 @@ def test_ragged_and_sparse_x_keep_their_own_matmul_rules(tf, programs, form):
     for given in (tf.RaggedTensor.from_tensor(x), tf.ragged.constant([x[0], x[1]]), tf.sparse.from_dense(x)):
         want, got = outcome(original, given, a, b), outcome(rewritten, given, a, b)
         assert want[0] == got[0] and not mismatch(want, got, rtol=1e-5), (type(given).__name__, want, got)
+
+
+def test_verify_checks_the_product_the_file_defines(tf):
+    from rewriter.corpus import default_corpus
+    from rewriter.verify_sites import make_verifier
+
+    path = default_corpus() / "loss_kronecker_layer.py"
+    text = path.read_text(encoding="utf-8")
+    verified = rewrite_source(text, str(path), verifier=make_verifier(str(path))).conversions[0]
+    assert verified.status == "converted", verified.reason
+    assert verified.verification["method"] == "the product helper against x @ np.kron(a, b)"
+    result = rewrite_source(text, str(path))
+    check = make_verifier(str(path))
+    wrong = result.new.replace('"...ik,ij,kl->...jl"', '"...ki,ij,kl->...jl"')  # a factor transposed
+    assert wrong != result.new and not check(result.conversions[0], text, wrong).ok
