@@ -17,6 +17,7 @@ from .declarations import bind_arguments
 from .dispatch import DispatchError, dispatch_text, fallback_call
 from .edits import Edit, apply_edits, fresh_name, names_in, substitute
 from .emit import function_edits, input_texts, with_autograph_decorator, within, wrap_outputs
+from .kron_products import kron_product_edits
 from .sites import PARAMS
 
 
@@ -95,8 +96,9 @@ def _emit(site, module, resolver, lowering, left):
 
 
 def _emit_inline(site, module, resolver, lowering, left):
-    """Emitted versions, most bodies first; or the conversion, left. A NumPy function wrapped directly: its TF expression replaces the call when nothing
-    depends on the input dtypes; otherwise a `<name>_tf` function that chooses by dtype is
+    """Emitted versions, most bodies first; or the conversion, left. A NumPy function wrapped directly: its TF
+    expression replaces the call when nothing depends on the input dtypes (a kron only multiplied by: the product
+    replaces the multiplication, see `kron_products.py`); otherwise a `<name>_tf` function that chooses by dtype is
     added before the statement holding the site, and the call goes to it."""
     wrapped, variants, open_inputs = lowering.wrapped, lowering.variants, lowering.open_inputs
     inputs = input_texts(module.source, site)
@@ -122,6 +124,9 @@ def _emit_inline(site, module, resolver, lowering, left):
         except DispatchError as exc:
             return left(f"{exc}: declare the inputs with `# rewriter: args=...`", "RW109")
         return emitted, variants
+    product = kron_product_edits(site, module, resolver, first.facts)
+    if product is not None:
+        return [Emitted(product, product[-1].text, [])], variants[:1]
     expression = wrapped.tree.body[1].body[0].value
     span = wrapped.source.span(expression)
     local = [Edit(s.start - span.start, s.end - span.start, t) for s, t in first.edits.items()]

@@ -512,3 +512,51 @@ def rows_side_by_side(*tensors):
         shape = tf.shape(tensor)
         aligned.append(tf.reshape(tensor, tf.concat([shape[:1], ones, shape[1:]], 0)))
     return aligned
+
+
+def kron_matmul(x, a, b, w_shape=None, x_to_w_dtype=False):
+    """tf.matmul(x, w) for w = tf.numpy_function(np.kron, [a, b], dtype) of 2-D a
+    and b, without building w (ma*mb by na*nb): the last axis of x, read as
+    [ma, mb] (x[..., i*mb + k]), is contracted with a over i and b over k, so
+    out[..., j*nb + l] = sum x[..., i*mb + k] a[i, j] b[k, l]. Other axes of x are
+    rows and batch axes, as tf.matmul takes them.
+
+    The original's checks stay: `w_shape` is what `w.set_shape` declared (eagerly
+    set_shape checks w's shape; in a graph it gives the numpy_function's output
+    its static shape), and x's last axis must be as long as w: when traced where
+    both are known, as tf.matmul checks, and when run (a reshape alone would let a
+    wrong length through when x has no rows). `x_to_w_dtype`: x converted to w's
+    dtype first, as `x @ w` does when x is not a tensor. A ragged or sparse x
+    keeps its own matmul rules: w is built for it.
+    """
+    a, b = tf.convert_to_tensor(a), tf.convert_to_tensor(b)
+    a_shape, b_shape = a.shape.with_rank(2), b.shape.with_rank(2)
+    # w's static shape: [ma*mb, na*nb], None where a factor is unknown
+    w_static = tf.TensorShape([tf.TensorShape([a_shape[0], b_shape[0]]).num_elements(),
+                               tf.TensorShape([a_shape[1], b_shape[1]]).num_elements()])
+    if w_shape is not None and tf.executing_eagerly():
+        w_static = w_static.merge_with(w_shape)
+    elif w_shape is not None:
+        w_static = tf.TensorShape(w_shape).with_rank(2)
+    ma, na = tf.unstack(tf.shape(a))
+    mb, nb = tf.unstack(tf.shape(b))
+    if isinstance(x, (tf.RaggedTensor, tf.SparseTensor)):  # their own rules, on w built
+        w = a[:, tf.newaxis, :, tf.newaxis] * b[tf.newaxis, :, tf.newaxis, :]
+        w = tf.reshape(w, [ma * mb, na * nb])
+        w.set_shape(w_static)
+        return x @ w if x_to_w_dtype else tf.matmul(x, w)
+    x = tf.convert_to_tensor(x, a.dtype if x_to_w_dtype else None)
+    inner = x.shape.with_rank_at_least(2)[-1]
+    if not tf.executing_eagerly() and None not in (inner, w_static[0]):
+        if inner != w_static[0]:
+            raise ValueError(f"Dimensions must be equal, but are {inner} and "
+                             f"{w_static[0]} for x @ kron(a, b)")
+    tf.debugging.assert_rank_at_least(x, 2)
+    tf.debugging.assert_equal(tf.shape(x)[-1], ma * mb,
+                              "x @ kron(a, b): x's last axis is not as long as w")
+    rows = tf.shape(x)[:-1]
+    product = tf.einsum("...ik,ij,kl->...jl",
+                        tf.reshape(x, tf.concat([rows, [ma, mb]], 0)), a, b)
+    out = tf.reshape(product, tf.concat([rows, [na * nb]], 0))
+    out.set_shape(x.shape[:-1].concatenate(w_static[1:]))
+    return out

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
+from . import helper_source
+
 PROBE_RANKS = (1, 2, 3, 0)
 DEFAULT_DIM = 6
 PROBE_DIMS = ((6, 6), (4, 4), (3, 3), (6, 4), (6, 3))
@@ -76,6 +78,8 @@ def _check(conversion, path, original_text, rewritten_text, device) -> SiteCheck
     target = site.target
     if isinstance(target, gast.Lambda) or site.method_of is not None:
         raise Unverified("lambdas and methods have no handle to call them by")
+    if conversion.function_text.startswith(f"{helper_source.PREFIX}kron_matmul("):
+        return _check_kron_product(conversion, path, rewritten_text, device)
     if "def " not in conversion.function_text:
         raise Unverified("a NumPy function wrapped directly is rewritten inline: there is no function to call")
     original_module = load_module(original_text, path, "original")
@@ -104,6 +108,29 @@ def _check(conversion, path, original_text, rewritten_text, device) -> SiteCheck
     if site.custom_gradient is not None:
         figures = dict(figures or {}, custom_gradient=_check_custom_gradient(
             site.custom_gradient, original_module, rewritten_module, numpy_fn, tried, device))
+    return SiteCheck(True, "", figures)
+
+
+def _check_kron_product(conversion, path, rewritten_text, device) -> SiteCheck:
+    """A kron rewritten into its one product (`kron_products.py`): the `kron_matmul` the file now
+    defines against `x @ np.kron(a, b)`, values and gradients, in the factors' dtype, with factors
+    that are not square and three rows of x. The call passes the site's inputs as written, in order."""
+    from .render_helpers import existing_helpers
+    from .verification import verify
+
+    helper = load_module(rewritten_text, path, "rewritten").get(existing_helpers(rewritten_text).get("kron_matmul"))
+    if not callable(helper):
+        raise Unverified("the rewritten file has no kron_matmul to call")
+    dtype = conversion.inputs[0].dtype
+    rng = np.random.default_rng(0)
+    a, b = _values(dtype, (3, 4), rng), _values(dtype, (2, 5), rng)
+    x = _values(dtype, (3, 6), rng)
+    with quiet():
+        result = verify(lambda x, a, b: np.matmul(x, np.kron(a, b)), helper, x, a, b, device=device)
+    figures = dict(result.to_dict(), inputs=[f"{v.dtype}{list(v.shape)}" for v in (x, a, b)],
+                   method="the product helper against x @ np.kron(a, b)")
+    if not result.ok:
+        return SiteCheck(False, f"verification failed: {str(result).splitlines()[0]}", figures)
     return SiteCheck(True, "", figures)
 
 

@@ -50,15 +50,18 @@ def test_kaiser_matches_numpy(tf, helpers, beta):
 
 def test_every_helper_says_which_call_it_stands_for():
     for name, text in helper_source._sources().items():
-        docstring = ast.get_docstring(ast.parse(text).body[0])
+        definition = ast.parse(text).body[0]
+        docstring = ast.get_docstring(definition)
         if name.startswith("np_"):
             assert docstring.startswith(f"np.{name[3:]}("), name
         elif name.startswith("py_"):  # a Python builtin on a tensor
             assert docstring.startswith(f"{name[3:]}("), name
-        else:  # what a TF wrapper returned, the order NumPy sorts in, what a loop wrote, a NumPy idiom
-            assert docstring.startswith(("tf.numpy_function(", "np.sort's order", "max() or min()", "`for` loop",
-                                         "exp(z - z.max(")), name
-        assert "import" not in text and "np." not in text.replace(docstring, ""), "helpers need only tf"
+        else:  # what a TF wrapper returned, or was multiplied by; the order NumPy sorts in, what a loop wrote,
+            # a NumPy idiom
+            assert docstring.startswith(("tf.numpy_function(", "tf.matmul(x, w) for w = tf.numpy_function(",
+                                         "np.sort's order", "max() or min()", "`for` loop", "exp(z - z.max(")), name
+        code = text.replace(definition.body[0].value.value, "")  # the docstring as written, not dedented
+        assert "import" not in text and "np." not in code, "helpers need only tf"
         assert re.fullmatch(r"[a-z_]+", name), "helper names are letters and underscores (a clash adds digits)"
 
 
