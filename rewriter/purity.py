@@ -80,9 +80,13 @@ IMPURE = (ast.Lambda, ast.NamedExpr, ast.Starred, ast.ListComp, ast.SetComp, ast
 
 
 def trivial(node) -> bool:
-    """Names, attributes of names, constants and literal tuples: nothing to share."""
+    """Names, attributes of names, constants, literal tuples and arithmetic on constants (`M * M`,
+    `N_MELS // 2`: UPPER_CASE names are module constants by convention): nothing to share."""
     if isinstance(node, (ast.Name, ast.Constant)):
         return True
+    if isinstance(node, ast.BinOp):
+        return all(isinstance(side, ast.Constant) or isinstance(side, ast.Name) and side.id.isupper()
+                   or isinstance(side, ast.BinOp) and trivial(side) for side in (node.left, node.right))
     if isinstance(node, ast.Attribute):
         return trivial(node.value)
     if isinstance(node, ast.UnaryOp):

@@ -71,6 +71,15 @@ def test_an_expression_computed_twice_is_computed_once_under_a_name():
     assert float(run(out, x)) == 4.0
 
 
+def test_arithmetic_on_constants_is_written_where_it_is_used():
+    """`M * M` costs nothing: a local for it is noise; `x * y` on tensors is shared."""
+    out = rendered("a = tf.reshape(x, [M * M, N - 1])\nb = tf.zeros([M * M, N - 1]) + x * x\n"
+                   "return a + b + x * x\n")
+    assert function_body(out) == ("a = tf.reshape(x, [M * M, N - 1])\nx_times_x = x * x\n"
+                                  "b = tf.zeros([M * M, N - 1]) + x_times_x\n"
+                                  "return a + b + x_times_x\n")
+
+
 def test_a_value_already_assigned_to_a_name_is_read_from_it():
     out = rendered("n = tf.shape(x)[0]\nreturn tf.range(tf.shape(x)[0]) * 2\n")
     assert function_body(out) == "n = tf.shape(x)[0]\nreturn tf.range(n) * 2\n"
