@@ -436,11 +436,11 @@ def scatter_last_writes(out, writes, skipped):
     element's last write, and one scatter into the flat `out` writes those. Work
     stays linear in the writes. (A segment max over every element of `out`, no
     tf.unique, measured slower on the YOLO corpus target, 17 elements per write.)
-    Writes that share all entries but the last, as those, go row by row instead
-    (scatter_last_row_writes). Skipped writes go to a spare element after `out`
-    (no boolean mask: under XLA its padded result mixed up the writes); an index
-    out of range goes past the spare, which the scatter rejects (as the loop's
-    IndexError) on CPU.
+    Writes that all share every entry but the last (as `out[b, row, col, k]` for
+    several k) go row by row instead (scatter_last_row_writes). Skipped writes go to
+    a spare element after `out` (no boolean mask: under XLA its padded result mixed
+    up the writes); an index out of range goes past the spare, which the scatter
+    rejects (as the loop's IndexError) on CPU.
     """
     steps = tf.shape(skipped)
     # int32 positions (faster) when they surely fit, one past the spare too
@@ -480,7 +480,9 @@ def scatter_last_writes(out, writes, skipped):
     taken = tf.reshape(tf.equal(skipped, False), [-1])
     count = len(writes)
     prefix = writes[0][0][:-1]
-    if fits and elements and prefix and all(
+    # by row: `out`'s shape known and not empty (row 0 takes the skipped steps), and
+    # int32 positions in the rows past the last too
+    if fits and elements and elements + 2 * out.shape[-1] < 2**31 and prefix and all(
             all(a is b for a, b in zip(index[:-1], prefix)) for index, _ in writes):
         strides = tf.unstack(tf.math.cumprod(shape[:-1], exclusive=True, reverse=True))
         row, inside = position(prefix, strides)
