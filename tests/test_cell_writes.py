@@ -113,29 +113,43 @@ def _loop_writes(out, writes, skipped):
     return out
 
 
-def _helper_case(dtype, steps, seed):
+def _helper_case(dtype, steps, seed, rows=False):
     """An output of `dtype`, writes over `steps` with many duplicate and negative indices (two
-    writes sharing their first entries, as the YOLO loop's do), some steps skipped."""
+    writes sharing their first entries, as the YOLO loop's do), some steps skipped. `rows`: all
+    writes share all entries but the last (written row by row), the third one's last entry
+    varying, often onto the first two's element in the same step."""
     rng = np.random.default_rng(seed)
     out = rng.integers(0, 5, (3, 3, 4, 2)).astype(dtype)
     row, col = rng.integers(-3, 3, steps), rng.integers(-4, 4, steps)
     first = rng.integers(0, 3, steps[:1])[:, None] if len(steps) == 2 else rng.integers(0, 3, steps)
     values = rng.integers(-9, 9, steps).astype(dtype)
-    writes = [([first, row, col, 0], values), ([first, row, col, -1], 7), ([first, 1, col, 1], values)]
+    third = ([first, row, col, rng.integers(-2, 2, steps)], values[::-1]) if rows else ([first, 1, col, 1], values)
+    writes = [([first, row, col, 0], values), ([first, row, col, -1], 7), third]
     return out, writes, rng.random(steps) < 0.3
 
 
+def _as_tensors(tf, writes):
+    """The writes with tensors for arrays, an array shared by several writes one tensor (as in
+    the rewritten loop, where `b, row, col` are one tensor each)."""
+    tensors = {}
+
+    def tensor(array):
+        return tensors.setdefault(id(array), tf.constant(array)) if isinstance(array, np.ndarray) else array
+
+    return [([tensor(i) for i in index], tf.constant(value)) for index, value in writes]
+
+
+@pytest.mark.parametrize("rows", [False, True], ids=["by element", "by row"])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "uint8", "bool"])
 @pytest.mark.parametrize("steps", [(5, 6), (40,), (0, 3), (2, 0), (1, 1)])
-def test_scatter_last_writes_is_the_loop(tf, dtype, steps):
+def test_scatter_last_writes_is_the_loop(tf, dtype, steps, rows):
     from rewriter.tf_helpers import scatter_last_writes
 
-    out, writes, skipped = _helper_case(dtype, steps, seed=sum(steps))
+    out, writes, skipped = _helper_case(dtype, steps, seed=sum(steps), rows=rows)
     want = _loop_writes(out, writes, skipped)
-    as_tensors = [([tf.constant(i) if isinstance(i, np.ndarray) else i for i in index], tf.constant(value))
-                  for index, value in writes]
+    as_tensors = _as_tensors(tf, writes)
     eager = scatter_last_writes(tf.constant(out), as_tensors, tf.constant(skipped))
-    traced = tf.function(scatter_last_writes)(tf.constant(out), as_tensors, tf.constant(skipped))
+    traced = tf.function(lambda out: scatter_last_writes(out, as_tensors, tf.constant(skipped)))(tf.constant(out))
     # an output of unknown shape: int64 positions, not int32
     unknown = tf.function(lambda out: scatter_last_writes(out, as_tensors, tf.constant(skipped)),
                           input_signature=[tf.TensorSpec(None, tf.as_dtype(dtype))])(tf.constant(out))
@@ -144,49 +158,63 @@ def test_scatter_last_writes_is_the_loop(tf, dtype, steps):
         np.testing.assert_array_equal(got.numpy(), want)
 
 
-def test_scatter_last_writes_rejects_an_index_the_loop_rejects(tf):
+@pytest.mark.parametrize("rows", [False, True], ids=["by element", "by row"])
+def test_scatter_last_writes_rejects_an_index_the_loop_rejects(tf, rows):
     from rewriter.tf_helpers import scatter_last_writes
 
     out = np.zeros((2, 3), np.float32)
-    for bad in (3, -4):  # past the end; before the start: in a flat position both would alias a valid cell
-        index = tf.constant([0, bad])
+    first = tf.constant([0, 1])
+    # the second step's index is out of range: past the end or before the start (in a flat
+    # position both would alias a valid cell), on the last axis or on the shared first one
+    cases = [[([first, 0], 2.0), ([first, tf.constant([1, bad])], 1.0)] for bad in (3, -4)]
+    for bad in (2, -3):
+        shared = tf.constant([0, bad])
+        cases.append([([shared, 0], 2.0), ([shared, 1], 1.0)])
+    skipped_case = [([first, 0], 2.0), ([first, tf.constant([1, 7])], 1.0)]
+    for writes in (*cases, skipped_case):
+        if not rows:  # a write with other first entries: the writes go element by element
+            writes.append(([tf.constant([1, 1]), 2], 3.0))
+        as_numpy = [([np.asarray(i) for i in index], value) for index, value in writes]
+        if writes is skipped_case:
+            got = scatter_last_writes(tf.constant(out), writes, tf.constant([False, True]))
+            np.testing.assert_array_equal(got.numpy(), _loop_writes(out, as_numpy, np.array([False, True])))
+            continue
         with pytest.raises(IndexError):
-            _loop_writes(out, [([0, index.numpy()], 1.0)], np.array([False, False]))
+            _loop_writes(out, as_numpy, np.array([False, False]))
         with pytest.raises(tf.errors.InvalidArgumentError):
-            scatter_last_writes(tf.constant(out), [([0, index], 1.0)], tf.constant([False, False]))
-    skipped = scatter_last_writes(tf.constant(out), [([0, tf.constant([1, 7])], 1.0)], tf.constant([False, True]))
-    np.testing.assert_array_equal(skipped.numpy(), _loop_writes(out, [([0, np.array([1, 7])], 1.0)],
-                                                                np.array([False, True])))
+            scatter_last_writes(tf.constant(out), writes, tf.constant([False, False]))
 
 
-def test_scatter_last_writes_gradient_reaches_the_winning_writes_and_the_untouched_cells(tf):
+@pytest.mark.parametrize("rows", [False, True], ids=["by element", "by row"])
+def test_scatter_last_writes_gradient_reaches_the_winning_writes_and_the_untouched_cells(tf, rows):
     from rewriter.tf_helpers import scatter_last_writes
 
-    out, writes, skipped = _helper_case("float64", (5, 6), seed=3)
+    out, writes, skipped = _helper_case("float64", (5, 6), seed=3, rows=rows)
     values, out = tf.constant(writes[0][1]), tf.constant(out)
     weights = np.random.default_rng(4).random(out.shape)
     with tf.GradientTape(persistent=True) as tape:
         tape.watch([values, out])
-        result = scatter_last_writes(out, [(writes[0][0], values), *writes[1:2]], tf.constant(skipped))
+        result = scatter_last_writes(out, [(writes[0][0], values), *writes[1:]], tf.constant(skipped))
         total = tf.reduce_sum(result * weights)
     d_values, d_out = tape.gradient(total, [values, out])
     # the loop's derivative: a write's value counts where it is the last write to its cell
     step_of = _loop_writes(np.full(out.shape, -1.0), [(writes[0][0], np.arange(30.0).reshape(5, 6)),
-                                                     (writes[1][0], -1.0)], skipped)
+                                                     *[(index, -1.0) for index, _ in writes[1:]]], skipped)
     want_values = np.zeros(30)
     np.add.at(want_values, step_of[step_of >= 0].astype(int), weights[step_of >= 0])
     np.testing.assert_allclose(d_values.numpy().ravel(), want_values)
-    untouched = _loop_writes(np.ones(out.shape), [(index, 0.0) for index, _ in writes[:2]], skipped)
+    untouched = _loop_writes(np.ones(out.shape), [(index, 0.0) for index, _ in writes], skipped)
     np.testing.assert_allclose(d_out.numpy(), weights * untouched)
 
 
-def test_scatter_last_writes_under_xla_is_the_loop(tf):
+@pytest.mark.parametrize("rows", [False, True], ids=["by element", "by row"])
+def test_scatter_last_writes_under_xla_is_the_loop(tf, rows):
     from rewriter.tf_helpers import scatter_last_writes
 
-    compiled = tf.function(scatter_last_writes, jit_compile=True)
     for seed in range(3):
-        out, writes, skipped = _helper_case("float32", (40,), seed)
-        as_tensors = [([tf.constant(i) if isinstance(i, np.ndarray) else i for i in index], tf.constant(value))
-                      for index, value in writes]
-        got = compiled(tf.constant(out), as_tensors, tf.constant(skipped))
+        out, writes, skipped = _helper_case("float32", (40,), seed, rows=rows)
+        as_tensors = _as_tensors(tf, writes)
+        compiled = tf.function(lambda out: scatter_last_writes(out, as_tensors, tf.constant(skipped)),
+                               jit_compile=True)
+        got = compiled(tf.constant(out))
         np.testing.assert_array_equal(got.numpy(), _loop_writes(out, writes, skipped))

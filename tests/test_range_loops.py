@@ -74,6 +74,8 @@ def _loop_ops(tf, fn, *specs):
 
 def _rows(rng, n, dtype, width=3):
     """n rows of values with repeats, ties of +0.0 and -0.0, and NaN (floats); extremes (ints)."""
+    if np.dtype(dtype).kind == "b":
+        return rng.random((n, width)) < 0.2
     if np.dtype(dtype).kind == "f":
         values = rng.choice(np.array([-2.5, -1.0, -0.0, 0.0, 0.5, 3.0, np.nan, -np.inf], dtype), size=(n, width))
         return values
@@ -104,6 +106,8 @@ EXACT_UPDATES = {  # exact under any grouping
     "xor": ("running = running ^ x[t]", ("int32", "int64")),
     "and": ("running = tf.bitwise.bitwise_and(running, x[t])", ("int32", "int64")),
     "or": ("running |= x[t]", ("int32",)),
+    "logical-or": ("running = tf.logical_or(running, x[t])", ("bool",)),
+    "logical-and": ("running = tf.math.logical_and(x[t], running)", ("bool",)),
 }
 ROUNDED_UPDATES = {  # reassociated: close for floats, exact for integers (wrapping arithmetic)
     "add": ("running = running + x[t]", ("float32", "int32", "int64")),
@@ -115,6 +119,8 @@ ROUNDED_UPDATES = {  # reassociated: close for floats, exact for integers (wrapp
 def _initial_values(rng, dtype):
     """Zeros, the op-neutral extreme, and another tensor (with NaN for floats)."""
     kind = np.dtype(dtype).kind
+    if kind == "b":
+        return [np.zeros(3, dtype), np.ones(3, dtype), _rows(rng, 1, dtype)[0]]
     lowest = -np.inf if kind == "f" else np.iinfo(dtype).min
     return [np.zeros(3, dtype), np.full(3, lowest, dtype), _rows(rng, 1, dtype)[0]]
 
@@ -125,7 +131,8 @@ def test_running_values_are_exact(tf, tmp_path, update, dtypes):
     assert "for t in" not in text and "unstack" in text
     rng = np.random.default_rng(0)
     for dtype in dtypes:
-        for n in (0, 1, 2, 5, 33):
+        # within the first block of 8 rows, block edges, partial last blocks, many blocks
+        for n in (0, 1, 2, 5, 8, 9, 33, 67):
             x = _rows(rng, n, dtype)
             for init in _initial_values(rng, dtype):
                 args = (tf.constant(x), tf.constant(init))
@@ -149,7 +156,8 @@ def test_running_sums_match(tf, tmp_path, update, dtypes):
 
 def test_corpus_running_max_form_in_the_graph(tf, tmp_path):
     """The corpus shape (running = x[0], the value not read after the loop), traced: no While
-    with a static step count; with a dynamic one, a While of ceil(log2(steps)) rounds."""
+    with a static step count; with a dynamic one, three unrolled rounds over all rows and a While
+    of ceil(log2(steps // 8)) rounds over the rows ending each block of 8."""
     source = RUNNING.format(update="running = tf.maximum(running, x[t])").replace(
         "running = init", "running = x[0]").replace("return out.stack(), running", "return out.stack()")
     original, rewritten, text = _programs(tmp_path, source)
@@ -162,7 +170,7 @@ def test_corpus_running_max_form_in_the_graph(tf, tmp_path):
         _equal(traced[1](x, x[0]), traced[0](x, x[0]))
     assert not _loop_ops(tf, rewritten.program, tf.TensorSpec([9, 3], tf.float32), tf.TensorSpec([3], tf.float32))
     steps = (1, 2, 3, 5, 64, 65, 1000)
-    assert _rounds(tf, rewritten.program, dynamic, steps) == [int(np.ceil(np.log2(n))) for n in steps]
+    assert _rounds(tf, rewritten.program, dynamic, steps) == [int(np.ceil(np.log2(max(n // 8, 1)))) for n in steps]
 
 
 @pytest.mark.parametrize("update", ["running = tf.maximum(running, x[t])", "running = running ^ x[t]"],
@@ -177,7 +185,7 @@ def test_running_values_compile_under_xla_with_a_step_count_known_at_run_time(tf
     dynamic = [tf.TensorSpec([None, 3], tf.int32), tf.TensorSpec([3], tf.int32)]
     compiled = tf.function(rewritten.program, input_signature=dynamic, jit_compile=True)
     rng = np.random.default_rng(4)
-    for n in (1, 2, 3, 37):
+    for n in (1, 2, 3, 37, 70):
         args = (tf.constant(_rows(rng, n, "int32")), tf.constant(_rows(rng, 1, "int32")[0]))
         _equal(compiled(*args), original.program(*args))
 
@@ -214,6 +222,27 @@ def test_gradients_of_cumsum_and_cummax_forms(tf, tmp_path):
                 total = tf.reduce_sum(values * weights) + tf.reduce_sum(final)
             gradients.append(tape.gradient(total, variable))
         assert gradients[1] is not None, update
+        np.testing.assert_allclose(gradients[1].numpy(), gradients[0].numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("update", ["running = tf.maximum(running, x[t])", "running = tf.minimum(x[t], running)"],
+                         ids=["maximum", "minimum-swapped"])
+def test_gradients_of_running_values_over_many_blocks(tf, tmp_path, update):
+    """Over several blocks of 8 rows, windows that overlap and blocks that meet: each running
+    value's gradient goes to the element of the loop's tie rule (earlier for tf.maximum(running,
+    v), later for tf.minimum(v, running)), as through the loop."""
+    source = RUNNING.format(update=update).replace("return out.stack(), running", "return out.stack()")
+    original, rewritten, _ = _programs(tmp_path, source)
+    rng = np.random.default_rng(6)
+    for steps in (16, 43):
+        x = rng.integers(-2, 3, size=(steps, 3)).astype(np.float32)  # many ties
+        weights = tf.constant(rng.standard_normal((steps, 3)).astype(np.float32))
+        gradients = []
+        for module in (original, rewritten):
+            variable = tf.Variable(x)
+            with tf.GradientTape() as tape:
+                total = tf.reduce_sum(tf.function(module.program)(variable, tf.zeros(3)) * weights)
+            gradients.append(tape.gradient(total, variable))
         np.testing.assert_allclose(gradients[1].numpy(), gradients[0].numpy(), rtol=1e-5, atol=1e-6)
 
 
@@ -548,3 +577,26 @@ def test_running_values_of_a_carried_value_with_more_axes_than_a_step(tf, tmp_pa
         want = tf.function(original.program)(tf.constant(n))
         for have, expected in zip(traced(tf.constant(n)), want):
             np.testing.assert_array_equal(have.numpy(), expected.numpy())
+
+
+def test_running_max_of_a_carried_value_with_more_axes_than_a_step(tf, tmp_path):
+    # acc has shape [2, 3], each step's value is a row of 3: the running values are [n, 2, 3]
+    original, rewritten, text = _programs(tmp_path, """\
+        import tensorflow as tf
+
+
+        def program(x, acc):
+            ta = tf.TensorArray(x.dtype, size=tf.shape(x)[0])
+            for t in tf.range(tf.shape(x)[0]):
+                acc = tf.maximum(acc, x[t])
+                ta = ta.write(t, acc)
+            return ta.stack(), acc
+        """)
+    assert "for t in" not in text
+    rng = np.random.default_rng(5)
+    for dtype in ("float32", "int64"):
+        traced = [tf.function(m.program, input_signature=[tf.TensorSpec([None, 3], dtype),
+                                                          tf.TensorSpec([2, 3], dtype)]) for m in (original, rewritten)]
+        for n in (0, 1, 3, 9, 20):
+            args = (tf.constant(_rows(rng, n, dtype)), tf.constant(_rows(rng, 2, dtype)))
+            _equal(traced[1](*args), traced[0](*args))
