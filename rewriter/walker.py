@@ -202,6 +202,8 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         self.env = dict(before)
         self.block(node.orelse)
         self.env = merge(after_body, self.env)
+        if on_tensor(test.fact):
+            self._no_python_number_carried(node, node.body + node.orelse, "an `if`")
 
     def _static_if(self, node, live):
         """An `if` whose test is a type check known when the rewrite is made (a py_function's
@@ -283,7 +285,8 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         self.note_graph_branch(node, "`for`", iterable.fact)
         before = dict(self.env)
         self._loop(node.body, lambda: self.bind(node.target, element_of(iterable.fact)))
-        if iterable.fact.tensor or iterable.fact.kind is Kind.ARRAY:
+        if on_tensor(iterable.fact):
+            self._no_python_number_carried(node, node.body, "a `for` loop")
             self._carried_as_tensors(node, before)
 
     def _note_kept_loop(self, loop, in_python):
@@ -315,18 +318,34 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         if node.orelse:
             raise Refusal(node, "`while ... else` is not rewritten")
         self._note_kept_loop(node, in_python=False)
+        tests = []
 
         def test():
             value = self.expr(node.test)
             self._edit(node.test, value)
             self.note_graph_branch(node, "`while`", value.fact)
+            tests.append(value.fact)
 
+        before = dict(self.env)
         self._loop(node.body, test)
+        if any(on_tensor(fact) for fact in tests):
+            self._no_python_number_carried(node, node.body, "a `while` loop")
+            self._carried_as_tensors(node, before)
+
+    def _no_python_number_carried(self, node, statements, where: str):
+        """AutoGraph carries each name an `if` or a loop on a tensor rebinds as a tensor: a
+        Python int becomes int32, a float float32, which then meet the other operands with TF's
+        rules, not NumPy's weak scalars (`x * g` of float64 raises)."""
+        for name in sorted(stored_names(statements)):
+            fact = self.env.get(name)
+            if fact is not None and fact.kind is Kind.SCALAR and not fact.tensor:
+                raise Refusal(node, f"`{name}` is a Python number rebound in {where} on a tensor, which AutoGraph "
+                                    "carries as an int32 or float32 tensor", "RW208")
 
     def note_graph_branch(self, node, what: str, *facts):
         """Record a branch or loop on a tensor (the rewrite holds `facts` as tensors), which
         only AutoGraph compiles (`LoweredFunction.graph_branches`)."""
-        if any(f.tensor or f.kind is Kind.ARRAY for f in facts):
+        if any(on_tensor(f) for f in facts):
             said = f"line {node.lineno}: {what} on a tensor"
             if said not in self.scope.out.graph_branches:
                 self.scope.out.graph_branches.append(said)
@@ -395,6 +414,24 @@ def element_of(fact: Fact) -> Fact:
     if fact.kind is Kind.TUPLE and fact.items and all(i == fact.items[0] for i in fact.items):
         return fact.items[0]
     return fact.with_(value=F.UNKNOWN) if fact.kind is Kind.SCALAR else F.OTHER
+
+
+def on_tensor(fact: Fact) -> bool:
+    """Whether the rewrite holds this value as a tensor (an `if` on it compiles only through AutoGraph)."""
+    return fact.tensor or fact.kind is Kind.ARRAY
+
+
+def stored_names(statements) -> set:
+    """Names the statements bind, not counting those of nested functions and comprehensions."""
+    names, pending = set(), list(statements)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            names.add(node.id)
+        elif not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
+                                   gast.GeneratorExp)):
+            pending.extend(gast.iter_child_nodes(node))
+    return names
 
 
 def merge(a: dict, b: dict) -> dict:
