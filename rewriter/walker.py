@@ -62,6 +62,8 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         else:
             self.block(self.fn.body)
             peephole.simplify(self)
+            if self.out.graph_branches and self is self.scope:
+                _check_autograph_converts(self.fn)
         return self.out
 
     def block(self, statements):
@@ -414,6 +416,16 @@ def element_of(fact: Fact) -> Fact:
     if fact.kind is Kind.TUPLE and fact.items and all(i == fact.items[0] for i in fact.items):
         return fact.items[0]
     return fact.with_(value=F.UNKNOWN) if fact.kind is Kind.SCALAR else F.OTHER
+
+
+def _check_autograph_converts(function):
+    """The function gets `@tf.autograph.to_graph` (it branches on a tensor), which raises when
+    the module is imported if AutoGraph rejects its source: a private `self.__name` (AutoGraph
+    does not mangle names)."""
+    for node in gast.walk(function):
+        if isinstance(node, gast.Attribute) and node.attr.startswith("__") and not node.attr.endswith("__"):
+            raise Refusal(node, f"`.{node.attr}` is a private (mangled) name, which AutoGraph cannot convert, and "
+                                "the function's branch on a tensor compiles only through AutoGraph", "RW111")
 
 
 def on_tensor(fact: Fact) -> bool:

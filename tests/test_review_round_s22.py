@@ -2,7 +2,7 @@
 or a loop on a tensor, and so carries `@tf.autograph.to_graph`. Each test runs the rewritten
 program against the original eagerly, under tf.function and under tf.function(autograph=False)
 (how a Keras layer or a Dataset.map built inside a tf.function traces it), on the input that
-showed the difference."""
+showed the difference; the module must also import at all."""
 from __future__ import annotations
 
 import textwrap
@@ -94,6 +94,28 @@ PROGRAMS = {
         def program(x):
             return tf.numpy_function(steps_needed, [x], tf.int64)
         """, np.linspace(0.0, 1.0, 15).reshape(5, 3)),
+    # AutoGraph rejects a private `self.__name` ("mangled names are not yet supported"): the
+    # decorator raised when the class was defined, so the module no longer imported.
+    "method_reading_a_mangled_attribute": ("""\
+        class Augment:
+            def __init__(self, scale=2.0):
+                self.__scale = scale
+
+            def _np_aug(self, img):
+                img = img.astype(np.float32) / 255.0
+                if img.mean() > 0.25:
+                    img = img * self.__scale
+                return img
+
+            def __call__(self, image):
+                out = tf.numpy_function(self._np_aug, [image], tf.float32)  # rewriter: args=image:uint8[None,None], self.__scale:float
+                out.set_shape(image.shape)
+                return out
+
+
+        def program(x):
+            return Augment()(x)
+        """, (np.arange(12).reshape(3, 4) * 20).astype(np.uint8)),
 }
 
 _WRAPS = {"eager": lambda f: f, "tf.function": tf.function,
