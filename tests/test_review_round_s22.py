@@ -116,6 +116,21 @@ PROGRAMS = {
         def program(x):
             return Augment()(x)
         """, (np.arange(12).reshape(3, 4) * 20).astype(np.uint8)),
+    # A nested def's `_tf` copy carried to_graph: traced with AutoGraph (a plain tf.function),
+    # the enclosing function is converted, nested def included, and to_graph then converted
+    # that converted def again (ConversionError: closure mismatch).
+    "nested_def_branching_on_a_tensor": ("""\
+        def outer(x):
+            def clip_unit(v):
+                if np.abs(v).max() > 1.0:
+                    v = v / np.abs(v).max()
+                return v.astype(np.float32)
+            return tf.numpy_function(clip_unit, [x], tf.float32) * 2.0
+
+
+        def program(x):
+            return outer(x)
+        """, np.linspace(-3.0, 3.0, 12).reshape(4, 3)),
 }
 
 _WRAPS = {"eager": lambda f: f, "tf.function": tf.function,
@@ -180,3 +195,31 @@ def test_rewritten_code_runs_without_a_source_file():
     namespace = {}
     exec(compile(result.new, "<string>", "exec"), namespace)  # noqa: S102 - how such code is run
     np.testing.assert_array_equal(namespace["program"](np.array([1.0, -0.5], np.float32)), [2.0, -1.0])
+
+
+def test_nested_def_in_a_dataset_pipeline_built_inside_a_tf_function(tmp_path):
+    text = _HEAD + textwrap.dedent("""\
+        def build_pipeline(dataset):
+            def normalize(x):
+                peak = np.abs(x).max()
+                if peak > 0:
+                    x = x / peak
+                return x.astype(np.float32)
+
+            def parse(x):
+                y = tf.numpy_function(normalize, [x], tf.float32)
+                y.set_shape(x.shape)
+                return y
+
+            return dataset.map(parse)
+
+
+        @tf.function
+        def program(data):
+            return build_pipeline(tf.data.Dataset.from_tensor_slices(data)).batch(8).get_single_element()
+        """)
+    original, rewritten, _ = load_rewritten(tmp_path, {"pipeline": text})["pipeline"]
+    for value in (np.linspace(-3.0, 3.0, 12).reshape(4, 3), np.arange(-6, 6, dtype=np.int16).reshape(4, 3)):
+        want = outcome(original.program, value)
+        assert want[0] == "ok", want
+        assert not mismatch(want, outcome(rewritten.program, value))
