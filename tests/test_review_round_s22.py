@@ -223,3 +223,25 @@ def test_nested_def_in_a_dataset_pipeline_built_inside_a_tf_function(tmp_path):
         want = outcome(original.program, value)
         assert want[0] == "ok", want
         assert not mismatch(want, outcome(rewritten.program, value))
+
+
+@pytest.mark.xfail(strict=True, reason="a kept `while` on a tensor whose body changes an array's length "
+                   "(x = x[::2]): AutoGraph's loop checks that each carried tensor keeps its shape, eagerly "
+                   "(through to_graph) and traced with a static shape, and raises; it needs shape invariants "
+                   "(set_loop_options) or a refusal, which the lowering does not yet decide")
+def test_while_that_shortens_an_array(tmp_path):
+    text = _HEAD + textwrap.dedent("""\
+        def decimate(x):
+            while x.shape[0] > 4:
+                x = x[::2]
+            return x
+
+
+        def program(x):
+            return tf.numpy_function(decimate, [x], tf.float64)
+        """)
+    original, rewritten, _ = load_rewritten(tmp_path, {"decimate": text})["decimate"]
+    value = np.arange(20.0)
+    for label, wrap in _WRAPS.items():
+        problem = mismatch(outcome(wrap(original.program), value), outcome(wrap(rewritten.program), value))
+        assert not problem, f"{label}: {problem}"
