@@ -225,23 +225,36 @@ def test_nested_def_in_a_dataset_pipeline_built_inside_a_tf_function(tmp_path):
         assert not mismatch(want, outcome(rewritten.program, value))
 
 
-@pytest.mark.xfail(strict=True, reason="a kept `while` on a tensor whose body changes an array's length "
-                   "(x = x[::2]): AutoGraph's loop checks that each carried tensor keeps its shape, eagerly "
-                   "(through to_graph) and traced with a static shape, and raises; it needs shape invariants "
-                   "(set_loop_options) or a refusal, which the lowering does not yet decide")
-def test_while_that_shortens_an_array(tmp_path):
-    text = _HEAD + textwrap.dedent("""\
+# a kept `while` on a tensor that changes an array's length
+SHAPE_CHANGING_LOOPS = {
+    "decimate": """\
         def decimate(x):
             while x.shape[0] > 4:
                 x = x[::2]
             return x
+        """,
+    "pad_to": """\
+        def pad_to(x, n=8):
+            while len(x) < n:
+                x = np.concatenate([x, x[-1:]])
+            return x
+        """,
+}
+
+
+@pytest.mark.xfail(strict=True, reason="AutoGraph's loop checks that each carried tensor keeps its shape, "
+                   "eagerly (through to_graph) and traced with a static shape, and raises; the loop needs shape "
+                   "invariants (set_loop_options) or a refusal, which the lowering does not yet decide")
+@pytest.mark.parametrize("name", SHAPE_CHANGING_LOOPS)
+def test_while_that_changes_an_array_length(tmp_path, name):
+    text = _HEAD + textwrap.dedent(SHAPE_CHANGING_LOOPS[name]) + textwrap.dedent(f"""\
 
 
         def program(x):
-            return tf.numpy_function(decimate, [x], tf.float64)
+            return tf.numpy_function({name}, [x], tf.float64)
         """)
-    original, rewritten, _ = load_rewritten(tmp_path, {"decimate": text})["decimate"]
-    value = np.arange(20.0)
+    original, rewritten, _ = load_rewritten(tmp_path, {name: text})[name]
+    value = np.arange(5.0) if name == "pad_to" else np.arange(20.0)
     for label, wrap in _WRAPS.items():
         problem = mismatch(outcome(wrap(original.program), value), outcome(wrap(rewritten.program), value))
         assert not problem, f"{label}: {problem}"
