@@ -50,6 +50,9 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         defines are rewritten once, in its edits."""
         self.nested_calls: dict = {}  # nested def -> {call node: its body's edits} (nested.py)
         self.loop_depth = 0
+        self.python_loops: list = []
+        """For each loop around the statement being lowered, innermost last: whether it runs in
+        Python when traced (AutoGraph unrolls it), where no `break` may hang on a tensor."""
         self.out = LoweredFunction()
 
     # -- statements --------------------------------------------------------------------
@@ -206,6 +209,10 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         self.env = merge(after_body, self.env)
         if on_tensor(test.fact):
             self._no_python_number_carried(node, node.body + node.orelse, "an `if`")
+            self._no_return_under(node)
+            if self.python_loops and self.python_loops[-1] and _breaks(node.body + node.orelse):
+                raise Refusal(node, "a `break` on a tensor's value in a loop that runs in Python when traced: "
+                                    "AutoGraph does not compile it (NotImplementedError)", "RW208")
 
     def _static_if(self, node, live):
         """An `if` whose test is a type check known when the rewrite is made (a py_function's
@@ -286,7 +293,11 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         self._note_kept_loop(node, in_python=not (iterable.fact.tensor or iterable.fact.kind is Kind.ARRAY))
         self.note_graph_branch(node, "`for`", iterable.fact)
         before = dict(self.env)
-        self._loop(node.body, lambda: self.bind(node.target, element_of(iterable.fact)))
+        self.python_loops.append(not on_tensor(iterable.fact))
+        try:
+            self._loop(node.body, lambda: self.bind(node.target, element_of(iterable.fact)))
+        finally:
+            self.python_loops.pop()
         if on_tensor(iterable.fact):
             self._no_python_number_carried(node, node.body, "a `for` loop")
             self._carried_as_tensors(node, before)
@@ -327,12 +338,31 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
             self._edit(node.test, value)
             self.note_graph_branch(node, "`while`", value.fact)
             tests.append(value.fact)
+            self.python_loops[-1] = not on_tensor(value.fact)
 
         before = dict(self.env)
-        self._loop(node.body, test)
+        self.python_loops.append(True)
+        try:
+            self._loop(node.body, test)
+        finally:
+            self.python_loops.pop()
         if any(on_tensor(fact) for fact in tests):
             self._no_python_number_carried(node, node.body, "a `while` loop")
             self._carried_as_tensors(node, before)
+
+    def _no_return_under(self, node):
+        """AutoGraph compiles a `return` under an `if` on a tensor only where every path of the
+        enclosing blocks returns too: inside a loop, or inside the `if` on the input's dtype that a
+        dispatch puts around the statements its bodies do not share, it raises ValueError ("the
+        else branch must also have a return statement") where the original ran."""
+        pending = list(node.body + node.orelse)
+        while pending:
+            statement = pending.pop()
+            if isinstance(statement, gast.Return):
+                raise Refusal(statement, "a `return` under an `if` on a tensor: AutoGraph compiles it only where "
+                                         "every enclosing path returns as well", "RW208")
+            if not isinstance(statement, (gast.FunctionDef, gast.Lambda)):
+                pending.extend(gast.iter_child_nodes(statement))
 
     def _no_python_number_carried(self, node, statements, where: str):
         """AutoGraph carries each name an `if` or a loop on a tensor rebinds as a tensor: a
@@ -426,6 +456,18 @@ def _check_autograph_converts(function):
         if isinstance(node, gast.Attribute) and node.attr.startswith("__") and not node.attr.endswith("__"):
             raise Refusal(node, f"`.{node.attr}` is a private (mangled) name, which AutoGraph cannot convert, and "
                                 "the function's branch on a tensor compiles only through AutoGraph", "RW111")
+
+
+def _breaks(statements) -> bool:
+    """Whether the statements hold a `break` of the loop around them (not of a loop inside)."""
+    pending = list(statements)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, gast.Break):
+            return True
+        if not isinstance(statement, (gast.For, gast.While, gast.FunctionDef, gast.Lambda)):
+            pending.extend(gast.iter_child_nodes(statement))
+    return False
 
 
 def on_tensor(fact: Fact) -> bool:

@@ -131,6 +131,45 @@ PROGRAMS = {
         def program(x):
             return outer(x)
         """, np.linspace(-3.0, 3.0, 12).reshape(4, 3)),
+    # AutoGraph compiles a `return` under an `if` on a tensor only where every enclosing path
+    # returns too: the dispatch's `if` on the dtype around the statements its bodies do not
+    # share, and a loop, broke that ("the else branch must also have a return statement").
+    "early_return_guarded_by_a_tensor": ("""\
+        def c(x):
+            if x.sum() > 0:
+                return (x * 2).astype(np.float32)
+            return x.astype(np.float32)
+
+
+        def program(x):
+            return tf.numpy_function(c, [x], tf.float32)
+        """, -np.linspace(-3.0, 3.0, 6).astype(np.int32)),
+    "return_from_a_loop_on_a_tensor_test": ("""\
+        def first_positive(x):
+            for i in range(3):
+                if x[i] > 0:
+                    return np.float32(x[i])
+            return np.float32(-1)
+
+
+        def program(x):
+            return tf.numpy_function(first_positive, [x], tf.float32)
+        """, np.linspace(-3.0, 3.0, 6)),
+    # AutoGraph unrolls a loop over a Python range, and a `break` that hangs on a tensor there
+    # raises NotImplementedError when traced.
+    "break_on_a_tensor_in_a_python_range_loop": ("""\
+        def settle(x):
+            y = x.copy()
+            for k in range(5):
+                if np.abs(y).max() < 1.0:
+                    break
+                y = y * 0.5
+            return y
+
+
+        def program(x):
+            return tf.numpy_function(settle, [x], tf.float64)
+        """, np.linspace(-3.0, 3.0, 6)),
 }
 
 _WRAPS = {"eager": lambda f: f, "tf.function": tf.function,
