@@ -90,6 +90,7 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
     private = _private_inputs(site)
 
     helpers = FileHelpers(module, resolver, registry)
+    nested = isinstance(target, gast.FunctionDef) and resolver.enclosing(target, (gast.FunctionDef,)) is not None
 
     def lower(facts):
         env = dict(fixed)
@@ -97,6 +98,10 @@ def convert_site(site: Site, module: ParsedModule, resolver: Resolver, registry,
                     for i, (name, fact) in enumerate(zip(params["inputs"], facts))})
         helpers.used = set()
         lowered = FunctionLowering(target, module.source, resolver, registry, env, context=helpers).run()
+        if lowered.graph_branches and nested:
+            raise Refusal(target, f"the nested def's {lowered.graph_branches[0].split(': ', 1)[1]}: only AutoGraph "
+                                  "compiles it, and to_graph on a def that a traced enclosing function defines would "
+                                  "convert it a second time (ConversionError)", "RW111")
         lowered.helper_copies = frozenset(helpers.used)
         tout = site.tout_for(facts)
         edits = _output_edits(site, lowered, module, tout)
