@@ -18,6 +18,8 @@ import numpy as np
 
 from . import facts as F
 from . import peephole
+from .autograph_limits import (breaks, check_converts, check_no_python_number_carried, check_no_return_under,
+                               on_tensor)
 from .expressions import ExpressionLowering
 from .facts import Fact, Kind
 from .handlers import LOOP_FORMS, lowering
@@ -66,7 +68,7 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
             self.block(self.fn.body)
             peephole.simplify(self)
             if self.out.graph_branches and self is self.scope:
-                _check_autograph_converts(self.fn)
+                check_converts(self.fn)
         return self.out
 
     def block(self, statements):
@@ -208,9 +210,9 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         self.block(node.orelse)
         self.env = merge(after_body, self.env)
         if on_tensor(test.fact):
-            self._no_python_number_carried(node, node.body + node.orelse, "an `if`")
-            self._no_return_under(node)
-            if self.python_loops and self.python_loops[-1] and _breaks(node.body + node.orelse):
+            check_no_python_number_carried(self.env, node, node.body + node.orelse, "an `if`")
+            check_no_return_under(node)
+            if self.python_loops and self.python_loops[-1] and breaks(node.body + node.orelse):
                 raise Refusal(node, "a `break` on a tensor's value in a loop that runs in Python when traced: "
                                     "AutoGraph does not compile it (NotImplementedError)", "RW208")
 
@@ -299,7 +301,7 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         finally:
             self.python_loops.pop()
         if on_tensor(iterable.fact):
-            self._no_python_number_carried(node, node.body, "a `for` loop")
+            check_no_python_number_carried(self.env, node, node.body, "a `for` loop")
             self._carried_as_tensors(node, before)
 
     def _note_kept_loop(self, loop, in_python):
@@ -347,32 +349,8 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         finally:
             self.python_loops.pop()
         if any(on_tensor(fact) for fact in tests):
-            self._no_python_number_carried(node, node.body, "a `while` loop")
+            check_no_python_number_carried(self.env, node, node.body, "a `while` loop")
             self._carried_as_tensors(node, before)
-
-    def _no_return_under(self, node):
-        """AutoGraph compiles a `return` under an `if` on a tensor only where every path of the
-        enclosing blocks returns too: inside a loop, or inside the `if` on the input's dtype that a
-        dispatch puts around the statements its bodies do not share, it raises ValueError ("the
-        else branch must also have a return statement") where the original ran."""
-        pending = list(node.body + node.orelse)
-        while pending:
-            statement = pending.pop()
-            if isinstance(statement, gast.Return):
-                raise Refusal(statement, "a `return` under an `if` on a tensor: AutoGraph compiles it only where "
-                                         "every enclosing path returns as well", "RW208")
-            if not isinstance(statement, (gast.FunctionDef, gast.Lambda)):
-                pending.extend(gast.iter_child_nodes(statement))
-
-    def _no_python_number_carried(self, node, statements, where: str):
-        """AutoGraph carries each name an `if` or a loop on a tensor rebinds as a tensor: a
-        Python int becomes int32, a float float32, which then meet the other operands with TF's
-        rules, not NumPy's weak scalars (`x * g` of float64 raises)."""
-        for name in sorted(stored_names(statements)):
-            fact = self.env.get(name)
-            if fact is not None and fact.kind is Kind.SCALAR and not fact.tensor:
-                raise Refusal(node, f"`{name}` is a Python number rebound in {where} on a tensor, which AutoGraph "
-                                    "carries as an int32 or float32 tensor", "RW208")
 
     def note_graph_branch(self, node, what: str, *facts):
         """Record a branch or loop on a tensor (the rewrite holds `facts` as tensors), which
@@ -446,46 +424,6 @@ def element_of(fact: Fact) -> Fact:
     if fact.kind is Kind.TUPLE and fact.items and all(i == fact.items[0] for i in fact.items):
         return fact.items[0]
     return fact.with_(value=F.UNKNOWN) if fact.kind is Kind.SCALAR else F.OTHER
-
-
-def _check_autograph_converts(function):
-    """The function gets `@tf.autograph.to_graph` (it branches on a tensor), which raises when
-    the module is imported if AutoGraph rejects its source: a private `self.__name` (AutoGraph
-    does not mangle names)."""
-    for node in gast.walk(function):
-        if isinstance(node, gast.Attribute) and node.attr.startswith("__") and not node.attr.endswith("__"):
-            raise Refusal(node, f"`.{node.attr}` is a private (mangled) name, which AutoGraph cannot convert, and "
-                                "the function's branch on a tensor compiles only through AutoGraph", "RW111")
-
-
-def _breaks(statements) -> bool:
-    """Whether the statements hold a `break` of the loop around them (not of a loop inside)."""
-    pending = list(statements)
-    while pending:
-        statement = pending.pop()
-        if isinstance(statement, gast.Break):
-            return True
-        if not isinstance(statement, (gast.For, gast.While, gast.FunctionDef, gast.Lambda)):
-            pending.extend(gast.iter_child_nodes(statement))
-    return False
-
-
-def on_tensor(fact: Fact) -> bool:
-    """Whether the rewrite holds this value as a tensor (an `if` on it compiles only through AutoGraph)."""
-    return fact.tensor or fact.kind is Kind.ARRAY
-
-
-def stored_names(statements) -> set:
-    """Names the statements bind, not counting those of nested functions and comprehensions."""
-    names, pending = set(), list(statements)
-    while pending:
-        node = pending.pop()
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            names.add(node.id)
-        elif not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
-                                   gast.GeneratorExp)):
-            pending.extend(gast.iter_child_nodes(node))
-    return names
 
 
 def merge(a: dict, b: dict) -> dict:

@@ -141,20 +141,19 @@ def test_every_vectorized_loop_form_goes_through_the_verifier(tf, tmp_path):
 
 
 def test_a_rewrite_that_fails_once_traced_is_not_verified(tf, tmp_path):
-    # run eagerly the kept while loop works; traced by AutoGraph, `i < len(a)` compares an
-    # int32 counter with an int64 length and fails: --verify must trace what it verifies
+    # the kept while loop shortens `out` each round: AutoGraph's loop requires carried tensors
+    # to keep their shape, so traced (and converted) it raises where NumPy ran; --verify traces
+    # what it verifies and leaves the site
     source = textwrap.dedent("""\
         import numpy as np
         import tensorflow as tf
 
 
         def total(a):
-            s = np.zeros(3, dtype=a.dtype)
-            i = 0
-            while i < len(a):
-                s = s + a[i]
-                i += 1
-            return s
+            out = a
+            while out.shape[0] > 1:
+                out = out[1:] + out[:1][0]
+            return out
 
 
         @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
@@ -163,9 +162,7 @@ def test_a_rewrite_that_fails_once_traced_is_not_verified(tf, tmp_path):
         """)
     path = tmp_path / "loop.py"
     path.write_text(source)
-    unverified = rewrite_source(source, str(path))
-    if unverified.conversions[0].status != "converted":
-        return  # refused outright: nothing for the verifier to catch
+    assert rewrite_source(source, str(path)).conversions[0].status == "converted"
     result = rewrite_source(source, str(path), verifier=make_verifier(str(path)))
     (conversion,) = result.conversions
     assert conversion.status == "left" and conversion.code == "RW400", conversion.reason
