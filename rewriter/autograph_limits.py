@@ -1,6 +1,6 @@
 """What AutoGraph cannot compile in a body that branches or loops on a tensor.
 
-Such a body is emitted with `@tf.autograph.to_graph` (`lowered.AUTOGRAPH_DECORATOR`), so its
+Such a body is emitted under `tf.autograph.to_graph` (`lowered.AUTOGRAPH_DECORATOR`), so its
 `if`s and loops on tensors become graph ops, eagerly as well as traced. Some Python that ran
 in the original then raises in AutoGraph. The walker asks these checks, and each refuses
 (RW208, RW111) what would raise, so the site stays NumPy instead.
@@ -45,9 +45,9 @@ def check_no_python_number_carried(env: dict, node, statements, where: str):
 
 
 def check_converts(function):
-    """The function gets `@tf.autograph.to_graph` (it branches on a tensor), which raises when
-    the module is imported if AutoGraph rejects its source: a private `self.__name` (AutoGraph
-    does not mangle names)."""
+    """The function is converted by `tf.autograph.to_graph` (it branches on a tensor) when the
+    module is imported, which fails if AutoGraph rejects its source: a private `self.__name`
+    (AutoGraph does not mangle names)."""
     for node in gast.walk(function):
         if isinstance(node, gast.Attribute) and node.attr.startswith("__") and not node.attr.endswith("__"):
             raise Refusal(node, f"`.{node.attr}` is a private (mangled) name, which AutoGraph cannot convert, and "

@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 from .facts import Fact
 
 
-AUTOGRAPH_DECORATOR = "@tf.autograph.to_graph"
-"""Put on an emitted function that branches or loops on a tensor. Such code compiles only
-through AutoGraph, which a Keras layer, or a Dataset.map built inside a tf.function, does not
-apply to the functions it calls. `to_graph` converts the function once, at import: traced, its
-branches are graph ops wherever it is called; run eagerly, it still runs eagerly, as the
+AUTOGRAPH_DECORATOR = "@__rw_autograph_converted"
+"""Put on an emitted function that branches or loops on a tensor (the `autograph_converted`
+helper of `tf_helpers.py`, defined in the file). Such code compiles only through AutoGraph,
+which a Keras layer, or a Dataset.map built inside a tf.function, does not apply to the
+functions it calls. `tf.autograph.to_graph` converts the function once, at import: traced,
+its branches are graph ops wherever it is called; run eagerly, it still runs eagerly, as the
 original did (a tf.function would trace eager calls, retrace them per input shape, and run a
-dispatch's call of the original in a graph, where numpy_function checks dtypes it cast)."""
+dispatch's call of the original in a graph, where numpy_function checks dtypes it cast). The
+helper keeps the function as written where AutoGraph cannot read its source, so the module
+still imports."""
 
 
 class Refusal(Exception):

@@ -416,6 +416,18 @@ def py_round(x):
     return tf.cast(tf.round(x), tf.int64)
 
 
+def autograph_converted(function):
+    """tf.autograph.to_graph(function): converted once, when it is defined, so its
+    `if`s and loops on tensors are graph ops wherever it is traced, even where the
+    caller is not converted (a Keras layer, a Dataset.map built in a tf.function);
+    eager calls stay eager. Where AutoGraph cannot read the source (code run from a
+    string, a frozen app), the function as written, as before the rewrite."""
+    try:
+        return tf.autograph.to_graph(function)
+    except Exception:  # noqa: BLE001 - AutoGraph's ConversionError is not public
+        return function
+
+
 def numpy_function_output(value):
     """tf.numpy_function(f, inp, [dtype]): the tensor eagerly, [tensor] in a graph."""
     return value if tf.executing_eagerly() else [value]

@@ -153,7 +153,7 @@ def _unconverted_params():
     for param in _sweep_params():
         name, mode = param.values
         if mode == "undeclared" and BY_NAME[name].shape != "tf1":
-            quick = "@tf.autograph.to_graph" in _rewrite(name, mode)[1].new
+            quick = "@autograph_converted\n" in _rewrite(name, mode)[1].new
             params.append(pytest.param(name, mode, id=param.id, marks=() if quick else pytest.mark.slow))
     return params
 

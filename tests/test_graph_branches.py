@@ -1,7 +1,8 @@
 """A rewritten function that branches or loops on a tensor compiles only through AutoGraph. A
 Keras layer's `call`, or a `Dataset.map` whose pipeline is built inside a `tf.function`, traces
 the functions it calls without AutoGraph, where the original (NumPy behind numpy_function) ran.
-Such functions are emitted converted by AutoGraph when they are defined (tf.autograph.to_graph),
+Such functions are emitted converted by AutoGraph when they are defined (`@autograph_converted`,
+a helper around tf.autograph.to_graph),
 so their branches are graph ops wherever they are traced, and eager calls stay eager; these tests
 run each program in those places and compare it with the original."""
 from __future__ import annotations
@@ -60,7 +61,7 @@ def test_a_function_branching_on_a_tensor_is_converted_by_autograph_once(program
     result = programs[name][2]
     (conversion,) = result.conversions
     assert conversion.status == "converted", conversion.reason
-    assert "@tf.autograph.to_graph\ndef " in result.new
+    assert "@autograph_converted\ndef " in result.new
     assert any(note.startswith("converted by AutoGraph at import (tf.autograph.to_graph): line ") for note in conversion.notes), conversion.notes
 
 
@@ -120,7 +121,7 @@ def test_random_flip_in_a_dataset_built_inside_a_tf_function(tf, tmp_path):
             return out
         """)
     _, rewritten, result = load_rewritten(tmp_path, {"flip": text})["flip"]
-    assert "@tf.autograph.to_graph\ndef augment_tf(img):" in result.new
+    assert "@autograph_converted\ndef augment_tf(img):" in result.new
     images = (0.3 + 0.4 * np.random.default_rng(0).random((4, 5, 6, 3))).astype(np.float32)  # never clipped
 
     @tf.function
@@ -168,7 +169,7 @@ def test_rewritten_in_place_the_decorator_goes_above_the_def():
         """)
     result = rewrite_source(text, "in_place.py")
     assert [c.status for c in result.conversions] == ["converted"], result.conversions[0].reason
-    assert "\n\n\n@tf.autograph.to_graph\ndef grow(x):\n" in result.new, result.new
+    assert "\n\n\n@autograph_converted\ndef grow(x):\n" in result.new, result.new
     assert rewrite_source(result.new, "in_place.py").new == result.new  # a second run changes nothing
 
 
@@ -199,8 +200,8 @@ def test_a_helper_branching_on_a_tensor_is_converted_itself(tf, tmp_path):
         """)
     original, rewritten, result = load_rewritten(tmp_path, {"helper": text})["helper"]
     assert [c.status for c in result.conversions] == ["converted"], result.conversions[0].reason
-    assert "@tf.autograph.to_graph\ndef _unit_peak_tf(x):" in result.new
-    assert result.new.count("@tf.autograph.to_graph") == 1
+    assert "@autograph_converted\ndef _unit_peak_tf(x):" in result.new
+    assert result.new.count("@autograph_converted\n") == 1
     for value in (np.array([0.5, -3.0], np.float32), np.array([[0.25]], np.float64)):
         for wrap in (lambda f: f, lambda f: tf.function(f, autograph=False)):
             problem = mismatch(outcome(wrap(original.program), value), outcome(wrap(rewritten.program), value))

@@ -263,7 +263,7 @@ def test_loops_kept_as_loops_are_reported_with_the_reason():
     for kept in (early, nonlinear):
         assert len(kept) == 2 and kept[1].startswith("converted by AutoGraph at import"), kept
     assert "line 8: `if` on a tensor" in early[1] and "line 17: `if` on a tensor" in nonlinear[1]
-    assert result.new.count("@tf.autograph.to_graph\n") == 2
+    assert result.new.count("@autograph_converted\n") == 2
     assert vectorized == []
 
 

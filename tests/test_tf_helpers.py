@@ -57,8 +57,9 @@ def test_every_helper_says_which_call_it_stands_for():
         elif name.startswith("py_"):  # a Python builtin on a tensor
             assert docstring.startswith(f"{name[3:]}("), name
         else:  # what a TF wrapper returned, or was multiplied by; the order NumPy sorts in, what a loop wrote,
-            # a NumPy idiom
+            # a NumPy idiom; the AutoGraph conversion a function gets
             assert docstring.startswith(("tf.numpy_function(", "tf.matmul(x, w) for w = tf.numpy_function(",
+                                         "tf.autograph.to_graph(",
                                          "np.sort's order", "max() or min()", "`for` loop", "exp(z - z.max(")), name
         code = text.replace(definition.body[0].value.value, "")  # the docstring as written, not dedented
         assert "import" not in text and "np." not in code, "helpers need only tf"
