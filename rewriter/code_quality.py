@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .purity import PureOps, calls_pure_ops_only, trivial
+from .purity import PureOps, calls_pure_ops_only, number_constants, trivial
 from .source_text import code_part, indent_unit, statement_texts, text_key
 
 _OFF = "# rewriter: off"
@@ -51,7 +51,7 @@ def measure(original: str, new: str, line_length: int = 88) -> Findings:
     for block in _blocks(tree):
         emitted = [s for s in block if text_key(new, s) not in user
                    and not isinstance(s, (ast.FunctionDef, ast.ClassDef, ast.If, ast.For, ast.While, ast.With, ast.Try))]
-        findings.repeats.extend(_repeats(block, emitted))
+        findings.repeats.extend(_repeats(block, emitted, number_constants(tree)))
     unit = indent_unit(original)
     for number, line in enumerate(lines, 1):
         indent = len(line) - len(line.lstrip())
@@ -70,7 +70,7 @@ def _single_literal(code: str) -> bool:
     return isinstance(node, ast.Constant)
 
 
-def _repeats(block, emitted) -> list:
+def _repeats(block, emitted, constants) -> list:
     """Non-trivial expressions that the block's emitted statements compute more than once
     with the same values (nothing they read assigned between); parts of a bigger repeated
     expression are not counted again."""
@@ -83,7 +83,7 @@ def _repeats(block, emitted) -> list:
             continue
         if statement in emitted:
             for node in ast.walk(statement):
-                if isinstance(node, ast.expr) and not trivial(node) and isinstance(getattr(node, "ctx", ast.Load()), ast.Load):
+                if isinstance(node, ast.expr) and not trivial(node, constants) and isinstance(getattr(node, "ctx", ast.Load()), ast.Load):
                     live.setdefault(ast.dump(node), []).append(node)
         assigned = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
         for key in [k for k, nodes in live.items() if assigned & {n.id for n in ast.walk(nodes[0]) if isinstance(n, ast.Name)}]:

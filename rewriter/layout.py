@@ -16,10 +16,10 @@ from .source_text import header_key, if_header, indent_of, indent_unit, prefers_
 class Style:
     """What the file's own code looks like: line length, indentation unit, quotes."""
 
-    def __init__(self, original: str, line_length: int, tf_alias: str, helpers=()):
+    def __init__(self, original: str, line_length: int, tf_alias: str, helpers=(), constants=frozenset()):
         self.line_length = line_length
         self.tf_alias = tf_alias
-        self.ops = PureOps(tf_alias, helpers)
+        self.ops = PureOps(tf_alias, helpers, constants)
         self.unit = indent_unit(original)
         self.double_quotes = prefers_double_quotes(original)
 

@@ -58,8 +58,10 @@ class PureOps:
     """Which calls neither draw random numbers nor touch state: TensorFlow's ops (not
     `tf.random`, `tf.print`, variables...), a few builtins, and the file's rewriter helpers."""
 
-    def __init__(self, tf_alias: str = "tf", helpers=()):
+    def __init__(self, tf_alias: str = "tf", helpers=(), constants=frozenset()):
         self.tf_alias, self.helpers = tf_alias, frozenset(helpers)
+        self.constants = constants
+        """The module's names bound once to a number (`number_constants`): arithmetic on them is trivial."""
 
     def pure_call(self, call) -> bool:
         callee = ast.unparse(call.func)
@@ -79,14 +81,14 @@ IMPURE = (ast.Lambda, ast.NamedExpr, ast.Starred, ast.ListComp, ast.SetComp, ast
            *SUSPENDS)
 
 
-def trivial(node) -> bool:
-    """Names, attributes of names, constants, literal tuples and arithmetic on constants (`M * M`,
-    `N_MELS // 2`: UPPER_CASE names are module constants by convention): nothing to share."""
+def trivial(node, constants=frozenset()) -> bool:
+    """Names, attributes of names, constants, literal tuples and arithmetic on numbers and the
+    module's number `constants` (`M * M`, `GRID - 1`): nothing to share."""
     if isinstance(node, (ast.Name, ast.Constant)):
         return True
     if isinstance(node, ast.BinOp):
-        return all(isinstance(side, ast.Constant) or isinstance(side, ast.Name) and side.id.isupper()
-                   or isinstance(side, ast.BinOp) and trivial(side) for side in (node.left, node.right))
+        return all(isinstance(side, ast.Constant) or isinstance(side, ast.Name) and side.id in constants
+                   or isinstance(side, ast.BinOp) and trivial(side, constants) for side in (node.left, node.right))
     if isinstance(node, ast.Attribute):
         return trivial(node.value)
     if isinstance(node, ast.UnaryOp):
@@ -94,3 +96,30 @@ def trivial(node) -> bool:
     if isinstance(node, (ast.Tuple, ast.List)):
         return all(trivial(e) for e in node.elts)
     return isinstance(node, (ast.Slice, ast.expr_context, ast.keyword, ast.Lambda))
+
+
+def number_constants(tree) -> frozenset:
+    """Module-level names bound once, to a number or arithmetic on numbers and such names."""
+    bound: dict = {}
+    for statement in tree.body:
+        targets = statement.targets if isinstance(statement, ast.Assign) else []
+        for target in (t for t in targets if isinstance(t, ast.Name)):
+            bound[target.id] = statement.value if target.id not in bound and len(targets) == 1 else None
+    constants: set = set()
+    for name, value in bound.items():  # in order: a constant may use those bound before it
+        if value is not None and _number_arithmetic(value, constants):
+            constants.add(name)
+    return frozenset(constants)
+
+
+def _number_arithmetic(value, constants) -> bool:
+    for node in ast.walk(value):
+        if isinstance(node, ast.Constant):
+            if type(node.value) not in (int, float):
+                return False
+        elif isinstance(node, ast.Name):
+            if node.id not in constants:
+                return False
+        elif not isinstance(node, (ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.expr_context)):
+            return False
+    return True

@@ -24,7 +24,7 @@ import copy
 from .edits import fresh_name
 from .layout import Style, long_headers
 from .naming import describe
-from .purity import SCOPES, pure, walk_unconditional
+from .purity import SCOPES, number_constants, pure, walk_unconditional
 from .render_helpers import define_helpers
 from .share import replace_node, share_repeated
 from .source_text import (LINE_WITH_END, code_part, comments, header_texts, identifiers, indent_of, module_names,
@@ -47,7 +47,7 @@ def render(original: str, new: str, line_length: int = 88, tf_alias: str = "tf")
         user = statement_texts(original, original_tree) | helpers.statements
     except (SyntaxError, ValueError):
         return new  # the pipeline reports a rewrite that does not parse
-    style = Style(original, line_length, tf_alias, helpers.names)
+    style = Style(original, line_length, tf_alias, helpers.names, number_constants(tree))
     user_lambdas = {_lambda_key(n) for n in ast.walk(original_tree) if isinstance(n, ast.Lambda)}
     lines = LINE_WITH_END.findall(new)
     names_of_module = module_names(tree)

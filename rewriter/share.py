@@ -52,7 +52,7 @@ def largest_repeat(statements, emitted, ops):
             continue
         always = {id(n) for n in walk_unconditional(statement)}
         for node in walk_unconditional(statement, branches=True):
-            if isinstance(node, ast.expr) and not trivial(node) and pure(node, ops):
+            if isinstance(node, ast.expr) and not trivial(node, ops.constants) and pure(node, ops):
                 occurrences.setdefault(ast.dump(node), []).append((position, node, id(node) in always))
     best = None
     for key, uses in occurrences.items():
