@@ -625,8 +625,25 @@ def kron_matmul(x, a, b, w_shape=None, x_to_w_dtype=False):
     tf.debugging.assert_equal(tf.shape(x)[-1], ma * mb,
                               "x @ kron(a, b): x's last axis is not as long as w")
     rows = tf.shape(x)[:-1]
-    product = tf.einsum("...ik,ij,kl->...jl",
-                        tf.reshape(x, tf.concat([rows, [ma, mb]], 0)), a, b)
-    out = tf.reshape(product, tf.concat([rows, [na * nb]], 0))
+
+    def contracted():
+        product = tf.einsum("...ik,ij,kl->...jl",
+                            tf.reshape(x, tf.concat([rows, [ma, mb]], 0)), a, b)
+        return tf.reshape(product, tf.concat([rows, [na * nb]], 0))
+
+    def built():
+        w = a[:, tf.newaxis, :, tf.newaxis] * b[tf.newaxis, :, tf.newaxis, :]
+        return tf.matmul(x, tf.reshape(w, [ma * mb, na * nb]))
+
+    if a.dtype.is_floating or a.dtype.is_complex:
+        # an inf in a or b times a 0 in the other is NaN in w, which the sum over x's
+        # products keeps; the contraction multiplies it by x's sum first (inf, not NaN)
+        parts = [tf.math.real(a), tf.math.imag(a), tf.math.real(b), tf.math.imag(b)] \
+            if a.dtype.is_complex else [a, b]
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(p)) for p in parts])
+        out = tf.cond(finite, contracted, built)
+    else:
+        out = contracted()
     out.set_shape(x.shape[:-1].concatenate(w_static[1:]))
     return out
+
