@@ -94,7 +94,7 @@ def trivial(node, constants=frozenset()) -> bool:
     if isinstance(node, ast.UnaryOp):
         return isinstance(node.operand, ast.Constant)
     if isinstance(node, (ast.Tuple, ast.List)):
-        return all(trivial(e) for e in node.elts)
+        return all(trivial(e, constants) for e in node.elts)
     return isinstance(node, (ast.Slice, ast.expr_context, ast.keyword, ast.Lambda))
 
 

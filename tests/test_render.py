@@ -72,9 +72,11 @@ def test_an_expression_computed_twice_is_computed_once_under_a_name():
 
 
 def test_arithmetic_on_constants_is_written_where_it_is_used():
-    """`M * M` costs nothing: a local for it is noise; `x * y` on tensors is shared."""
-    out = rendered("a = tf.reshape(x, [M * M, N - 1])\nb = tf.zeros([M * M, N - 1]) + x * x\n"
-                   "return a + b + x * x\n")
+    """`M * M` of module constants costs nothing: a local for it is noise; `x * x` is shared."""
+    original = ORIGINAL.replace("\n\ndef f(x):", "M = 32\nN = M // 4\n\n\ndef f(x):")
+    body = ("a = tf.reshape(x, [M * M, N - 1])\nb = tf.zeros([M * M, N - 1]) + x * x\n"
+            "return a + b + x * x\n")
+    out = render(original, original.replace("    return np.sum(x)\n", textwrap.indent(body, "    ")), 88)
     assert function_body(out) == ("a = tf.reshape(x, [M * M, N - 1])\nx_times_x = x * x\n"
                                   "b = tf.zeros([M * M, N - 1]) + x_times_x\n"
                                   "return a + b + x_times_x\n")

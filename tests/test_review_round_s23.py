@@ -278,10 +278,9 @@ def test_branch_values_linear_in_the_element_on_special_values(tmp_path):
 
 # -- render: sharing a repeated expression ----------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="purity.trivial reads every BinOp of UPPER_CASE names as "
-                                       "arithmetic on module constants, so `X * W` of two tensors "
-                                       "(the usual names for data and weights) is computed twice")
 def test_a_product_of_upper_case_tensors_is_computed_once():
+    """`X * W` of two tensors (the usual names for data and weights) is shared; only arithmetic on
+    the module's number constants (`M * M`) is not worth a local (it read UPPER_CASE as constant)."""
     text = _HEAD + textwrap.dedent("""\
         def score(X, W):
             return np.max(X * W) - np.min(X * W)
