@@ -6,6 +6,7 @@ linear in the element, and the render stage's sharing of repeated expressions.""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,31 +182,10 @@ def test_running_max_and_min_gradients_on_ties(tmp_path):
 
 # -- row scatter of target[b, row, col, k] = ... ----------------------------------------------
 
-TARGETS = _HEAD + """\
-GRID = 3
-NUM_CLASSES = 2
-
-
-def build_targets(boxes):
-    batch = boxes.shape[0]
-    target = np.zeros((batch, GRID, GRID, 5 + NUM_CLASSES), dtype=np.DTYPE)
-    for b in range(batch):
-        for cls, cx, cy, w, h in boxes[b]:
-            if w <= 0:
-                continue
-            col = min(int(cx * GRID), GRID - 1)
-            row = min(int(cy * GRID), GRID - 1)
-            target[b, row, col, 0] = 1.0
-            target[b, row, col, 1:5] = [cx * GRID - col, cy * GRID - row, w, h]
-            target[b, row, col, 5 + int(cls)] = 1.0
-    return target
-
-
-def program(boxes):
-    target = tf.numpy_function(build_targets, [boxes], tf.DTYPE)
-    target.set_shape([None, GRID, GRID, 5 + NUM_CLASSES])
-    return target
-"""
+# the corpus program, on a 3x3 grid of 2 classes, its target in DTYPE
+TARGETS = (Path(__file__).parent.parent / "corpus" / "loop_yolo_target_building.py").read_text() \
+    .replace("GRID = 13", "GRID = 3").replace("NUM_CLASSES = 20", "NUM_CLASSES = 2") \
+    .replace("dtype=np.float32)", "dtype=np.DTYPE)").replace("[boxes], tf.float32)", "[boxes], tf.DTYPE)")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "uint8"])
