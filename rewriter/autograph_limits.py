@@ -19,18 +19,26 @@ def on_tensor(fact: Fact) -> bool:
 
 
 def check_no_return_under(node):
-    """AutoGraph compiles a `return` under an `if` on a tensor only where every path of the
-    enclosing blocks returns too: inside a loop, or inside the `if` on the input's dtype that a
-    dispatch puts around the statements its bodies do not share, it raises ValueError ("the
-    else branch must also have a return statement") where the original ran."""
+    """AutoGraph compiles a `return` under an `if` on a tensor at the top of a function, but not
+    nested in a loop or in another block: there it raises ValueError ("the else branch must also
+    have a return statement") where the original ran. (A dispatch must not nest such an `if` in
+    its branches either: `LoweredFunction.returns_under_graph_branch`.)"""
+    found = returns_under(node)
+    if found is not None:
+        raise Refusal(found, "a `return` under an `if` on a tensor inside a loop or another block: AutoGraph "
+                             "compiles it only at the top of the function", "RW208")
+
+
+def returns_under(node):
+    """The first `return` inside the `if` `node` (not in a nested def), or None."""
     pending = list(node.body + node.orelse)
     while pending:
         statement = pending.pop()
         if isinstance(statement, gast.Return):
-            raise Refusal(statement, "a `return` under an `if` on a tensor: AutoGraph compiles it only where "
-                                     "every enclosing path returns as well", "RW208")
+            return statement
         if not isinstance(statement, (gast.FunctionDef, gast.Lambda)):
             pending.extend(gast.iter_child_nodes(statement))
+    return None
 
 
 def check_no_python_number_carried(env: dict, node, statements, where: str):

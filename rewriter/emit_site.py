@@ -69,6 +69,8 @@ def _emit(site, module, resolver, lowering, left):
     """Emitted versions, most bodies first; or the conversion, left."""
     variants, open_inputs, shared = lowering.variants, lowering.open_inputs, lowering.shared
     first = variants[0]
+    if any(v.lowered.returns_under_graph_branch for v in variants):
+        variants = variants[:1]  # one body stays at the top of the function (other inputs run the original)
     branches = graph_branches(variants)
     if branches and isinstance(site.target, gast.Lambda):
         return left(f"the lambda's {branches[0].split(': ', 1)[1]}: only AutoGraph compiles it, and a lambda "

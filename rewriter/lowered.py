@@ -62,6 +62,9 @@ class LoweredFunction:
     such code, and a Keras layer or a Dataset.map built inside a tf.function traces the function
     without it: the emitted function is then converted when it is defined (AUTOGRAPH_DECORATOR).
     A same-file helper's own are not listed here: its copy carries the decorator itself."""
+    returns_under_graph_branch: bool = False
+    """A `return` under an `if` on a tensor at the top of the body: AutoGraph compiles it there,
+    but not nested in a dispatch's branch, so such a site gets one body (`emit_site.py`)."""
     tensorflow_calls: bool = False
     """The body calls TensorFlow itself (kept as it is): gradients may now flow where the
     wrapper blocked them."""

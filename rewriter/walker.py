@@ -19,7 +19,7 @@ import numpy as np
 from . import facts as F
 from . import peephole
 from .autograph_limits import (breaks, check_converts, check_no_python_number_carried, check_no_return_under,
-                               on_tensor)
+                               on_tensor, returns_under)
 from .expressions import ExpressionLowering
 from .facts import Fact, Kind
 from .handlers import LOOP_FORMS, lowering
@@ -211,7 +211,10 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         self.env = merge(after_body, self.env)
         if on_tensor(test.fact):
             check_no_python_number_carried(self.env, node, node.body + node.orelse, "an `if`")
-            check_no_return_under(node)
+            if self.loop_depth or node not in self.fn.body:
+                check_no_return_under(node)
+            elif returns_under(node):  # compiles at the top level, not nested in a dispatch's branch
+                self.scope.out.returns_under_graph_branch = True
             if self.python_loops and self.python_loops[-1] and breaks(node.body + node.orelse):
                 raise Refusal(node, "a `break` on a tensor's value in a loop that runs in Python when traced: "
                                     "AutoGraph does not compile it (NotImplementedError)", "RW208")

@@ -206,3 +206,26 @@ def test_a_helper_branching_on_a_tensor_is_converted_itself(tf, tmp_path):
         for wrap in (lambda f: f, lambda f: tf.function(f, autograph=False)):
             problem = mismatch(outcome(wrap(original.program), value), outcome(wrap(rewritten.program), value))
             assert not problem, problem
+
+
+def test_an_early_return_on_a_tensor_keeps_one_body_at_the_top(tf, tmp_path):
+    """AutoGraph compiles `if t: return ...` at the top of a function, not nested in a dispatch's
+    branch on the dtype: such a site gets one body, and other dtypes run the original."""
+    text = _HEAD + textwrap.dedent("""\
+        def doubled_if_positive(x):
+            if x.sum() > 0:
+                return (x * 2).astype(np.float32)
+            return x.astype(np.float32)
+
+
+        def program(x):
+            return tf.numpy_function(doubled_if_positive, [x], tf.float32)
+        """)
+    original, rewritten, result = load_rewritten(tmp_path, {"early": text})["early"]
+    assert [c.status for c in result.conversions] == ["converted"], result.conversions[0].reason
+    copy = result.new.split("def doubled_if_positive_tf(x):\n", 1)[1]
+    assert copy.startswith("    if x.dtype not in (") and "\n    if tf.reduce_sum(x) > 0:\n        return " in copy
+    for value in (np.array([1.0, -0.5], np.float32), np.array([-3, 1], np.int32), np.array([2, 1], np.uint8)):
+        for wrap in (lambda f: f, tf.function, lambda f: tf.function(f, autograph=False)):
+            problem = mismatch(outcome(wrap(original.program), value), outcome(wrap(rewritten.program), value))
+            assert not problem, problem

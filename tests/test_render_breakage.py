@@ -28,7 +28,10 @@ def rewritten(source: str) -> str:
 
 
 def unrendered(source: str) -> str:
-    with unittest.mock.patch.object(pipeline, "render", lambda original, new, *rest: new):
+    """The rewrite without the render stage's tidying (its helpers still defined: the text calls them)."""
+    from rewriter.render_helpers import define_helpers
+
+    with unittest.mock.patch.object(pipeline, "render", lambda original, new, *rest: define_helpers(new, "tf")[0]):
         return rewrite_source(textwrap.dedent(source), "program.py").new
 
 
