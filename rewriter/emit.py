@@ -36,18 +36,18 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_
         return edits, call
     in_place = resolver.uses(target) <= 1 and copy_text is None and not shared
     callee_name = target.name if in_place else _fresh_name(module, f"{target.name}_tf")
+    # the target has no decorators (sites.py leaves decorated ones): its text starts at the def
+    decorator = source.indent_of_line(target.lineno) + AUTOGRAPH_DECORATOR + "\n" if graph_branches else ""
     if in_place:
         edits.extend(Edit(s.start, s.end, t) for s, t in body_edits.items() if s not in outside)
-        function_text = _apply_relative(source, target, body_edits, whole_lines=True)
-        if graph_branches and not _is_tf_function(source, target):
+        function_text = decorator + _apply_relative(source, target, body_edits, whole_lines=True)
+        if decorator:
             line = source.line_starts[target.lineno - 1]
-            edits.append(Edit(line, line, source.indent_of_line(target.lineno) + AUTOGRAPH_DECORATOR + "\n"))
-            function_text = with_autograph_decorator(function_text, target.name)
+            edits.append(Edit(line, line, decorator))
     else:
         function_text = copy_text or _apply_relative(source, target, body_edits, whole_lines=True)
         function_text = re.sub(rf"(\bdef\s+){re.escape(target.name)}\b", rf"\g<1>{callee_name}", function_text, count=1)
-        if graph_branches and not _is_tf_function(source, target):
-            function_text = with_autograph_decorator(function_text, callee_name)
+        function_text = decorator + function_text
         end = source.line_starts[target.end_lineno]
         separator = "\n\n" if not site.method_of and resolver.enclosing(target, (gast.FunctionDef,)) is None else "\n"
         edits.append(Edit(end, end, separator + function_text))
@@ -58,16 +58,6 @@ def function_edits(site, module: ParsedModule, resolver, body_edits: dict, copy_
     call = f"{callee}({', '.join(arguments)})"
     edits.append(Edit(*_span(source.span(site.call)), wrap_outputs(site, call)))
     return edits, function_text
-
-
-def with_autograph_decorator(text: str, name: str) -> str:
-    """`text`, holding `def name(`, with AUTOGRAPH_DECORATOR right above that line."""
-    return re.sub(rf"^([ \t]*)(def\s+{re.escape(name)}\()", rf"\g<1>{AUTOGRAPH_DECORATOR}\n\g<1>\g<2>", text,
-                  count=1, flags=re.M)
-
-
-def _is_tf_function(source, function) -> bool:
-    return any(re.match(r"(tf|tensorflow)\.function\b", source.segment(d)) for d in function.decorator_list)
 
 
 def within(source, node, span) -> bool:

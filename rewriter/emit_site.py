@@ -16,7 +16,7 @@ from .convert import Conversion, graph_branches, site_notes
 from .declarations import bind_arguments
 from .dispatch import DispatchError, dispatch_text, fallback_call
 from .edits import Edit, apply_edits, fresh_name, names_in, substitute
-from .emit import function_edits, input_texts, with_autograph_decorator, within, wrap_outputs
+from .emit import function_edits, input_texts, within, wrap_outputs
 from .kron_products import kron_product_edits
 from .sites import PARAMS
 
@@ -119,8 +119,6 @@ def _emit_inline(site, module, resolver, lowering, left):
             for k in range(len(variants), 0, -1):
                 text = dispatch_text(wrapped.tree.body[1], wrapped.source, variants[:k], fallback)
                 text = text.replace(f"def {wrapped.tree.body[1].name}(", f"def {name}(", 1)
-                if graph_branches(variants[:k]):
-                    text = with_autograph_decorator(text, name)
                 edits = [Edit(where, where, text + "\n\n"), Edit(call.start, call.end, call_text)]
                 emitted.append(Emitted(edits, text, [v.probes for v in variants[:k]]))
         except DispatchError as exc:

@@ -295,15 +295,16 @@ class FunctionLowering(ExpressionLowering, OperatorLowering):
         self._edit(node.iter, iterable)
         if node.orelse:
             raise Refusal(node, "`for ... else` is not rewritten")
-        self._note_kept_loop(node, in_python=not (iterable.fact.tensor or iterable.fact.kind is Kind.ARRAY))
+        traced = on_tensor(iterable.fact)  # AutoGraph makes it a while loop; else it runs in Python
+        self._note_kept_loop(node, in_python=not traced)
         self.note_graph_branch(node, "`for`", iterable.fact)
         before = dict(self.env)
-        self.python_loops.append(not on_tensor(iterable.fact))
+        self.python_loops.append(not traced)
         try:
             self._loop(node.body, lambda: self.bind(node.target, element_of(iterable.fact)))
         finally:
             self.python_loops.pop()
-        if on_tensor(iterable.fact):
+        if traced:
             check_no_python_number_carried(self.env, node, node.body, "a `for` loop")
             self._carried_as_tensors(node, before)
 
